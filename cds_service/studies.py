@@ -1,0 +1,99 @@
+"""Studies already done or ordered (H7 de-duplication) and active medications, from the record.
+
+A study is any ServiceRequest, Procedure, ImagingStudy or DiagnosticReport coded in one of the
+order value sets listed under `studies` in cards/findings.yaml; state says whether it happened
+("done") or is still pending ("open"). What counts as done or open is FHIR R4 status semantics.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterable, Mapping
+
+from . import dates
+from .finding_defs import FindingDefs
+from .record import PatientRecord
+from .terminology import Terminology
+
+# resourceType -> status -> state. Statuses not listed (cancelled, revoked, entered-in-error,
+# not-done, stopped, unknown ...) mean the study neither happened nor is pending.
+_STATES: Mapping[str, Mapping[str, str]] = {
+    "ServiceRequest": {"completed": "done", "active": "open", "draft": "open", "on-hold": "open"},
+    "Procedure": {"completed": "done"},
+    "ImagingStudy": {"available": "done", "registered": "open"},
+    "DiagnosticReport": {
+        "final": "done", "amended": "done", "corrected": "done", "appended": "done",
+        "preliminary": "done", "partial": "done", "registered": "open",
+    },
+}
+_ACTIVE_MEDICATION = {"MedicationStatement": ("active",), "MedicationRequest": ("active",)}
+
+
+@dataclass(frozen=True)
+class Study:
+    kind: str
+    state: str  # "done" | "open"
+    when: date | None
+    reference: str
+
+
+def _codings(resource: Mapping) -> Iterable[Mapping]:
+    concepts = resource.get("procedureCode") if resource.get("resourceType") == "ImagingStudy" else [resource.get("code")]
+    for concept in concepts or ():
+        if isinstance(concept, Mapping):
+            yield from concept.get("coding") or ()
+
+
+def _study_when(resource: Mapping) -> dates.When | None:
+    rtype = resource.get("resourceType")
+    if rtype == "ServiceRequest":
+        return (
+            dates.parse(resource.get("occurrenceDateTime"))
+            or dates.parse_period_start(resource.get("occurrencePeriod"))
+            or dates.parse(resource.get("authoredOn"))
+        )
+    if rtype == "Procedure":
+        return dates.parse(resource.get("performedDateTime")) or dates.parse_period_start(resource.get("performedPeriod"))
+    if rtype == "ImagingStudy":
+        return dates.parse(resource.get("started"))
+    return dates.effective(resource) or dates.parse(resource.get("issued"))
+
+
+def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> tuple[Study, ...]:
+    studies = []
+    for rtype, states in _STATES.items():
+        for resource in record.of_type(rtype):
+            state = states.get(resource.get("status"))
+            if state is None:
+                continue
+            kinds = terminology.concepts_in(_codings(resource)) & defs.study_kinds
+            if not kinds:
+                continue
+            when = _study_when(resource)
+            reference = f"{rtype}/{resource.get('id')}"
+            for kind in sorted(kinds):
+                studies.append(Study(kind, state, when.day if when else None, reference))
+    return tuple(studies)
+
+
+def _medication_codings(resource: Mapping, medications: Mapping[str, Mapping]) -> Iterable[Mapping]:
+    concept = resource.get("medicationCodeableConcept")
+    if not isinstance(concept, Mapping):
+        ref = (resource.get("medicationReference") or {}).get("reference") or ""
+        if ref.startswith("#"):
+            contained = {c.get("id"): c for c in resource.get("contained") or () if isinstance(c, Mapping)}
+            concept = (contained.get(ref[1:]) or {}).get("code")
+        else:
+            concept = (medications.get(ref) or {}).get("code")
+    return (concept or {}).get("coding") or () if isinstance(concept, Mapping) else ()
+
+
+def read_medications(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> frozenset[str]:
+    """Value-set ids (from `medications` in cards/findings.yaml) of the active medications."""
+    found: set[str] = set()
+    medications = {f"Medication/{m.get('id')}": m for m in record.of_type("Medication")}
+    for rtype, statuses in _ACTIVE_MEDICATION.items():
+        for resource in record.of_type(rtype):
+            if resource.get("status") in statuses:
+                found |= terminology.concepts_in(_medication_codings(resource, medications)) & defs.medications
+    return frozenset(found)
