@@ -40,7 +40,7 @@ def parse(value: object) -> When | None:
 
 def parse_period_start(period: object) -> When | None:
     """A Period's start, else its end (an open-started period still dates the event)."""
-    if not isinstance(period, Mapping):
+    if not isinstance(period, dict):
         return None
     return parse(period.get("start")) or parse(period.get("end"))
 
@@ -56,7 +56,7 @@ def effective(resource: Mapping) -> When | None:
 
 def age_to_date(age: object, birth: When | None) -> When | None:
     """An Age quantity (e.g. onsetAge {value: 45, code: 'a'}) as a date, using the birth date."""
-    if birth is None or not isinstance(age, Mapping):
+    if birth is None or not isinstance(age, dict):
         return None
     value = age.get("value")
     per_unit = _AGE_UNIT_DAYS.get(age.get("code") or age.get("unit") or "a")

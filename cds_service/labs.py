@@ -34,8 +34,8 @@ def _unit(quantity: Mapping) -> str | None:
 def _reference_low(result: Mapping, lab: LabDef, unit: str | None) -> float | None:
     """The first referenceRange.low, in the canonical unit (its own unit, else the value's)."""
     for ref in result.get("referenceRange") or ():
-        low = ref.get("low") if isinstance(ref, Mapping) else None
-        if isinstance(low, Mapping) and isinstance(low.get("value"), (int, float)):
+        low = ref.get("low") if isinstance(ref, dict) else None
+        if isinstance(low, dict) and isinstance(low.get("value"), (int, float)):
             return lab.to_canonical(float(low["value"]), _unit(low) or unit)
     return None
 
@@ -52,7 +52,7 @@ def read_lab(
 ) -> LabResult | None:
     """One quantity result (an Observation or one of its components) -> LabResult, or None."""
     quantity = result.get("valueQuantity")
-    if not isinstance(quantity, Mapping) or not isinstance(quantity.get("value"), (int, float)):
+    if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), (int, float)):
         return None
     value = float(quantity["value"])
     unit = _unit(quantity)
@@ -62,7 +62,7 @@ def read_lab(
         return None
     interpretation: frozenset[str] = frozenset()
     for concept in result.get("interpretation") or ():
-        if isinstance(concept, Mapping):
+        if isinstance(concept, dict):
             interpretation |= terminology.concepts_in(concept.get("coding") or ())
     critical = bool(interpretation & defs.interpretation_critical_low) or (
         lab.fallback_critical_low is not None and canonical < lab.fallback_critical_low

@@ -29,10 +29,10 @@ def _resources_in(value: Mapping) -> Iterator[dict]:
         yield value  # type: ignore[misc]
         return
     for entry in value.get("entry") or ():
-        if not isinstance(entry, Mapping):
+        if not isinstance(entry, dict):
             continue
         resource = entry.get("resource")
-        if not isinstance(resource, Mapping) or (entry.get("search") or {}).get("mode") == "outcome":
+        if not isinstance(resource, dict) or (entry.get("search") or {}).get("mode") == "outcome":
             continue
         yield from _resources_in(resource)
 
@@ -43,7 +43,7 @@ def build_record(data: Mapping[str, dict | None]) -> PatientRecord:
     resources: dict[str, list[dict]] = {}
     patient: dict | None = None
     for value in data.values():
-        if not isinstance(value, Mapping):
+        if not isinstance(value, dict):
             continue
         for resource in _resources_in(value):
             rtype = resource.get("resourceType")

@@ -40,7 +40,7 @@ class Study:
 def _codings(resource: Mapping) -> Iterable[Mapping]:
     concepts = resource.get("procedureCode") if resource.get("resourceType") == "ImagingStudy" else [resource.get("code")]
     for concept in concepts or ():
-        if isinstance(concept, Mapping):
+        if isinstance(concept, dict):
             yield from concept.get("coding") or ()
 
 
@@ -78,14 +78,14 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
 
 def _medication_codings(resource: Mapping, medications: Mapping[str, Mapping]) -> Iterable[Mapping]:
     concept = resource.get("medicationCodeableConcept")
-    if not isinstance(concept, Mapping):
+    if not isinstance(concept, dict):
         ref = (resource.get("medicationReference") or {}).get("reference") or ""
         if ref.startswith("#"):
-            contained = {c.get("id"): c for c in resource.get("contained") or () if isinstance(c, Mapping)}
+            contained = {c.get("id"): c for c in resource.get("contained") or () if isinstance(c, dict)}
             concept = (contained.get(ref[1:]) or {}).get("code")
         else:
             concept = (medications.get(ref) or {}).get("code")
-    return (concept or {}).get("coding") or () if isinstance(concept, Mapping) else ()
+    return (concept or {}).get("coding") or () if isinstance(concept, dict) else ()
 
 
 def read_medications(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> frozenset[str]:

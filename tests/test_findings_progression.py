@@ -1,0 +1,76 @@
+"""'progressive': worsening graded values, repeated positive findings, explicit markers."""
+from __future__ import annotations
+
+from test_findings_support import ICD, LEFT, LOWER_LIMB, SNOMED, V3, body_site, concept, condition, observation, run, symptom
+
+WEAKNESS = (SNOMED, "26544005")
+LIMB_WEAKNESS = (SNOMED, "713514005")
+MRC_COMPONENT = ("http://example.org/local-codes", "mrc-ankle-dorsiflexion")
+
+
+def mrc(rid, days, grade, as_component=False):
+    site = body_site(LOWER_LIMB, LEFT)
+    if as_component:
+        return observation(rid, WEAKNESS, days=days, bodySite=site,
+                           component=[{"code": concept(MRC_COMPONENT), "valueInteger": grade}])
+    return observation(rid, WEAKNESS, days=days, bodySite=site,
+                       valueQuantity={"value": grade, "unit": "{score}", "system": "http://unitsofmeasure.org"})
+
+
+def test_s12_mrc_grade_falling_from_4_to_2_is_progressive():
+    found = run(mrc("w1", 7, 4), mrc("w2", 1, 2))
+    for name in ("weakness-objective", "lower-limb-weakness", "motor-deficit"):
+        assert found.present(name) and found.get(name).progressive, name
+
+
+def test_s12_grade_in_a_component_counts_too():
+    assert run(mrc("w1", 7, 4, as_component=True), mrc("w2", 1, 2, as_component=True)).get("weakness-objective").progressive
+
+
+def test_improving_grades_are_not_progressive_even_when_far_apart():
+    found = run(mrc("w1", 60, 2), mrc("w2", 1, 4))
+    assert found.present("weakness-objective") and not found.get("weakness-objective").progressive
+
+
+def test_s11_limb_weakness_found_again_weeks_later_is_progressive():
+    found = run(symptom("a", LIMB_WEAKNESS, value=True, days=60), symptom("b", LIMB_WEAKNESS, value=True, days=2))
+    assert found.get("weakness-objective").progressive
+
+
+def test_single_positive_weakness_observation_is_not_progressive():
+    found = run(symptom("a", LIMB_WEAKNESS, value=True, days=2))
+    assert found.present("weakness-objective") and not found.get("weakness-objective").progressive
+
+
+def test_a_condition_and_one_observation_are_not_progressive():
+    found = run(condition("c", (ICD, "M62.81"), onsetDateTime="2026-03-01"), symptom("a", WEAKNESS, value=True, days=2))
+    assert not found.get("weakness-objective").progressive
+
+
+def test_two_positives_a_few_days_apart_are_not_progressive():
+    found = run(symptom("a", WEAKNESS, value=True, days=5), symptom("b", WEAKNESS, value=True, days=2))
+    assert not found.get("weakness-objective").progressive
+
+
+def test_weakness_negated_after_positives_is_not_progressive():
+    found = run(symptom("a", WEAKNESS, value=True, days=60), symptom("b", WEAKNESS, value=True, days=20),
+                symptom("c", WEAKNESS, value=False, days=1))
+    weakness = found.get("weakness-objective")
+    assert not weakness.present and not weakness.progressive and weakness.previously_positive
+
+
+def test_explicit_worse_interpretation_marker():
+    found = run(observation("a", WEAKNESS, days=1, interpretation=[concept((V3, "W"))]))
+    assert found.get("weakness-objective").progressive
+
+
+def test_explicit_marker_on_condition_severity():
+    marker = ("http://example.org/nerve-cds/CodeSystem/finding-course", "progressive")
+    found = run(condition("c", (ICD, "M21.372"), severity=concept(marker)))
+    assert found.get("foot-drop").progressive and found.get("foot-drop").sides == {"left"}
+
+
+def test_findings_without_progression_entry_are_never_progressive():
+    fas = (SNOMED, "82470000")
+    found = run(symptom("a", fas, value=True, days=90), symptom("b", fas, value=True, days=1))
+    assert found.present("fasciculation") and not found.get("fasciculation").progressive

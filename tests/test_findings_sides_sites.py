@@ -1,0 +1,107 @@
+"""H6 laterality and bilaterality; body regions (saddle, limbs) from codes and bodySite."""
+from __future__ import annotations
+
+from test_findings_support import (
+    BUTTOCK, ICD, LEFT, LOWER_LIMB, PERINEUM, RIGHT, RIGHT_AND_LEFT, SNOMED, UPPER_LIMB, body_site, condition,
+    observation, run, symptom,
+)
+
+NUMBNESS = (SNOMED, "44077006")
+PARAESTHESIA = (SNOMED, "91019004")
+
+
+def test_h6_right_and_left_sciatica_codes_make_it_bilateral():
+    found = run(condition("r", (ICD, "M54.31"), recordedDate="2026-06-13"),
+                condition("l", (ICD, "M54.32"), recordedDate="2026-06-13"))
+    sciatica = found.get("sciatica")
+    assert sciatica.sides == {"left", "right"} and sciatica.bilateral
+    assert found.get("lower-limb-symptoms").bilateral
+    assert found.get("radiculopathy-lumbar").bilateral  # sciatica is lumbar
+
+
+def test_h6_one_side_is_not_bilateral():
+    sciatica = run(condition("r", (ICD, "M54.31"))).get("sciatica")
+    assert sciatica.sides == {"right"} and not sciatica.bilateral
+
+
+def test_h6_resolved_side_does_not_count():
+    found = run(condition("r", (ICD, "M54.31")), condition("l", (ICD, "M54.32"), clinical="resolved"))
+    assert not found.get("sciatica").bilateral
+
+
+def test_h6_leg_pain_right_and_left_codes():
+    found = run(condition("r", (ICD, "M79.604")), condition("l", (ICD, "M79.605")))
+    assert found.get("leg-pain").bilateral and found.get("lower-limb-symptoms").bilateral
+
+
+def test_h6_body_site_right_and_left_qualifier_51440002():
+    found = run(symptom("o1", PARAESTHESIA, value=True, bodySite=body_site(LOWER_LIMB, RIGHT_AND_LEFT)))
+    leg = found.get("lower-limb-sensory")
+    assert leg.bilateral and "site-lower-limb" in leg.sites
+
+
+def test_h6_right_and_left_body_sites_on_two_observations():
+    found = run(
+        symptom("o1", NUMBNESS, value=True, bodySite=body_site(LOWER_LIMB, RIGHT)),
+        symptom("o2", PARAESTHESIA, value=True, bodySite=body_site(LOWER_LIMB, LEFT)),
+    )
+    assert found.get("lower-limb-sensory").bilateral
+
+
+def test_h6_laterality_in_a_body_site_extension():
+    site = body_site(LOWER_LIMB)
+    site["extension"] = [{"url": "http://example.org/fhir/StructureDefinition/laterality",
+                          "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": "7771000"}]}}]
+    found = run(
+        symptom("o1", NUMBNESS, value=True, bodySite=site),
+        symptom("o2", NUMBNESS, value=True, bodySite=body_site(LOWER_LIMB, RIGHT)),
+    )
+    assert found.get("lower-limb-sensory").sides == {"left", "right"}
+
+
+def test_h6_condition_body_site_list():
+    found = run(condition("c1", (ICD, "R25.3"), bodySite=[body_site(LOWER_LIMB, LEFT), body_site(LOWER_LIMB, RIGHT)]))
+    fas = found.get("fasciculation")
+    assert fas.bilateral and fas.sites == {"site-lower-limb"}
+
+
+def test_h6_negated_side_does_not_count_towards_bilateral():
+    found = run(
+        symptom("o1", NUMBNESS, value=True, bodySite=body_site(LOWER_LIMB, RIGHT)),
+        symptom("o2", NUMBNESS, value=False, bodySite=body_site(LOWER_LIMB, LEFT)),
+    )
+    assert found.get("lower-limb-sensory").sides == {"right"}
+
+
+def test_saddle_sensory_loss_via_perineal_body_site():
+    found = run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(PERINEUM)))
+    assert found.present("saddle-sensory-loss")
+    assert not found.present("lower-limb-sensory")
+    assert not found.present("sensory-symptoms")  # saddle is not a limb symptom
+
+
+def test_s4_saddle_paraesthesia_via_perineal_body_site():
+    found = run(symptom("o1", PARAESTHESIA, value=True, days=3, bodySite=body_site(PERINEUM)))
+    assert found.present("saddle-sensory-loss")
+    assert found.get("saddle-sensory-loss").sites == {"site-saddle"}
+
+
+def test_saddle_via_buttock_body_site():
+    assert run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(BUTTOCK))).present("saddle-sensory-loss")
+
+
+def test_numbness_without_site_is_not_saddle_or_leg():
+    found = run(symptom("o1", NUMBNESS, value=True))
+    assert not found.present("saddle-sensory-loss") and not found.present("lower-limb-sensory")
+    assert found.present("sensory-symptoms") and found.present("limb-symptoms")
+
+
+def test_upper_limb_symptoms_from_body_site():
+    found = run(symptom("o1", PARAESTHESIA, value=True, bodySite=body_site(UPPER_LIMB)))
+    assert found.present("upper-limb-symptoms") and not found.present("lower-limb-symptoms")
+
+
+def test_site_from_the_code_itself():
+    found = run(observation("o1", (SNOMED, "309537005")))  # Numbness of lower limb
+    assert found.present("lower-limb-sensory")
+    assert "site-lower-limb" in found.get("lower-limb-sensory").sites
