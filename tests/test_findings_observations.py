@@ -170,3 +170,9 @@ def test_evidence_display_comes_from_the_value_set_not_free_text():
 def test_interpretation_low_codes_do_not_change_symptom_polarity():
     found = run(observation("o1", RETENTION, valueBoolean=True, interpretation=[concept((V3, "L"))]))
     assert found.present("urinary-retention")
+
+
+def test_h4_same_time_positive_and_negative_counts_as_positive():
+    # Contradictory records at the same instant: keep the red flag (safety first).
+    found = run(symptom("yes", RETENTION, value=True, days=1), symptom("no", RETENTION, value=False, days=1))
+    assert found.present("urinary-retention") and not found.negated("urinary-retention")

@@ -74,3 +74,8 @@ def test_findings_without_progression_entry_are_never_progressive():
     fas = (SNOMED, "82470000")
     found = run(symptom("a", fas, value=True, days=90), symptom("b", fas, value=True, days=1))
     assert found.present("fasciculation") and not found.get("fasciculation").progressive
+
+
+def test_latest_grade_compared_with_the_best_earlier_grade():
+    # 4/5, then 2/5, then 3/5: still weaker than at first -> progressive
+    assert run(mrc("w1", 20, 4), mrc("w2", 10, 2), mrc("w3", 1, 3)).get("weakness-objective").progressive
