@@ -14,9 +14,13 @@ class When(NamedTuple):
     day: date  # the calendar date as written in the record
 
 
-# UCUM units an Age (onsetAge) may carry, in days. Months and years are average lengths:
-# an onset age is never more precise than that.
-_AGE_UNIT_DAYS = {"a": 365.25, "mo": 30.4375, "wk": 7.0, "d": 1.0, "h": 1 / 24, "min": 1 / 1440}
+# Units an Age (onsetAge) may carry, in days: UCUM codes, then the human units EHRs send.
+# Months and years are average lengths: an onset age is never more precise than that.
+_AGE_UNIT_DAYS = {
+    "a": 365.25, "mo": 30.4375, "wk": 7.0, "d": 1.0, "h": 1 / 24, "min": 1 / 1440,
+    "yr": 365.25, "year": 365.25, "years": 365.25, "month": 30.4375, "months": 30.4375,
+    "week": 7.0, "weeks": 7.0, "day": 1.0, "days": 1.0,
+}
 
 
 def parse(value: object) -> When | None:
@@ -59,7 +63,7 @@ def age_to_date(age: object, birth: When | None) -> When | None:
     if birth is None or not isinstance(age, dict):
         return None
     value = age.get("value")
-    per_unit = _AGE_UNIT_DAYS.get(age.get("code") or age.get("unit") or "a")
+    per_unit = _AGE_UNIT_DAYS.get(age.get("code") or age.get("unit") or "a") or _AGE_UNIT_DAYS.get(age.get("unit") or "")
     if not isinstance(value, (int, float)) or per_unit is None:
         return None
     instant = birth.instant + timedelta(days=value * per_unit)

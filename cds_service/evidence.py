@@ -71,8 +71,10 @@ def _number(value: object) -> float | None:
 def _graded(obs: dict) -> float | None:
     """A graded value (e.g. an MRC grade): valueQuantity/valueInteger, else the first component's."""
     for part in (obs, *(c for c in obs.get("component") or () if isinstance(c, dict))):
-        value = _number((part.get("valueQuantity") or {}).get("value")) if isinstance(part.get("valueQuantity"), dict) else None
-        value = value if value is not None else _number(part.get("valueInteger"))
+        quantity = part.get("valueQuantity")
+        value = _number(quantity.get("value")) if isinstance(quantity, dict) else None
+        if value is None:
+            value = _number(part.get("valueInteger"))
         if value is not None:
             return value
     return None

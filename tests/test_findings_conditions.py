@@ -1,6 +1,8 @@
 """H1 (Condition clinical / verification status) and H5 (onset) on real Condition JSON."""
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from test_findings_support import ICD, SNOMED, condition, day, ago, observation, patient, run
 
@@ -136,3 +138,10 @@ def test_age_from_birth_date():
     assert run(pat=patient("1980-06-16")).age_years == 45  # birthday is tomorrow
     assert run(pat=patient("1980-06-15")).age_years == 46
     assert run(pat=patient(None)).age_years is None
+
+
+def test_h5_onset_age_in_months_with_a_human_unit_only():
+    found = run(condition("c1", RADICULOPATHY_LUMBAR, onsetAge={"value": 554, "unit": "months"}),
+                pat=patient("1980-03-01"))
+    # 46 years 2 months after 1980-03-01, give or take the average month length
+    assert abs((found.get("radiculopathy-lumbar").onset - date(2026, 5, 1)).days) <= 3
