@@ -74,6 +74,10 @@ class FindingDefs:
     def names(self) -> frozenset[str]:
         return frozenset(self.findings)
 
+    def in_category(self, category: str) -> frozenset[str]:
+        """Names of the findings labelled with this category (e.g. red-flag)."""
+        return frozenset(name for name, fdef in self.findings.items() if category in fdef.categories)
+
 
 class _Reader:
     """Walks the YAML tree keeping the place, so every error names where it is."""

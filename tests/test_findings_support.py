@@ -135,3 +135,10 @@ def test_fallback_limits_are_marked_design_choices_in_the_yaml():
     for lab in ("potassium", "magnesium"):
         assert data["labs"][lab]["fallback_low"]["design_choice"] is True
     assert data["progression"]["repeated_positive_min_days"]["design_choice"] is True
+
+
+def test_categories_group_the_red_flags():
+    defs, _ = library()
+    assert {"urinary-retention", "faecal-incontinence", "saddle-sensory-loss", "sexual-dysfunction",
+            "cauda-equina-syndrome"} <= defs.in_category("red-flag")
+    assert "fasciculation" not in defs.in_category("mnd-feature")
