@@ -63,10 +63,16 @@ def age_to_date(age: object, birth: When | None) -> When | None:
     if birth is None or not isinstance(age, dict):
         return None
     value = age.get("value")
-    per_unit = _AGE_UNIT_DAYS.get(age.get("code") or age.get("unit") or "a") or _AGE_UNIT_DAYS.get(age.get("unit") or "")
-    if not isinstance(value, (int, float)) or per_unit is None:
+    code, unit = age.get("code"), age.get("unit")
+    per_unit = _AGE_UNIT_DAYS.get(code if isinstance(code, str) else "") or _AGE_UNIT_DAYS.get(
+        unit if isinstance(unit, str) else "a"
+    )
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or per_unit is None:
         return None
-    instant = birth.instant + timedelta(days=value * per_unit)
+    try:
+        instant = birth.instant + timedelta(days=value * per_unit)
+    except (OverflowError, ValueError):
+        return None
     return When(instant, instant.date())
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Iterable
+from typing import Any, Iterable
 
-from . import dates
+from . import dates, fhirjson as fj
 from .finding_defs import Criterion, FindingDefs
 from .labs import LabResult, read_lab
 from .terminology import Terminology
@@ -52,29 +52,12 @@ class Item:
         return (self.instant or FAR_PAST, self.evidence.positive)
 
 
-def _code(concept: object) -> str | None:
-    if isinstance(concept, dict):
-        for coding in concept.get("coding") or ():
-            if isinstance(coding, dict) and coding.get("code"):
-                return coding["code"]
-    return None
-
-
-def _codings(concept: object) -> list:
-    return (concept.get("coding") or []) if isinstance(concept, dict) else []
-
-
-def _number(value: object) -> float | None:
-    return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
-
-
 def _graded(obs: dict) -> float | None:
     """A graded value (e.g. an MRC grade): valueQuantity/valueInteger, else the first component's."""
-    for part in (obs, *(c for c in obs.get("component") or () if isinstance(c, dict))):
-        quantity = part.get("valueQuantity")
-        value = _number(quantity.get("value")) if isinstance(quantity, dict) else None
+    for part in (obs, *fj.items(obs.get("component"))):
+        value = fj.number(fj.mapping(part.get("valueQuantity")).get("value"))
         if value is None:
-            value = _number(part.get("valueInteger"))
+            value = fj.number(part.get("valueInteger"))
         if value is not None:
             return value
     return None
@@ -93,25 +76,39 @@ class Reader:
         self.lab_ids = frozenset(defs.lab_by_concept)
 
     # ---- coded elements -------------------------------------------------------------------
-    def _extension_concepts(self, extensions: Iterable) -> frozenset[str]:
+    def _coded(self, concept: Any) -> tuple[list[tuple[dict, frozenset[str]]], frozenset[str]]:
+        """Each coding with its value sets (one lookup per coding), and their union."""
+        per_coding = []
+        union: frozenset[str] = frozenset()
+        for coding in fj.codings(concept):
+            ids = self.terms.concepts_for(coding.get("system"), coding["code"])
+            per_coding.append((coding, ids))
+            union |= ids
+        return per_coding, union
+
+    def _concepts(self, concepts: Iterable[Any]) -> frozenset[str]:
+        """Value sets of several CodeableConcepts (e.g. interpretation, bodySite list)."""
         found: frozenset[str] = frozenset()
-        for ext in extensions or ():
-            if not isinstance(ext, dict):
-                continue
-            found |= self.terms.concepts_in(_codings(ext.get("valueCodeableConcept")))
-            coding = ext.get("valueCoding")
-            if isinstance(coding, dict):
-                found |= self.terms.concepts_for(coding.get("system"), coding.get("code"))
-            if ext.get("extension"):
-                found |= self._extension_concepts(ext["extension"])
+        for concept in concepts:
+            found |= self.terms.concepts_in(fj.codings(concept))
         return found
 
-    def _body_site_concepts(self, body_site: object) -> frozenset[str]:
-        found: frozenset[str] = frozenset()
-        for concept in body_site if isinstance(body_site, list) else [body_site]:
-            if isinstance(concept, dict):
-                found |= self.terms.concepts_in(concept.get("coding") or ())
-                found |= self._extension_concepts(concept.get("extension"))
+    def _extension_codings(self, extensions: Any) -> list[dict]:
+        """Codings carried by extensions (valueCodeableConcept / valueCoding), nested ones too."""
+        found: list[dict] = []
+        for ext in fj.items(extensions):
+            found += fj.codings(ext.get("valueCodeableConcept")) + fj.coding(ext.get("valueCoding"))
+            found += self._extension_codings(ext.get("extension"))
+        return found
+
+    def _body_site_concepts(self, body_site: Any) -> frozenset[str]:
+        """bodySite codings and their extensions (e.g. laterality); a list on Condition."""
+        if body_site is None:
+            return frozenset()
+        sites = fj.items(body_site) if isinstance(body_site, list) else [fj.mapping(body_site)]
+        found = self._concepts(sites)
+        for site in sites:
+            found |= self.terms.concepts_in(self._extension_codings(site.get("extension")))
         return found
 
     def _sides(self, concepts: frozenset[str]) -> frozenset[str]:
@@ -122,29 +119,19 @@ class Reader:
             return frozenset({"left"})
         return frozenset({"right"}) if concepts & d.side_right else frozenset()
 
-    def _marker(self, resource: dict, *concepts: object) -> bool:
+    def _marker(self, resource: dict, concepts: list) -> bool:
+        """An explicit progression marker in the given concepts or in the resource's extensions."""
         markers = self.defs.progression_markers
-        if not markers:
+        if not markers or not (concepts or "extension" in resource):
             return False
-        codings = [c for cc in concepts for c in _codings(cc)]
-        for ext in resource.get("extension") or ():
-            if isinstance(ext, dict):
-                codings += _codings(ext.get("valueCodeableConcept"))
-                codings += [ext["valueCoding"]] if isinstance(ext.get("valueCoding"), dict) else []
-        return any((c.get("system"), c.get("code")) in markers for c in codings if isinstance(c, dict))
+        codings = [c for concept in concepts for c in fj.codings(concept)]
+        codings += self._extension_codings(resource.get("extension"))
+        return any((c.get("system"), c["code"]) in markers for c in codings)
+
+    def _absent(self, concepts: Iterable[Any]) -> bool:
+        return bool(self._concepts(concepts) & self.defs.answer_absent)
 
     # ---- evidence -------------------------------------------------------------------------
-    def _coded(self, concept: object) -> tuple[list[tuple[dict, frozenset[str]]], frozenset[str]]:
-        """Each coding with its value sets (one lookup per coding), and their union."""
-        per_coding = []
-        union: frozenset[str] = frozenset()
-        for coding in _codings(concept):
-            if isinstance(coding, dict):
-                ids = self.terms.concepts_for(coding.get("system"), coding.get("code"))
-                per_coding.append((coding, ids))
-                union |= ids
-        return per_coding, union
-
     def _add(self, resource: dict, per_coding: list, concepts: frozenset[str], *, positive: bool,
              when: dates.When | None, suspected: bool, graded: float | None, marker: bool) -> None:
         """Record the resource as evidence for every finding whose criterion it meets."""
@@ -164,14 +151,14 @@ class Reader:
                 group = (concepts & crit.codes, sites, sides) if observation else (reference,)
                 evidence = Evidence(reference, self._display(per_coding, crit), day, positive)
                 self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
-                                                   marker, sites, sides))
+                                                  marker, sites, sides))
 
     def _display(self, per_coding: list, crit: Criterion) -> str:
         """Our value set's display of the matching coding (never the record's free text)."""
         for coding, ids in per_coding:
             if ids & crit.codes:
-                system, code = coding.get("system"), coding.get("code")
-                return self.terms.display(system, code) or coding.get("display") or code or ""
+                system, code = coding.get("system"), coding["code"]
+                return self.terms.display(system, code) or fj.text(coding.get("display")) or code
         return ""
 
     def _relevant(self, concepts: frozenset[str]) -> bool:
@@ -182,10 +169,10 @@ class Reader:
         per_coding, concepts = self._coded(cond.get("code"))
         if not self._relevant(concepts):
             return
-        verification = _code(cond.get("verificationStatus"))
+        verification = fj.code(cond.get("verificationStatus"))
         if verification in _CONDITION_VOID:
             return
-        clinical = _code(cond.get("clinicalStatus"))
+        clinical = fj.code(cond.get("clinicalStatus"))
         if clinical is None:
             self.notes.append(f"Condition/{cond.get('id')} has no clinicalStatus; treated as active")
         elif clinical not in _CONDITION_COUNTS:
@@ -196,16 +183,16 @@ class Reader:
             dates.parse(cond.get("onsetDateTime"))
             or dates.parse_period_start(cond.get("onsetPeriod"))
             or dates.age_to_date(cond.get("onsetAge"), self.birth)
-            or dates.age_to_date((cond.get("onsetRange") or {}).get("low"), self.birth)
+            or dates.age_to_date(fj.mapping(cond.get("onsetRange")).get("low"), self.birth)
             or dates.parse(cond.get("recordedDate"))
         )
         self._add(cond, per_coding, concepts, positive=True, when=when,
                   suspected=verification in _CONDITION_SUSPECTED, graded=None,
-                  marker=self._marker(cond, cond.get("severity")))
+                  marker=self._marker(cond, [cond.get("severity")]))
 
     def observation(self, obs: dict) -> None:
         """H2 status, H3 polarity; labs go to labs.py."""
-        if obs.get("status") not in _OBSERVATION_COUNTS:
+        if fj.text(obs.get("status")) not in _OBSERVATION_COUNTS:
             return
         per_coding, concepts = self._coded(obs.get("code"))
         if concepts & self.lab_ids or obs.get("component"):
@@ -223,15 +210,9 @@ class Reader:
             positive = self._polarity(obs)
         if positive is None:
             return
-        interpretation = obs.get("interpretation") or []
+        interpretation = fj.items(obs.get("interpretation"))
         self._add(obs, per_coding, concepts, positive=positive, when=dates.effective(obs), suspected=False,
-                  graded=_graded(obs), marker=self._marker(obs, *interpretation))
-
-    def _absent(self, concepts: Iterable) -> bool:
-        found: frozenset[str] = frozenset()
-        for concept in concepts:
-            found |= self.terms.concepts_in(_codings(concept))
-        return bool(found & self.defs.answer_absent)
+                  graded=_graded(obs), marker=self._marker(obs, interpretation))
 
     def _polarity(self, obs: dict) -> bool | None:
         """H3 for an Observation coded with the finding itself; None = not readable, ignore."""
@@ -240,7 +221,7 @@ class Reader:
         value = obs.get("valueCodeableConcept")
         if isinstance(value, dict):
             return not self._absent([value])
-        if self._absent(obs.get("interpretation") or ()):
+        if self._absent(fj.items(obs.get("interpretation"))):
             return False
         if "valueQuantity" in obs or "valueInteger" in obs:
             return True
@@ -251,19 +232,15 @@ class Reader:
 
     def _symptom_negated(self, obs: dict) -> bool:
         """A generic symptom Observation (value = the finding) negated by interpretation or component."""
-        if self._absent(obs.get("interpretation") or ()):
+        if self._absent(fj.items(obs.get("interpretation"))):
             return True
-        for comp in obs.get("component") or ():
-            if isinstance(comp, dict) and (comp.get("valueBoolean") is False or self._absent([comp.get("valueCodeableConcept")])):
-                return True
-        return False
+        return any(comp.get("valueBoolean") is False or self._absent([comp.get("valueCodeableConcept")])
+                   for comp in fj.items(obs.get("component")))
 
     def _labs(self, obs: dict, concepts: frozenset[str], per_coding: list) -> None:
         """Lab values in the Observation itself or in its components (a panel)."""
         parts = [(obs, per_coding, concepts)]
-        for comp in obs.get("component") or ():
-            if isinstance(comp, dict):
-                parts.append((comp, *self._coded(comp.get("code"))))
+        parts += [(comp, *self._coded(comp.get("code"))) for comp in fj.items(obs.get("component"))]
         when = None
         for part, part_coding, part_concepts in parts:
             lab = next((self.defs.lab_by_concept[c] for c in part_concepts & self.lab_ids), None)
@@ -271,7 +248,8 @@ class Reader:
                 continue
             when = when or dates.effective(obs)
             coding = part_coding[0][0] if part_coding else {}
-            display = self.terms.display(coding.get("system"), coding.get("code")) or coding.get("display") or lab.name
+            display = (self.terms.display(coding.get("system"), coding.get("code"))
+                       or fj.text(coding.get("display")) or lab.name)
             result = read_lab(part, lab, self.defs, self.terms, f"Observation/{obs.get('id')}", display, when, self.notes)
             instant = when.instant if when else FAR_PAST
             if result and (lab.name not in self.labs or self.labs[lab.name][0] <= instant):

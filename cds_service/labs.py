@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Mapping
-
-from . import dates
+from . import dates, fhirjson as fj
 from .finding_defs import FindingDefs, LabDef
 from .terminology import Terminology
 
@@ -27,21 +25,22 @@ class LabResult:
     display: str
 
 
-def _unit(quantity: Mapping) -> str | None:
-    return quantity.get("code") or quantity.get("unit")
+def _unit(quantity: dict) -> str | None:
+    return fj.text(quantity.get("code")) or fj.text(quantity.get("unit"))
 
 
-def _reference_low(result: Mapping, lab: LabDef, unit: str | None) -> float | None:
+def _reference_low(result: dict, lab: LabDef, unit: str | None) -> float | None:
     """The first referenceRange.low, in the canonical unit (its own unit, else the value's)."""
-    for ref in result.get("referenceRange") or ():
-        low = ref.get("low") if isinstance(ref, dict) else None
-        if isinstance(low, dict) and isinstance(low.get("value"), (int, float)):
-            return lab.to_canonical(float(low["value"]), _unit(low) or unit)
+    for ref in fj.items(result.get("referenceRange")):
+        low = fj.mapping(ref.get("low"))
+        value = fj.number(low.get("value"))
+        if value is not None:
+            return lab.to_canonical(value, _unit(low) or unit)
     return None
 
 
 def read_lab(
-    result: Mapping,
+    result: dict,
     lab: LabDef,
     defs: FindingDefs,
     terminology: Terminology,
@@ -51,19 +50,18 @@ def read_lab(
     notes: list[str],
 ) -> LabResult | None:
     """One quantity result (an Observation or one of its components) -> LabResult, or None."""
-    quantity = result.get("valueQuantity")
-    if not isinstance(quantity, dict) or not isinstance(quantity.get("value"), (int, float)):
+    quantity = fj.mapping(result.get("valueQuantity"))
+    value = fj.number(quantity.get("value"))
+    if value is None:
         return None
-    value = float(quantity["value"])
     unit = _unit(quantity)
     canonical = lab.to_canonical(value, unit)
     if canonical is None:
         notes.append(f"{reference}: unit '{unit}' for {lab.name} cannot be converted to {lab.unit}; ignored")
         return None
     interpretation: frozenset[str] = frozenset()
-    for concept in result.get("interpretation") or ():
-        if isinstance(concept, dict):
-            interpretation |= terminology.concepts_in(concept.get("coding") or ())
+    for concept in fj.items(result.get("interpretation")):
+        interpretation |= terminology.concepts_in(fj.codings(concept))
     critical = bool(interpretation & defs.interpretation_critical_low) or (
         lab.fallback_critical_low is not None and canonical < lab.fallback_critical_low
     )

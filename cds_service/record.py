@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
+from . import fhirjson as fj
+
 
 @dataclass
 class PatientRecord:
@@ -28,11 +30,9 @@ def _resources_in(value: Mapping) -> Iterator[dict]:
     if value.get("resourceType") != "Bundle":
         yield value  # type: ignore[misc]
         return
-    for entry in value.get("entry") or ():
-        if not isinstance(entry, dict):
-            continue
+    for entry in fj.items(value.get("entry")):
         resource = entry.get("resource")
-        if not isinstance(resource, dict) or (entry.get("search") or {}).get("mode") == "outcome":
+        if not isinstance(resource, dict) or fj.mapping(entry.get("search")).get("mode") == "outcome":
             continue
         yield from _resources_in(resource)
 

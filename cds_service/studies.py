@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Mapping
+from typing import Mapping
 
-from . import dates
+from . import dates, fhirjson as fj
 from .finding_defs import FindingDefs
 from .record import PatientRecord
 from .terminology import Terminology
@@ -37,14 +37,14 @@ class Study:
     reference: str
 
 
-def _codings(resource: Mapping) -> Iterable[Mapping]:
-    concepts = resource.get("procedureCode") if resource.get("resourceType") == "ImagingStudy" else [resource.get("code")]
-    for concept in concepts or ():
-        if isinstance(concept, dict):
-            yield from concept.get("coding") or ()
+def _codings(resource: dict) -> list[dict]:
+    """ImagingStudy.procedureCode (a list); the others' code."""
+    if resource.get("resourceType") == "ImagingStudy":
+        return [c for concept in fj.items(resource.get("procedureCode")) for c in fj.codings(concept)]
+    return fj.codings(resource.get("code"))
 
 
-def _study_when(resource: Mapping) -> dates.When | None:
+def _study_when(resource: dict) -> dates.When | None:
     rtype = resource.get("resourceType")
     if rtype == "ServiceRequest":
         return (
@@ -63,7 +63,7 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
     studies = []
     for rtype, states in _STATES.items():
         for resource in record.of_type(rtype):
-            state = states.get(resource.get("status"))
+            state = states.get(fj.text(resource.get("status")) or "")
             if state is None:
                 continue
             kinds = terminology.concepts_in(_codings(resource)) & defs.study_kinds
@@ -76,16 +76,17 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
     return tuple(studies)
 
 
-def _medication_codings(resource: Mapping, medications: Mapping[str, Mapping]) -> Iterable[Mapping]:
+def _medication_codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
+    """medicationCodeableConcept, else the code of the referenced (or contained) Medication."""
     concept = resource.get("medicationCodeableConcept")
     if not isinstance(concept, dict):
-        ref = (resource.get("medicationReference") or {}).get("reference") or ""
+        ref = fj.text(fj.mapping(resource.get("medicationReference")).get("reference")) or ""
         if ref.startswith("#"):
-            contained = {c.get("id"): c for c in resource.get("contained") or () if isinstance(c, dict)}
-            concept = (contained.get(ref[1:]) or {}).get("code")
+            medication = next((c for c in fj.items(resource.get("contained")) if c.get("id") == ref[1:]), {})
         else:
-            concept = (medications.get(ref) or {}).get("code")
-    return (concept or {}).get("coding") or () if isinstance(concept, dict) else ()
+            medication = medications.get(ref, {})
+        concept = medication.get("code")
+    return fj.codings(concept)
 
 
 def read_medications(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> frozenset[str]:
@@ -94,6 +95,6 @@ def read_medications(record: PatientRecord, defs: FindingDefs, terminology: Term
     medications = {f"Medication/{m.get('id')}": m for m in record.of_type("Medication")}
     for rtype, statuses in _ACTIVE_MEDICATION.items():
         for resource in record.of_type(rtype):
-            if resource.get("status") in statuses:
+            if fj.text(resource.get("status")) in statuses:
                 found |= terminology.concepts_in(_medication_codings(resource, medications)) & defs.medications
     return frozenset(found)

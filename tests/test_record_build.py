@@ -75,5 +75,6 @@ def test_nested_bundles_and_resources_without_id():
 
 def test_garbage_is_ignored_not_fatal():
     record = build_record({"a": {"resourceType": "Bundle", "entry": [None, {"resource": "x"}, {"resource": {}}]},
-                           "b": {"no": "type"}})
+                           "b": {"no": "type"}, "c": {"resourceType": "Bundle", "entry": 5},
+                           "d": {"resourceType": "Bundle", "entry": [{"search": "x", "resource": {"resourceType": 3}}]}})
     assert record.resources == {} and record.patient is None
