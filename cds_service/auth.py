@@ -1,0 +1,162 @@
+"""Authenticating the CDS client: a signed JWT on every call, as CDS Hooks 2.0 requires.
+
+Checks follow the spec's best-practice order: issuer allowlisted, audience is exactly the URL
+called, token not expired, tenant allowed, signature valid, jti never seen before. A failure is a
+bare 401: the reason goes to our log (with iss, kid and jti), never to the caller, and the token
+itself is never logged.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+import jwt
+from flask import Flask, Response, current_app, g, request
+
+from .settings import Settings
+from .trust import ASYMMETRIC, Client, KeyNotFound, Trust, load_trust
+
+log = logging.getLogger("nerve_cds.auth")
+
+CLOCK_SKEW_SECONDS = 60
+MAX_LIFETIME_SECONDS = 3600  # a jti is remembered until exp; the spec says no more than an hour
+
+
+class AuthError(Exception):
+    """Why a token was refused; goes to the log only."""
+
+
+@dataclass
+class Claims:
+    iss: str | None = None
+    kid: str | None = None
+    jti: str | None = None
+
+
+class ReplayCache:
+    """jti values seen, each kept until its token expires."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def add(self, iss: str, jti: str, exp: float, now: float) -> bool:
+        """False if this jti was already used by this issuer."""
+        with self._lock:
+            if len(self._seen) > 10_000:
+                self._seen = {k: v for k, v in self._seen.items() if v > now}
+            expires = self._seen.get((iss, jti))
+            if expires is not None and expires > now:
+                return False
+            self._seen[(iss, jti)] = exp
+            return True
+
+
+def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: float) -> Client:
+    """The trusted client that signed `token` for `audience`, or AuthError."""
+    seen = Claims()
+    try:
+        header = jwt.get_unverified_header(token)
+        unverified = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise AuthError("malformed token", seen) from None
+    seen.kid, seen.iss, seen.jti = header.get("kid"), unverified.get("iss"), unverified.get("jti")
+    alg = header.get("alg")
+    if str(header.get("typ", "")).upper() != "JWT":
+        raise AuthError("typ is not JWT", seen)
+    if not seen.kid:
+        raise AuthError("no kid", seen)
+    if alg not in ASYMMETRIC:
+        raise AuthError(f"algorithm {alg!r} refused", seen)
+    client = trust.client(seen.iss) if isinstance(seen.iss, str) else None
+    if client is None:
+        raise AuthError("issuer not trusted", seen)
+    if alg not in client.algorithms:
+        raise AuthError(f"algorithm {alg} not allowed for this client", seen)
+    jku = header.get("jku")
+    if jku is not None and client.jwks_url is not None and jku != client.jwks_url:
+        raise AuthError("jku is not the client's registered JWK Set URL", seen)
+    try:
+        key = client.keyset.key(seen.kid)
+    except KeyNotFound:
+        raise AuthError("unknown kid for this client", seen) from None
+    try:
+        claims = jwt.decode(
+            token,
+            key=key.key,
+            algorithms=[alg],
+            audience=audience,
+            issuer=client.iss,
+            options={
+                "require": ["iss", "aud", "exp", "iat", "jti"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
+        )
+    except jwt.InvalidAudienceError:
+        raise AuthError("aud is not this endpoint", seen) from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise AuthError(f"missing claim {exc.claim}", seen) from None
+    except jwt.PyJWTError as exc:
+        raise AuthError(f"invalid token ({exc.__class__.__name__})", seen) from None
+    _check_times(claims, now, seen)
+    if client.tenant is not None and claims.get("tenant") != client.tenant:
+        raise AuthError("tenant not allowed", seen)
+    if not replay.add(client.iss, str(claims["jti"]), float(claims["exp"]), now):
+        raise AuthError("jti replayed", seen)
+    return client
+
+
+def _check_times(claims: dict[str, Any], now: float, seen: Claims) -> None:
+    exp, iat = claims.get("exp"), claims.get("iat")
+    if not isinstance(exp, (int, float)) or not isinstance(iat, (int, float)):
+        raise AuthError("exp and iat must be numbers", seen)
+    if exp < now - CLOCK_SKEW_SECONDS:
+        raise AuthError("expired", seen)
+    if iat > now + CLOCK_SKEW_SECONDS:
+        raise AuthError("iat in the future", seen)
+    nbf = claims.get("nbf")
+    if isinstance(nbf, (int, float)) and nbf > now + CLOCK_SKEW_SECONDS:
+        raise AuthError("not yet valid", seen)
+
+
+def endpoint_url(settings: Settings) -> str:
+    """The exact URL called, as the client saw it (configured base URL behind a proxy)."""
+    base = settings.public_base_url.rstrip("/") or request.host_url.rstrip("/") + request.script_root
+    return base + request.path
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    if not settings.authenticate:
+        log.warning("DEV MODE: CDS client authentication is OFF; any caller is accepted")
+        return
+    trust = load_trust(settings.trust_file, settings.dev)
+    if not trust.clients:
+        log.warning("no trusted CDS clients configured (NERVE_CDS_TRUST_FILE): every call will get 401")
+    replay = ReplayCache()
+    app.extensions["nerve_cds.trust"] = trust
+
+    @app.before_request
+    def _authenticate() -> Response | None:
+        if request.method == "OPTIONS" or not request.path.startswith("/cds-services"):
+            return None
+        clock: Callable[[], datetime] = current_app.config["NERVE_CDS_CLOCK"]
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        try:
+            if scheme.lower() != "bearer" or not token.strip():
+                raise AuthError("no bearer token", Claims())
+            g.cds_client = verify(token.strip(), endpoint_url(settings), trust, replay, clock().timestamp())
+        except AuthError as exc:
+            seen = exc.args[1] if len(exc.args) > 1 else Claims()
+            log.warning(
+                "client authentication failed",
+                extra={"fields": {"reason": exc.args[0], "iss": seen.iss, "kid": seen.kid, "jti": seen.jti}},
+            )
+            return Response(status=401, headers={"WWW-Authenticate": "Bearer"})
+        return None

@@ -1,0 +1,160 @@
+"""Which CDS clients we trust, and their public keys.
+
+The trust file is the operator's allowlist of issuers (CDS Hooks: "maintain an allowlist of iss
+and jku urls"). A key set is read from a local file, or from the one URL registered for that
+client; no other URL is ever fetched, whatever a token's `jku` header says.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import jwt
+import requests
+import yaml
+
+# Symmetric algorithms (HS*) and `none` are refused whatever the trust file says (CDS Hooks 2.0).
+ASYMMETRIC = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"})
+DEFAULT_ALGORITHMS = ("ES384", "RS384")
+# The public CDS Hooks sandbox publishes its private key, so anyone can sign as it.
+SANDBOX_ISSUERS = frozenset({"https://sandbox.cds-hooks.org"})
+JWKS_REFRESH_SECONDS = 60.0
+JWKS_MAX_BYTES = 256_000
+
+
+class TrustError(ValueError):
+    """The trust file is wrong; the message names the file, the client and the problem."""
+
+
+class KeyNotFound(Exception):
+    pass
+
+
+@dataclass
+class KeySet:
+    """A client's JWK Set: fixed (from a file) or fetched from its registered URL and cached."""
+
+    url: str | None = None
+    keys: dict[str, jwt.PyJWK] = field(default_factory=dict)
+    fetcher: Callable[[str], dict[str, Any]] | None = None
+    _last_fetch: float = field(default=-1e9)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def key(self, kid: str) -> jwt.PyJWK:
+        if kid in self.keys:
+            return self.keys[kid]
+        if self.url is not None:
+            self._refresh()
+            if kid in self.keys:
+                return self.keys[kid]
+        raise KeyNotFound(kid)
+
+    def _refresh(self) -> None:
+        """At most once a minute, so unknown kids cannot make us hammer the client's server."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_fetch < JWKS_REFRESH_SECONDS:
+                return
+            self._last_fetch = now
+            try:
+                self.keys = parse_jwks((self.fetcher or fetch_jwks)(self.url))
+            except (requests.RequestException, ValueError, jwt.PyJWKError):
+                return
+
+
+def fetch_jwks(url: str) -> dict[str, Any]:
+    with requests.get(url, timeout=(3.0, 5.0), allow_redirects=False, stream=True) as response:
+        response.raise_for_status()
+        body = response.raw.read(JWKS_MAX_BYTES + 1, decode_content=True)
+    if len(body) > JWKS_MAX_BYTES:
+        raise ValueError("JWK Set too large")
+    return json.loads(body)
+
+
+def parse_jwks(data: dict[str, Any]) -> dict[str, jwt.PyJWK]:
+    keys: dict[str, jwt.PyJWK] = {}
+    for entry in data.get("keys", []):
+        if not isinstance(entry, dict) or not entry.get("kid"):
+            continue
+        if entry.get("kty") == "oct":  # a symmetric key has no place in a client's key set
+            continue
+        keys[entry["kid"]] = jwt.PyJWK(entry)
+    return keys
+
+
+@dataclass(frozen=True)
+class Client:
+    iss: str
+    keyset: KeySet
+    algorithms: frozenset[str]
+    tenant: str | None = None
+    fhir_servers: tuple[str, ...] = ()
+
+    @property
+    def jwks_url(self) -> str | None:
+        return self.keyset.url
+
+
+@dataclass(frozen=True)
+class Trust:
+    clients: dict[str, Client]
+
+    def client(self, iss: str) -> Client | None:
+        return self.clients.get(iss)
+
+
+def load_trust(path: Path | None, dev: bool) -> Trust:
+    if path is None:
+        return Trust({})
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise TrustError(f"{path}: cannot be read: {exc}") from None
+    clients: dict[str, Client] = {}
+    for i, entry in enumerate(data.get("clients", []) or []):
+        place = f"{path}: clients[{i}]"
+        if not isinstance(entry, dict) or not entry.get("iss"):
+            raise TrustError(f"{place}: each client needs an `iss`")
+        iss = entry["iss"]
+        if iss in SANDBOX_ISSUERS and not dev:
+            raise TrustError(f"{place}: the public CDS Hooks sandbox issuer may only be trusted in dev mode")
+        algorithms = frozenset(entry.get("algorithms") or DEFAULT_ALGORITHMS)
+        bad = sorted(algorithms - ASYMMETRIC)
+        if bad:
+            raise TrustError(f"{place}.algorithms: {bad} not allowed (only asymmetric algorithms)")
+        clients[iss] = Client(
+            iss=iss,
+            keyset=_keyset(entry, path, place, dev),
+            algorithms=algorithms,
+            tenant=entry.get("tenant"),
+            fhir_servers=tuple(entry.get("fhir_servers") or ()),
+        )
+    return Trust(clients)
+
+
+def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool) -> KeySet:
+    if entry.get("jwks_file") and entry.get("jwks_url"):
+        raise TrustError(f"{place}: give jwks_file or jwks_url, not both")
+    if entry.get("jwks_file"):
+        file = (path.parent / entry["jwks_file"]).resolve()
+        try:
+            return KeySet(keys=parse_jwks(json.loads(file.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, jwt.PyJWKError) as exc:
+            raise TrustError(f"{place}.jwks_file: {exc}") from None
+    if entry.get("jwks_url"):
+        url = str(entry["jwks_url"])
+        if not url.startswith("https://") and not (dev and _loopback(url)):
+            raise TrustError(f"{place}.jwks_url: must be https (plain http only for loopback in dev mode)")
+        return KeySet(url=entry["jwks_url"])
+    if entry.get("jwks"):
+        return KeySet(keys=parse_jwks(entry["jwks"]))
+    raise TrustError(f"{place}: needs jwks_file, jwks_url or jwks")
+
+
+def _loopback(url: str) -> bool:
+    return url.startswith(("http://127.", "http://localhost", "http://[::1]"))
