@@ -1,21 +1,23 @@
-"""The card library in cards/, loaded and checked once at start-up.
+"""The card library in cards/: read once at start-up and checked as a whole.
 
-Skeleton: services are loaded here; the card-library work extends Library with settings,
-finding definitions and rules, and validates all of it against a schema owned by the code.
+Services, thresholds, findings, rules, orders and sources cross-reference each other by name;
+a name that does not resolve stops the service from starting, with the file and the place.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-import yaml
-
+from .finding_defs import FindingDefs, load_finding_defs
+from .render import Presentation
+from .rules import Names, Rule, load_rules
+from .schema import LibraryError, check_schema, read_schema, read_yaml
 from .terminology import Terminology, load_terminology
 
+__all__ = ["Library", "LibraryError", "ServiceDef", "load_library"]
 
-class LibraryError(ValueError):
-    """A card library file is wrong; the message names the file, the place and the problem."""
+HOOKS = frozenset({"patient-view", "order-select", "order-sign"})
 
 
 @dataclass(frozen=True)
@@ -46,8 +48,11 @@ class ServiceDef:
 class Library:
     services: tuple[ServiceDef, ...]
     terminology: Terminology
+    findings: FindingDefs
+    settings: Mapping[str, float]
+    rules: tuple[Rule, ...]
+    presentation: Presentation
     path: Path
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     def service(self, service_id: str) -> ServiceDef | None:
         for svc in self.services:
@@ -56,36 +61,79 @@ class Library:
         return None
 
 
-def _read_yaml(path: Path) -> Any:
-    try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise LibraryError(f"{path}: cannot be read as YAML: {exc}") from exc
-
-
-def load_services(path: Path) -> tuple[ServiceDef, ...]:
-    data = _read_yaml(path)
+def load_services(cards_dir: Path) -> tuple[ServiceDef, ...]:
+    where = "cards/services.yaml"
+    data = read_yaml(cards_dir / "services.yaml", where)
+    check_schema(data, read_schema(cards_dir, "services"), where)
     services = []
-    for i, entry in enumerate(data.get("services", [])):
+    for i, entry in enumerate(data["services"]):
         prefetch = entry.get("prefetch", {})
-        services.append(
-            ServiceDef(
-                id=entry["id"],
-                hook=entry["hook"],
-                title=entry["title"],
-                description=entry["description"],
-                usage_requirements=entry["usageRequirements"],
-                prefetch=prefetch,
-                required_prefetch=frozenset(entry.get("requiredPrefetch", list(prefetch))),
-            )
-        )
+        required = entry.get("requiredPrefetch", list(prefetch))
+        unknown = sorted(set(required) - set(prefetch))
+        if unknown:
+            raise LibraryError(f"{where}: services[{i}].requiredPrefetch: not prefetch keys: {unknown}")
+        if entry["hook"] not in HOOKS:
+            raise LibraryError(f"{where}: services[{i}].hook: unknown hook '{entry['hook']}'")
+        services.append(ServiceDef(
+            id=entry["id"],
+            hook=entry["hook"],
+            title=entry["title"],
+            description=" ".join(entry["description"].split()),
+            usage_requirements=" ".join(entry["usageRequirements"].split()),
+            prefetch=prefetch,
+            required_prefetch=frozenset(required),
+        ))
+    ids = [s.id for s in services]
+    if len(ids) != len(set(ids)):
+        raise LibraryError(f"{where}: service ids must be unique")
     return tuple(services)
 
 
 def load_library(cards_dir: Path) -> Library:
     cards_dir = Path(cards_dir)
+    terminology = load_terminology(cards_dir / "valuesets")
+    findings = load_finding_defs(cards_dir / "findings.yaml", terminology.valuesets.keys())
+
+    settings_doc = read_yaml(cards_dir / "settings.yaml", "cards/settings.yaml")
+    check_schema(settings_doc, read_schema(cards_dir, "settings"), "cards/settings.yaml")
+    settings = {name: float(entry["value"]) for name, entry in settings_doc["thresholds"].items()}
+
+    sources = read_yaml(cards_dir / "sources.yaml", "cards/sources.yaml")
+    check_schema(sources, read_schema(cards_dir, "sources"), "cards/sources.yaml")
+    orders = read_yaml(cards_dir / "orders.yaml", "cards/orders.yaml")
+    check_schema(orders, read_schema(cards_dir, "orders"), "cards/orders.yaml")
+
+    topics = {t["code"]: t["display"] for t in settings_doc["topics"]}
+    names = Names(
+        findings=findings.names(),
+        labs=frozenset(findings.labs),
+        settings=frozenset(settings),
+        orders=frozenset(orders["orders"]),
+        sources=frozenset(sources["sources"]),
+        topics=frozenset(topics),
+        study_kinds=frozenset(findings.study_kinds),
+        medications=frozenset(findings.medications),
+        sites=frozenset(findings.sites),
+        hooks=HOOKS,
+    )
+    rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
+    presentation = Presentation(
+        sources=sources["sources"],
+        orders=orders["orders"],
+        settings=settings,
+        topics=topics,
+        topic_system=settings_doc["topic_system"],
+        override_system=settings_doc["override_system"],
+        source_label=settings_doc["source_label"],
+        finding_labels={n: n.replace("-", " ").capitalize() for n in findings.findings},
+        contributor_findings=tuple(sorted(findings.in_category("contributor"))),
+    )
     return Library(
-        services=load_services(cards_dir / "services.yaml"),
-        terminology=load_terminology(cards_dir / "valuesets"),
+        services=load_services(cards_dir),
+        terminology=terminology,
+        findings=findings,
+        settings=settings,
+        rules=rules,
+        presentation=presentation,
         path=cards_dir,
     )

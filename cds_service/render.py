@@ -1,0 +1,205 @@
+"""Fired rules become CDS Hooks cards: text from the library, facts from the record.
+
+A card says what it recommends (summary), why (the findings that triggered it, with their dates)
+and on whose authority (the guideline, its year and a link). Suggested orders are R4
+ServiceRequests, validated before they leave the service.
+"""
+from __future__ import annotations
+
+import string
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from fhir.resources.R4B.servicerequest import ServiceRequest
+
+from .findings import Finding, Findings, LabResult, Study
+from .rules import Fired
+
+NAMESPACE = uuid.UUID("5b7f1c1e-3a57-4d8e-9a43-6f0c1d1a2b7e")
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """Library parts rendering needs: sources, orders, settings, topic and override systems."""
+
+    sources: Mapping[str, Mapping[str, Any]]
+    orders: Mapping[str, Mapping[str, Any]]
+    settings: Mapping[str, float]
+    topics: Mapping[str, str]
+    topic_system: str
+    override_system: str
+    source_label: str
+    finding_labels: Mapping[str, str]
+    contributor_findings: tuple[str, ...]
+
+
+class _Text(string.Formatter):
+    """str.format over a mapping; an unknown placeholder is a library bug caught by the tests."""
+
+    def __init__(self, values: Mapping[str, Any]):
+        self.values = values
+
+    def get_value(self, key: Any, args: Any, kwargs: Any) -> Any:
+        return self.values[key]
+
+
+def render(
+    fired: Iterable[Fired],
+    findings: Findings,
+    look: Presentation,
+    context: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    hook_instance = str(context.get("hookInstance", ""))
+    return [_card(f, findings, look, context, hook_instance) for f in fired]
+
+
+def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping[str, Any], hook_instance: str) -> dict:
+    rule = fired.rule
+    values = text_values(fired, findings, look)
+    fmt = _Text(values)
+    card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
+    detail = fmt.format(fired.text.detail).strip()
+    detail += "\n\n" + _sources_markdown(rule.sources, look)
+    first = look.sources[rule.sources[0]]
+    card: dict[str, Any] = {
+        "uuid": card_id,
+        "summary": fmt.format(fired.text.summary).strip(),
+        "detail": detail,
+        "indicator": fired.indicator,
+        "source": {
+            "label": look.source_label,
+            "url": first["url"],
+            "topic": {"system": look.topic_system, "code": rule.topic, "display": look.topics[rule.topic]},
+        },
+    }
+    suggestions = [
+        _suggestion(s, fired, look, context, card_id, fmt) for s in fired.text.suggestions
+    ]
+    if suggestions:
+        card["suggestions"] = suggestions
+        card["selectionBehavior"] = rule.selection
+    if rule.override_reasons:
+        card["overrideReasons"] = [
+            {"system": look.override_system, "code": r["code"], "display": r["display"]} for r in rule.override_reasons
+        ]
+    card["links"] = [
+        {"label": _cite(look.sources[s]), "url": look.sources[s]["url"], "type": "absolute"} for s in rule.sources
+    ]
+    return card
+
+
+def text_values(fired: Fired, findings: Findings, look: Presentation) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in look.settings.items():
+        values[name] = _number(value)
+        values[f"{name}_weeks"] = _number(value / 7)
+    values["triggers"] = _triggers(fired.facts, look)
+    values["contributors"] = _contributors(findings, look)
+    values["low_labs"] = ", ".join(_lab(f) for f in fired.facts if isinstance(f, LabResult) and f.low) or "none"
+    values["age"] = findings.age_years if findings.age_years is not None else "unknown"
+    return values
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def _lab(lab: LabResult) -> str:
+    return f"{lab.name} {lab.value:g} {lab.unit}"
+
+
+def _triggers(facts: Iterable[Any], look: Presentation) -> str:
+    """A Markdown list of what triggered the card: each finding's evidence with its date."""
+    lines: list[str] = []
+    seen: set[str] = set()
+    for fact in facts:
+        if isinstance(fact, Finding):
+            label = look.finding_labels.get(fact.name, fact.name)
+            for ev in fact.evidence:
+                if ev.positive and ev.reference not in seen:  # each resource once, under its first finding
+                    seen.add(ev.reference)
+                    when = ev.when.isoformat() if ev.when else "date not recorded"
+                    lines.append(f"- {label}: {ev.display} ({ev.reference.split('/')[0]}, {when})")
+        elif isinstance(fact, LabResult) and fact.reference not in seen:
+            seen.add(fact.reference)
+            when = fact.when.isoformat() if fact.when else "date not recorded"
+            lines.append(f"- {_lab(fact)}{' (low)' if fact.low else ''} (Observation, {when})")
+        elif isinstance(fact, Study) and fact.reference not in seen:
+            seen.add(fact.reference)
+            when = fact.when.isoformat() if fact.when else "date not recorded"
+            lines.append(f"- {fact.kind.replace('-', ' ')} {fact.state} ({fact.reference.split('/')[0]}, {when})")
+    return "\n".join(lines) if lines else "- (no dated findings)"
+
+
+def _contributors(findings: Findings, look: Presentation) -> str:
+    names = [look.finding_labels.get(n, n) for n in look.contributor_findings if findings.present(n)]
+    return ", ".join(names) if names else "none recorded"
+
+
+def _cite(source: Mapping[str, Any]) -> str:
+    return f"{source['title']} ({source['publisher']}, {source['year']})"
+
+
+def _sources_markdown(ids: Iterable[str], look: Presentation) -> str:
+    return "**Sources:** " + "; ".join(f"[{_cite(look.sources[i])}]({look.sources[i]['url']})" for i in ids)
+
+
+def _references(fired: Fired) -> list[dict[str, str]]:
+    refs: list[str] = []
+    for fact in fired.facts:
+        if isinstance(fact, Finding):
+            refs += [ev.reference for ev in fact.evidence if ev.positive]
+        elif isinstance(fact, (LabResult, Study)):
+            refs.append(fact.reference)
+    unique = list(dict.fromkeys(r for r in refs if r.split("/")[0] in ("Condition", "Observation", "DiagnosticReport")))
+    return [{"reference": r} for r in unique]
+
+
+def _suggestion(
+    spec: Mapping[str, Any], fired: Fired, look: Presentation, context: Mapping[str, Any], card_id: str, fmt: _Text
+) -> dict[str, Any]:
+    order = look.orders[spec["order"]]
+    actions = [
+        {
+            "type": "create",
+            "description": fmt.format(request.get("description", order["label"])),
+            "resource": service_request(request, fired, context),
+        }
+        for request in order["requests"]
+    ]
+    suggestion: dict[str, Any] = {
+        "label": fmt.format(spec.get("label", order["label"])),
+        "uuid": str(uuid.uuid5(NAMESPACE, f"{card_id}|{spec['order']}")),
+        "actions": actions,
+    }
+    if spec.get("recommended"):
+        suggestion["isRecommended"] = True
+    return suggestion
+
+
+def service_request(request: Mapping[str, Any], fired: Fired, context: Mapping[str, Any]) -> dict[str, Any]:
+    """A draft R4 ServiceRequest for the hook's patient, validated with fhir.resources.R4B."""
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": request.get("intent", "proposal"),
+        "category": [{"coding": [dict(c) for c in request["category"]]}] if request.get("category") else None,
+        "priority": request.get("priority"),
+        "code": {"coding": [dict(c) for c in request["code"]], "text": request["text"]},
+        "subject": {"reference": f"Patient/{context['patientId']}"},
+        "encounter": {"reference": f"Encounter/{context['encounterId']}"} if context.get("encounterId") else None,
+        "requester": _requester(context.get("userId")),
+        "reasonReference": _references(fired) or None,
+        "bodySite": [{"coding": [dict(c) for c in request["bodySite"]]}] if request.get("bodySite") else None,
+        "note": [{"text": request["note"]}] if request.get("note") else None,
+    }
+    resource = {k: v for k, v in resource.items() if v is not None}
+    ServiceRequest.model_validate(resource)
+    return resource
+
+
+def _requester(user_id: str | None) -> dict[str, str] | None:
+    if user_id and user_id.split("/")[0] in ("Practitioner", "PractitionerRole"):
+        return {"reference": user_id}
+    return None

@@ -1,0 +1,240 @@
+"""Rules from cards/rules/*.yaml: read and cross-checked at start-up, evaluated per request.
+
+Rules run in priority order. A rule whose topic an earlier rule suppressed does not run
+(CLINICAL.md §1.6: CES-1 suppresses conservative care, routine imaging and EDX; MND-1 the
+benign-twitch card), and a later rule can ask which topics already fired.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from .predicates import ARGUMENTS, PREDICATES, Context, Fact, evaluate
+from .schema import LibraryError, check_schema, read_yaml
+
+
+@dataclass(frozen=True)
+class CardText:
+    summary: str
+    detail: str
+    suggestions: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    when: Mapping[str, Any]
+    text: CardText
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    topic: str
+    indicator: str
+    priority: int
+    hooks: frozenset[str]
+    suppresses: frozenset[str]
+    when: Mapping[str, Any]
+    escalate: tuple[tuple[Mapping[str, Any], str], ...]
+    text: CardText
+    variants: tuple[Variant, ...]
+    sources: tuple[str, ...]
+    override_reasons: tuple[Mapping[str, str], ...]
+    selection: str
+    file: str
+
+
+@dataclass(frozen=True)
+class Fired:
+    rule: Rule
+    indicator: str
+    text: CardText
+    facts: tuple[Fact, ...]
+
+
+def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context) -> list[Fired]:
+    fired: list[Fired] = []
+    suppressed: set[str] = set()
+    for rule in rules:  # already sorted by priority
+        if hook not in rule.hooks or rule.topic in suppressed or rule.topic in ctx.fired:
+            continue
+        ok, facts = evaluate(rule.when, ctx)
+        if not ok:
+            continue
+        indicator = rule.indicator
+        for when, escalated in rule.escalate:
+            hit, more = evaluate(when, ctx)
+            if hit:
+                indicator, facts = escalated, facts + more
+                break
+        text = rule.text
+        for variant in rule.variants:
+            hit, more = evaluate(variant.when, ctx)
+            if hit:
+                text, facts = variant.text, facts + more
+                break
+        fired.append(Fired(rule, indicator, text, tuple(_unique(facts))))
+        ctx.fired.add(rule.topic)
+        suppressed |= rule.suppresses
+    return fired
+
+
+def _unique(facts: list[Fact]) -> list[Fact]:
+    seen, out = set(), []
+    for fact in facts:
+        if id(fact) not in seen:
+            seen.add(id(fact))
+            out.append(fact)
+    return out
+
+
+@dataclass(frozen=True)
+class Names:
+    """What rule files may refer to, for cross-checking at load."""
+
+    findings: frozenset[str]
+    labs: frozenset[str]
+    settings: frozenset[str]
+    orders: frozenset[str]
+    sources: frozenset[str]
+    topics: frozenset[str]
+    study_kinds: frozenset[str]
+    medications: frozenset[str]
+    sites: frozenset[str]
+    hooks: frozenset[str]
+
+
+def load_rules(directory: Path, schema: Mapping[str, Any], names: Names) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        where = f"cards/rules/{path.name}"
+        data = read_yaml(path, where)
+        check_schema(data, schema, where)
+        for i, entry in enumerate(data["rules"]):
+            rules.append(_rule(entry, f"rules[{i}]", where, names))
+    ids = [r.id for r in rules]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise LibraryError(f"cards/rules: rule ids used twice: {duplicates}")
+    return tuple(sorted(rules, key=lambda r: r.priority))
+
+
+def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rule:
+    def fail(at: str, problem: str) -> LibraryError:
+        return LibraryError(f"{where}: {place}.{at}: {problem}")
+
+    if entry["topic"] not in names.topics:
+        raise fail("topic", f"unknown card topic '{entry['topic']}'")
+    for i, topic in enumerate(entry.get("suppresses", [])):
+        if topic not in names.topics:
+            raise fail(f"suppresses[{i}]", f"unknown card topic '{topic}'")
+    for i, hook in enumerate(entry.get("hooks", ["patient-view"])):
+        if hook not in names.hooks:
+            raise fail(f"hooks[{i}]", f"unknown hook '{hook}'")
+    _check_when(entry["when"], f"{place}.when", where, names)
+    escalate = []
+    for i, esc in enumerate(entry.get("escalate", [])):
+        _check_when(esc["when"], f"{place}.escalate[{i}].when", where, names)
+        escalate.append((esc["when"], esc["indicator"]))
+    card = entry["card"]
+    for i, source in enumerate(card["sources"]):
+        if source not in names.sources:
+            raise fail(f"card.sources[{i}]", f"unknown source '{source}' (see cards/sources.yaml)")
+    text = _text(card, card, f"{place}.card", where, names)
+    variants = []
+    for i, var in enumerate(entry.get("variants", [])):
+        _check_when(var["when"], f"{place}.variants[{i}].when", where, names)
+        variants.append(Variant(var["when"], _text(var, card, f"{place}.variants[{i}]", where, names)))
+    return Rule(
+        id=entry["id"],
+        topic=entry["topic"],
+        indicator=entry["indicator"],
+        priority=entry["priority"],
+        hooks=frozenset(entry.get("hooks", ["patient-view"])),
+        suppresses=frozenset(entry.get("suppresses", [])),
+        when=entry["when"],
+        escalate=tuple(escalate),
+        text=text,
+        variants=tuple(variants),
+        sources=tuple(card["sources"]),
+        override_reasons=tuple(card.get("override_reasons", [])),
+        selection=card.get("selection", "at-most-one"),
+        file=where,
+    )
+
+
+def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: str, names: Names) -> CardText:
+    suggestions = part.get("suggestions", card.get("suggestions", []))
+    for i, suggestion in enumerate(suggestions):
+        if suggestion["order"] not in names.orders:
+            raise LibraryError(
+                f"{where}: {place}.suggestions[{i}].order: unknown order '{suggestion['order']}' (see cards/orders.yaml)"
+            )
+    return CardText(
+        summary=part.get("summary", card["summary"]),
+        detail=part.get("detail", card["detail"]),
+        suggestions=tuple(suggestions),
+    )
+
+
+_KNOWN = {
+    "findings": "findings",
+    "labs": "labs",
+    "medications": "medications",
+    "topics": "topics",
+    "setting": "settings",
+}
+
+
+def _check_when(node: Any, place: str, where: str, names: Names) -> None:
+    """Every predicate kind exists and every name it uses is defined in the library."""
+    if not isinstance(node, dict) or len(node) != 1:
+        raise LibraryError(f"{where}: {place}: a condition is one key: all, any, not or a predicate")
+    (kind, arg), = node.items()
+    if kind in ("all", "any"):
+        if not isinstance(arg, list) or not arg:
+            raise LibraryError(f"{where}: {place}.{kind}: must be a non-empty list")
+        for i, child in enumerate(arg):
+            _check_when(child, f"{place}.{kind}[{i}]", where, names)
+        return
+    if kind == "not":
+        _check_when(arg, f"{place}.not", where, names)
+        return
+    if kind not in PREDICATES:
+        raise LibraryError(f"{where}: {place}: unknown condition '{kind}' (known: {', '.join(sorted(PREDICATES))})")
+    _check_argument(ARGUMENTS[kind], arg, f"{place}.{kind}", where, names)
+
+
+def _check_argument(argument: str, arg: Any, place: str, where: str, names: Names) -> None:
+    def known(values: Any, pool: frozenset[str], what: str, at: str) -> None:
+        for value in [values] if isinstance(values, str) else list(values or []):
+            if value not in pool:
+                raise LibraryError(f"{where}: {at}: unknown {what} '{value}'")
+
+    def field(key: str) -> Any:
+        if not isinstance(arg, dict) or key not in arg:
+            raise LibraryError(f"{where}: {place}: needs '{key}'")
+        return arg[key]
+
+    if argument in _KNOWN:
+        known(arg, getattr(names, _KNOWN[argument]), argument.rstrip("s"), place)
+    elif argument == "onset":
+        known(field("findings"), names.findings, "finding", f"{place}.findings")
+        known(field("days"), names.settings, "setting", f"{place}.days")
+    elif argument == "sites":
+        known(field("findings"), names.findings, "finding", f"{place}.findings")
+        known(field("sites"), names.sites, "site", f"{place}.sites")
+        field("count")
+    elif argument in ("study", "since"):
+        known(field("kinds"), names.study_kinds, "study kind", f"{place}.kinds")
+        if "within" in arg:
+            known(arg["within"], names.settings, "setting", f"{place}.within")
+        if argument == "since":
+            known(field("findings"), names.findings, "finding", f"{place}.findings")
+    elif argument == "labcheck":
+        known(field("labs"), names.labs, "lab", f"{place}.labs")
+        known(field("days"), names.settings, "setting", f"{place}.days")
+        known(arg.get("kinds", []), names.study_kinds, "study kind", f"{place}.kinds")
+    elif argument == "drafts":
+        pass  # order predicates check their own arguments against order value sets
