@@ -39,10 +39,10 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     if settings.dev:
         log.warning(DEV_WARNING)
 
+    _install_request_log(app)  # first, so the latency of a refused call is measured too
     _install_security(app, settings)
     app.register_blueprint(bp)
     _install_error_handlers(app)
-    _install_request_log(app)
     return app
 
 

@@ -1,0 +1,149 @@
+"""Small real HTTP servers for tests: a recording proxy in front of the FHIR server, and servers
+that misbehave on purpose (500s, broken JSON, huge bodies, redirects, silence)."""
+from __future__ import annotations
+
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+import requests
+
+
+class _Server:
+    def __init__(self, handler: type[BaseHTTPRequestHandler]):
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class RecordingProxy(_Server):
+    """Forwards to `upstream` (a FHIR base URL) and records each request; `refuse_batch` answers
+    405 to a POST of a batch Bundle, as a server without batch support would."""
+
+    def __init__(self, upstream: str, refuse_batch: bool = False):
+        self.upstream = upstream.rstrip("/")
+        self.seen: list[dict] = []
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _forward(self, method: str) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)) if method == "POST" else None
+                proxy.seen.append({"method": method, "path": self.path, "headers": dict(self.headers)})
+                if method == "POST" and proxy.refuse_batch:
+                    self.send_response(405)
+                    self.send_header("Content-Type", "application/fhir+json")
+                    self.end_headers()
+                    self.wfile.write(b'{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported"}]}')
+                    return
+                path = self.path[len("/fhir"):] if self.path.startswith("/fhir") else self.path
+                upstream = requests.request(
+                    method, proxy.upstream + path, data=body,
+                    headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}, timeout=30,
+                )
+                text = upstream.content.replace(proxy.upstream.encode(), proxy.base_url.encode())
+                self.send_response(upstream.status_code)
+                self.send_header("Content-Type", "application/fhir+json")
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+
+            def do_GET(self):
+                self._forward("GET")
+
+            def do_POST(self):
+                self._forward("POST")
+
+        super().__init__(Handler)
+        self.refuse_batch = refuse_batch
+        self.base_url = f"http://127.0.0.1:{self.port}/fhir"
+
+
+class Misbehaving(_Server):
+    """Answers every request with `respond(handler)`; counts the requests it saw."""
+
+    def __init__(self, respond: Callable[[BaseHTTPRequestHandler], None]):
+        self.count = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                server.count += 1
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                respond(self)
+
+            do_GET = do_POST = _any
+
+        super().__init__(Handler)
+        self.base_url = f"http://127.0.0.1:{self.port}/fhir"
+
+
+def reply(status: int, body: bytes, content_type: str = "application/fhir+json", headers: dict | None = None):
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        for key, value in (headers or {}).items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return respond
+
+
+class SilentSocket:
+    """Accepts connections and never answers: the read timeout must end the wait."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/fhir"
+        self.accepted: list[socket.socket] = []
+        self._stop = False
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self):
+        self.sock.settimeout(0.2)
+        while not self._stop:
+            try:
+                conn, _ = self.sock.accept()
+                self.accepted.append(conn)
+            except OSError:
+                continue
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop = True
+        self.thread.join(timeout=2)
+        for conn in self.accepted:
+            conn.close()
+        self.sock.close()
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/fhir"
