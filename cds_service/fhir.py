@@ -114,11 +114,11 @@ class FhirClient:
             }
             try:
                 reply = self._send("POST", self.base.rstrip("/"), json_body=bundle, retry=False)
-            except FetchError:
-                reply = None
-            if reply and reply.status == 200 and _is_batch_response(reply.body, len(keys)):
+            except FetchError as exc:  # down or silent: individual reads would only wait again
+                return {k: exc for k in keys}
+            if reply.status == 200 and _is_batch_response(reply.body, len(keys)):
                 return {k: _entry_result(e) for k, e in zip(keys, reply.body["entry"])}
-            if reply and reply.status in (401, 403):
+            if reply.status in (401, 403):
                 error = FetchError(f"FHIR server refused access ({reply.status})")
                 return {k: error for k in keys}
         with ThreadPoolExecutor(max_workers=min(8, len(keys) or 1)) as pool:
