@@ -7,6 +7,7 @@ analyst can see which kind of card was overridden and why.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,6 +19,8 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from .errors import BadRequest
+
+log = logging.getLogger("nerve_cds.feedback")
 
 # RFC 3339 section 5.6 date-time (the spec asks for UTC; offsets are accepted and normalised).
 RFC3339 = re.compile(
@@ -129,10 +132,15 @@ class FeedbackStore:
 
     def __post_init__(self) -> None:
         self.engine = create_engine(self.url, pool_pre_ping=True)
-        _Base.metadata.create_all(self.engine)
+        self._ready = False
+        self.ping()  # a database that is down at start-up is reported by /readyz, not a crash
 
     def ping(self) -> bool:
+        """Reachable, with our tables in place (created on first contact)."""
         try:
+            if not self._ready:
+                _Base.metadata.create_all(self.engine)
+                self._ready = True
             with self.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
             return True
@@ -140,14 +148,19 @@ class FeedbackStore:
             return False
 
     def remember_cards(self, service_id: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
+        if not self._ready and not self.ping():
+            return  # advice matters more than bookkeeping: a feedback database outage never blocks cards
         now = datetime.now(timezone.utc)
-        with Session(self.engine) as session:
-            for card in cards:
-                if session.get(IssuedCard, card["uuid"]) is None:
-                    topic = card.get("source", {}).get("topic", {}).get("code")
-                    session.add(IssuedCard(card_uuid=card["uuid"], service_id=service_id,
-                                           hook_instance=hook_instance, topic=topic, issued_at=now))
-            session.commit()
+        try:
+            with Session(self.engine) as session:
+                for card in cards:
+                    if session.get(IssuedCard, card["uuid"]) is None:
+                        topic = card.get("source", {}).get("topic", {}).get("code")
+                        session.add(IssuedCard(card_uuid=card["uuid"], service_id=service_id,
+                                               hook_instance=hook_instance, topic=topic, issued_at=now))
+                session.commit()
+        except SQLAlchemyError as exc:
+            log.warning("could not record issued cards", extra={"fields": {"error": exc.__class__.__name__}})
 
     def save(self, service_id: str, items: Iterable[FeedbackItem]) -> int:
         """Store each item once; returns how many were new."""
