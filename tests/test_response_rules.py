@@ -1,0 +1,71 @@
+"""Each CDS Hooks 2.0 response rule, broken on purpose: check_response must refuse it."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from cds_service.response import ResponseError, check_response
+
+SR = {"resourceType": "ServiceRequest", "status": "draft", "intent": "proposal", "subject": {"reference": "Patient/p"}}
+
+
+def good():
+    return {"cards": [{
+        "uuid": "c-1", "summary": "Summary", "indicator": "warning", "detail": "Detail",
+        "source": {"label": "nerve-cds", "url": "https://example.org", "topic": {"system": "http://x", "code": "t"}},
+        "suggestions": [
+            {"label": "Order", "uuid": "s-1", "isRecommended": True, "actions": [{"type": "create", "description": "Create", "resource": dict(SR)}]},
+            {"label": "Replace", "uuid": "s-2", "actions": [
+                {"type": "delete", "description": "Remove the draft", "resourceId": "ServiceRequest/d-1"},
+                {"type": "create", "description": "Create PT", "resource": dict(SR)}]}],
+        "selectionBehavior": "at-most-one",
+        "overrideReasons": [{"system": "http://x", "code": "r", "display": "Reason"}],
+        "links": [{"label": "Guideline", "url": "https://example.org/g", "type": "absolute"}],
+    }]}
+
+
+def test_the_good_response_passes():
+    check_response(good())
+    check_response({"cards": []})
+
+
+BREAKS = {
+    "summary 140 characters": lambda c: c.update(summary="x" * 140),
+    "indicator not in enum": lambda c: c.update(indicator="hard-stop"),
+    "suggestions without selectionBehavior": lambda c: c.pop("selectionBehavior"),
+    "two recommended with at-most-one": lambda c: c["suggestions"][1].update(isRecommended=True),
+    "action without description": lambda c: c["suggestions"][0]["actions"][0].pop("description"),
+    "delete without resourceId": lambda c: c["suggestions"][1]["actions"][0].pop("resourceId"),
+    "delete with a resource": lambda c: c["suggestions"][1]["actions"][0].update(resource=dict(SR)),
+    "create without resource": lambda c: c["suggestions"][0]["actions"][0].pop("resource"),
+    "update without id": lambda c: c["suggestions"][0]["actions"][0].update(type="update"),
+    "actions out of transaction order": lambda c: c["suggestions"][1]["actions"].reverse(),
+    "override reason without display": lambda c: c["overrideReasons"][0].pop("display"),
+    "appContext on absolute link": lambda c: c["links"][0].update(appContext="x"),
+    "link type unknown": lambda c: c["links"][0].update(type="relative"),
+    "null member": lambda c: c.update(detail=None),
+    "empty string": lambda c: c.update(detail=""),
+    "empty list": lambda c: c.update(links=[]),
+    "empty object": lambda c: c["source"].update(topic={}),
+    "card without uuid": lambda c: c.pop("uuid"),
+    "suggestion without uuid": lambda c: c["suggestions"][0].pop("uuid"),
+    "duplicate uuid": lambda c: c["suggestions"][1].update(uuid="c-1"),
+    "unknown member": lambda c: c.update(autolaunchable=True),
+    "source without label": lambda c: c["source"].pop("label"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(BREAKS))
+def test_each_broken_rule_is_refused(rule):
+    payload = copy.deepcopy(good())
+    BREAKS[rule](payload["cards"][0])
+    with pytest.raises(ResponseError):
+        check_response(payload)
+
+
+def test_selection_behavior_without_suggestions_refused():
+    payload = copy.deepcopy(good())
+    payload["cards"][0].pop("suggestions")
+    with pytest.raises(ResponseError, match="selectionBehavior"):
+        check_response(payload)
