@@ -1,0 +1,93 @@
+"""Every code in cards/ is proven: ICD-10-CM with simple-icd-10-cm, SNOMED against the GPS list
+(or marked unverified in its value set), and every value set is a valid FHIR R4 ValueSet."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import simple_icd_10_cm as icd
+import yaml
+
+from cds_service.settings import Settings
+from cds_service.terminology import UNVERIFIED_EXTENSION, load_terminology
+
+CARDS = Settings().cards_dir
+GPS_FILE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "snomed-gps-2020.tsv"
+ICD = "http://hl7.org/fhir/sid/icd-10-cm"
+SNOMED = "http://snomed.info/sct"
+
+
+def codings(node, found):
+    """Every {system, code} pair anywhere in a JSON/YAML document."""
+    if isinstance(node, dict):
+        if isinstance(node.get("system"), str) and isinstance(node.get("code"), str):
+            found.append((node["system"], node["code"], node))
+        for value in node.values():
+            codings(value, found)
+    elif isinstance(node, list):
+        for value in node:
+            codings(value, found)
+    return found
+
+
+def all_card_codings():
+    found = []
+    for path in sorted(CARDS.rglob("*")):
+        if path.suffix == ".json" and "schema" not in path.parts:
+            codings(json.loads(path.read_text()), found)
+        elif path.suffix == ".yaml":
+            codings(yaml.safe_load(path.read_text()), found)
+    for vs in sorted((CARDS / "valuesets").glob("*.json")):  # value-set concepts carry system on the include
+        for include in json.loads(vs.read_text())["compose"]["include"]:
+            found += [(include["system"], c["code"], c) for c in include["concept"]]
+    return found
+
+
+@pytest.fixture(scope="module")
+def gps():
+    assert GPS_FILE.is_file(), f"SNOMED GPS list not found at {GPS_FILE}"
+    return {line.split("\t")[0] for line in GPS_FILE.read_text(encoding="utf-8").splitlines() if "\t" in line}
+
+
+def test_every_icd10cm_code_in_cards_is_valid():
+    codes = {code for system, code, _ in all_card_codings() if system == ICD}
+    assert len(codes) > 150
+    invalid = sorted(c for c in codes if not icd.is_valid_item(c))
+    assert invalid == []
+
+
+def test_every_snomed_id_is_in_gps_or_marked_unverified(gps):
+    problems = []
+    for system, code, node in all_card_codings():
+        if system != SNOMED or code in gps:
+            continue
+        marked = any(e.get("url") == UNVERIFIED_EXTENSION and e.get("valueCode") == "unverified"
+                     for e in node.get("extension", []))
+        if not marked:
+            problems.append(code)
+    assert problems == []
+
+
+def test_value_sets_are_valid_r4_with_displays():
+    from fhir.resources.R4B.valueset import ValueSet
+
+    for path in sorted((CARDS / "valuesets").glob("*.json")):
+        data = json.loads(path.read_text())
+        ValueSet.model_validate(data)
+        assert data["id"] == path.stem and data["url"].endswith("/" + path.stem)
+        for include in data["compose"]["include"]:
+            assert all(c.get("display") for c in include["concept"]), path.name
+
+
+def test_exclusive_value_sets_do_not_overlap():
+    terms = load_terminology(CARDS / "valuesets")
+    for a, b in [("side-left", "side-right"), ("answer-absent", "answer-present"), ("weakness-objective", "weakness-nonspecific"),
+                 ("fasciculation", "myokymia")]:
+        assert not terms.codes(a) & terms.codes(b), (a, b)
+
+
+def test_unverified_marks_are_read():
+    terms = load_terminology(CARDS / "valuesets")
+    assert ("http://loinc.org", "LA32-8") in terms.valuesets["answer-absent"].unverified
+    assert ("http://snomed.info/sct", "373067005") not in terms.valuesets["answer-absent"].unverified
