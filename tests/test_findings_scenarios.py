@@ -178,3 +178,15 @@ def test_h5_cluster_onset_is_the_earliest_leg_symptom_or_radicular_condition():
     )
     assert found.get("lumbar-radicular-cluster").onset == day(50)
     assert found.get("radiculopathy-lumbar").onset == day(20)
+
+
+def test_s13_right_carpal_tunnel_with_hand_paraesthesia_and_atrophy():
+    found = run(
+        condition("s13-cts", (ICD, "G56.01"), onsetDateTime=ago(84)),
+        symptom("s13-par", (SNOMED, "309086004"), value=True),  # Paresthesia of hand
+        symptom("s13-atr", ATROPHY, value=True),
+    )
+    cts = found.get("entrapment-median")
+    assert cts.present and cts.sides == {"right"} and cts.onset == day(84)
+    assert found.present("entrapment") and found.present("hand-sensory") and found.present("muscle-atrophy")
+    assert not found.present("radiculopathy") and not found.present("lower-limb-symptoms")

@@ -5,7 +5,6 @@ Findings are computed with the real cards/findings.yaml and cards/valuesets.
 """
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
@@ -15,7 +14,7 @@ from cds_service.findings import Findings, find
 from cds_service.record import build_record
 from cds_service.terminology import Terminology, load_terminology
 
-CARDS = Path(os.environ.get("NERVE_FINDINGS_TEST_CARDS", Path(__file__).resolve().parent.parent / "cards"))
+CARDS = Path(__file__).resolve().parent.parent / "cards"
 
 SNOMED = "http://snomed.info/sct"
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
