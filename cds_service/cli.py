@@ -74,3 +74,34 @@ def cards_validate(cards_dir: Path | None) -> None:
         f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets"
     )
 
+
+
+@cards.command("diff")
+@click.option("--cards-dir", "changed", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The changed card library.")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The library to compare with (default: the shipped one).")
+def cards_diff(changed: Path, against: Path | None) -> None:
+    """List the scenarios in fixtures/ whose cards change with a modified card library."""
+    from datetime import date
+
+    from .compare import compare
+    from .library import LibraryError, load_library
+
+    settings = Settings.from_env()
+    try:
+        before, after = load_library(against or settings.cards_dir), load_library(changed)
+    except LibraryError as exc:
+        click.secho(f"INVALID: {exc}", fg="red", err=True)
+        sys.exit(1)
+    differences = compare(before, after, settings.fixtures_dir, date.today())
+    if not differences:
+        click.echo("No scenario's cards change.")
+        return
+    for diff in differences:
+        click.secho(diff.scenario, bold=True)
+        for card in sorted(set(diff.before) - set(diff.after)):
+            click.secho(f"  - {card[1]:8} {card[0]}: {card[2]}", fg="red")
+        for card in sorted(set(diff.after) - set(diff.before)):
+            click.secho(f"  + {card[1]:8} {card[0]}: {card[2]}", fg="green")
+    click.echo(f"{len(differences)} scenario(s) change.")

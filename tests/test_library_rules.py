@@ -1,0 +1,125 @@
+"""The card library as data: a broken file says where and what; rendered cards keep their promises."""
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+
+import pytest
+from click.testing import CliRunner
+
+from cds_service.cli import main
+from cds_service.compare import compare, scenario_advice
+from cds_service.library import LibraryError, load_library
+from cds_service.scenarios import list_scenarios, load_scenario
+from cds_service.settings import Settings
+
+SETTINGS = Settings()
+TODAY = date.today()
+
+
+@pytest.fixture(scope="module")
+def library():
+    return load_library(SETTINGS.cards_dir)
+
+
+def copy_cards(tmp_path):
+    target = tmp_path / "cards"
+    shutil.copytree(SETTINGS.cards_dir, target)
+    return target
+
+
+BREAKAGES = [
+    ("rules/cauda-equina.yaml", "- present: cauda-equina-syndrome", "- present: cauda-equina-syndrom",
+     "cards/rules/cauda-equina.yaml: rules[0].when.any[0].present: unknown finding 'cauda-equina-syndrom'"),
+    ("rules/cauda-equina.yaml", "days: ces_recent_days", "days: ces_recent_dayz",
+     "cards/rules/cauda-equina.yaml: rules[0].when.any[1].all[0].onset_within.days: unknown setting 'ces_recent_dayz'"),
+    ("rules/motor.yaml", "indicator: warning", "indicator: urgent",
+     "cards/rules/motor.yaml: rules[0].indicator: 'urgent' is not one of ['info', 'warning', 'critical']"),
+    ("rules/motor.yaml", "- {order: neurology-referral, recommended: true}", "- {order: neurology, recommended: true}",
+     "cards/rules/motor.yaml: rules[0].card.suggestions[0].order: unknown order 'neurology' (see cards/orders.yaml)"),
+    ("rules/imaging.yaml", "- present: radiculopathy-cervical", "- presnt: radiculopathy-cervical",
+     "cards/rules/imaging.yaml: rules[1].when.all[0]: unknown condition 'presnt'"),
+    ("rules/conservative.yaml", "sources: [nice-ng59,", "sources: [nice-ng95,",
+     "cards/rules/conservative.yaml: rules[0].card.sources[0]: unknown source 'nice-ng95' (see cards/sources.yaml)"),
+    ("settings.yaml", "value: 42", "value: -42", "cards/settings.yaml: thresholds.imaging_after_days.value: -42 is less than or equal to the minimum of 0"),
+    ("rules/fasciculation.yaml", "topic: benign-fasciculation", "topic: benign-twitch",
+     "cards/rules/fasciculation.yaml: rules[1].topic: unknown card topic 'benign-twitch'"),
+    ("rules/fasciculation.yaml", "rules:\n", "rules:\n  - [\n", "cards/rules/fasciculation.yaml: not valid YAML at line"),
+]
+
+
+@pytest.mark.parametrize("file, old, new, message", BREAKAGES, ids=[b[3].split(":")[0] + ":" + b[1][:20] for b in BREAKAGES])
+def test_a_broken_file_names_file_place_and_problem(tmp_path, file, old, new, message):
+    cards = copy_cards(tmp_path)
+    path = cards / file
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new, 1))
+    with pytest.raises(LibraryError) as err:
+        load_library(cards)
+    assert str(err.value).startswith(message)
+    result = CliRunner().invoke(main, ["cards", "validate", str(cards)])
+    assert result.exit_code == 1 and message in result.output
+
+
+def test_validate_accepts_the_shipped_library():
+    result = CliRunner().invoke(main, ["cards", "validate"])
+    assert result.exit_code == 0 and result.output.startswith("OK:")
+
+
+def all_cards(library):
+    for sid in list_scenarios(SETTINGS.fixtures_dir):
+        yield sid, scenario_advice(library, load_scenario(SETTINGS.fixtures_dir, sid, TODAY), TODAY)
+
+
+def test_rendered_cards_keep_their_promises(library):
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+    seen_topics = set()
+    for sid, cards in all_cards(library):
+        for card in cards:
+            seen_topics.add(card["source"]["topic"]["code"])
+            assert len(card["summary"]) < 140, (sid, card["summary"])
+            assert "{" not in card["summary"] + card["detail"], "unfilled placeholder"
+            assert re.search(r"\*\*Sources:\*\* \[.+\]\(https?://", card["detail"]), "cites its sources with links"
+            assert re.search(r"\((Condition|Observation), \d{4}-\d{2}-\d{2}\)", card["detail"]), "names dated triggers"
+            for suggestion in card.get("suggestions", []):
+                codes = []
+                for action in suggestion["actions"]:
+                    resource = ServiceRequest.model_validate(action["resource"])
+                    assert resource.subject.reference == f"Patient/{sid}-patient"
+                    codes += [c["code"] for c in action["resource"]["code"]["coding"]]
+                if any(c.startswith("959") for c in codes) or any(c.startswith("958") for c in codes):
+                    assert any("95907" <= c <= "95913" for c in codes) and any(c in ("95885", "95886", "95887") for c in codes), \
+                        "NCS and needle EMG travel together"
+    assert seen_topics >= {"cauda-equina-emergency", "cauda-equina-urgent", "motor-neuron-disease-referral", "progressive-deficit",
+                           "radiculopathy-imaging", "electrodiagnostic-testing", "conservative-management",
+                           "benign-fasciculation", "electrolyte-contributor"}
+
+
+def test_ces_mri_suggestion_is_stat_with_reasons(library):
+    scenario = load_scenario(SETTINGS.fixtures_dir, "s03-classic-cauda-equina", TODAY)
+    cards = dict(all_cards(library))["s03-classic-cauda-equina"]
+    (card,) = cards
+    resource = card["suggestions"][0]["actions"][0]["resource"]
+    assert resource["priority"] == "stat" and resource["code"]["coding"][0]["code"] == "72148"
+    assert resource["bodySite"][0]["coding"][0]["code"] == "122496007"
+    reasons = {r["reference"] for r in resource["reasonReference"]}
+    assert {"Observation/s03-classic-cauda-equina-o4", "Observation/s03-classic-cauda-equina-o5"} <= reasons
+    assert resource["requester"] == {"reference": "Practitioner/nerve-cds-demo-clinician"}
+    assert resource["encounter"] == {"reference": f"Encounter/{scenario.request['context']['encounterId']}"}
+
+
+def test_threshold_change_lists_the_scenarios_that_change(tmp_path, library):
+    cards = copy_cards(tmp_path)
+    settings = cards / "settings.yaml"
+    settings.write_text(settings.read_text().replace("value: 42", "value: 70", 1))
+    changed = {d.scenario for d in compare(library, load_library(cards), SETTINGS.fixtures_dir, TODAY)}
+    assert {"s02-persistent-radiculopathy-after-pt", "s14-cervical-radiculopathy-7-weeks"} <= changed
+    assert "s03-classic-cauda-equina" not in changed
+    result = CliRunner().invoke(main, ["cards", "diff", "--cards-dir", str(cards)])
+    assert result.exit_code == 0 and "s02-persistent-radiculopathy-after-pt" in result.output
+    assert "scenario(s) change" in result.output
+
+
+def test_unchanged_library_changes_nothing(library):
+    assert compare(library, library, SETTINGS.fixtures_dir, TODAY) == []
