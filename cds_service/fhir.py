@@ -46,16 +46,17 @@ def _origin(url: str) -> tuple[str, str, int, str]:
     return scheme, host, port, parts.path.rstrip("/")
 
 
-def check_server(url: str, allowlist: Sequence[str], dev: bool) -> None:
+def check_server(url: str, allowlist: Sequence[str], dev: bool, allow_http: bool = False) -> None:
     """Raise ServerNotAllowed unless `url` matches an allowlist entry (scheme, host, port, path prefix).
 
-    https is required except for loopback in dev mode; in dev mode with an empty allowlist any
-    loopback server is allowed, so a developer can try the service against a local FHIR server.
+    https is required except for loopback in dev mode, or when the operator allows plain http for
+    allowlisted servers on a private network (the docker-compose stack). In dev mode with an empty
+    allowlist any loopback server is allowed, so a developer can try a local FHIR server.
     """
     scheme, host, port, path = _origin(url)
     if scheme not in ("http", "https") or not host:
         raise ServerNotAllowed("fhirServer is not an http(s) URL")
-    if scheme == "http" and not (dev and _is_loopback(host)):
+    if scheme == "http" and not (dev and _is_loopback(host)) and not allow_http:
         raise ServerNotAllowed("fhirServer must use https")
     if dev and not allowlist and _is_loopback(host):
         return

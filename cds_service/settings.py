@@ -43,6 +43,8 @@ class Settings:
     trust_file: Path | None = None
     # FHIR servers we may contact: "scheme://host[:port][/path-prefix]" entries.
     fhir_allowlist: tuple[str, ...] = ()
+    # Plain http to allowlisted FHIR servers (a private network such as the compose stack only).
+    fhir_allow_http: bool = False
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: int = 2_000_000
     fhir_connect_timeout: float = 3.0

@@ -228,3 +228,14 @@ def test_plain_http_refused_outside_dev_mode(tmp_path, fhir_base_url):
     app, headers = production_app(tmp_path, [fhir_base_url])
     r = app.test_client().post(SERVICE, json=request(fhir_base_url), headers=headers)
     assert r.status_code == 412 and "https" in r.get_json()["issue"][0]["diagnostics"]
+
+
+def test_plain_http_allowed_for_allowlisted_server_when_operator_opts_in(tmp_path, patient, fhir_base_url):
+    from cds_service.fhir import ServerNotAllowed, check_server
+    with pytest.raises(ServerNotAllowed):
+        check_server("http://hapi:8080/fhir", ["http://hapi:8080/fhir"], dev=False)
+    check_server("http://hapi:8080/fhir", ["http://hapi:8080/fhir"], dev=False, allow_http=True)
+    with pytest.raises(ServerNotAllowed):  # opting in to http does not widen the allowlist
+        check_server("http://other:8080/fhir", ["http://hapi:8080/fhir"], dev=False, allow_http=True)
+    with pytest.raises(ServerNotAllowed):  # path prefix matches on segment boundaries
+        check_server("http://hapi:8080/fhirx", ["http://hapi:8080/fhir"], dev=False, allow_http=True)
