@@ -79,7 +79,7 @@ def call_service(service_id: str) -> Any:
     g.log_fields["fhirRoundTrips"] = gathered.round_trips
     clock: Clock = current_app.config["NERVE_CDS_CLOCK"]
     raw_context["hookInstance"] = hook_request.hookInstance
-    advice = engine.advise(library, service, raw_context, gathered.data, clock())
+    advice = engine.advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions)
     payload: dict[str, Any] = {"cards": advice.cards}
     if advice.system_actions:
         payload["systemActions"] = advice.system_actions

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from .drafts import read_drafts, reason_conditions
 from .findings import find
 from .library import Library, ServiceDef
+from .pama import rating_actions
 from .predicates import Context
 from .record import build_record
 from .render import render
@@ -29,9 +31,15 @@ def advise(
     context: Mapping[str, Any],
     data: Mapping[str, dict | None],
     now: datetime,
+    pama: bool = False,
 ) -> Advice:
+    drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
+    reasons = reason_conditions(drafts, str(context.get("patientId", "")))
+    if reasons:  # a draft's indication counts like a recorded condition
+        data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r in reasons]}}
     record = build_record(data)
     findings = find(record, library.findings, library.terminology, now)
-    ctx = Context(findings=findings, settings=library.settings)
+    ctx = Context(findings=findings, settings=library.settings, drafts=drafts)
     fired = evaluate_rules(library.rules, service.hook, ctx)
-    return Advice(cards=render(fired, findings, library.presentation, context))
+    actions = rating_actions(drafts, fired, library.pama_kinds) if pama else []
+    return Advice(cards=render(fired, findings, library.presentation, context), system_actions=actions)

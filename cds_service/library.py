@@ -53,6 +53,7 @@ class Library:
     rules: tuple[Rule, ...]
     presentation: Presentation
     path: Path
+    pama_kinds: frozenset[str] = frozenset()
 
     def service(self, service_id: str) -> ServiceDef | None:
         for svc in self.services:
@@ -117,6 +118,10 @@ def load_library(cards_dir: Path) -> Library:
         hooks=HOOKS,
     )
     rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
+    pama_kinds = frozenset(settings_doc.get("pama_imaging_kinds", []))
+    unknown = sorted(pama_kinds - names.study_kinds)
+    if unknown:
+        raise LibraryError(f"cards/settings.yaml: pama_imaging_kinds: unknown order kinds {unknown}")
     presentation = Presentation(
         sources=sources["sources"],
         orders=orders["orders"],
@@ -136,4 +141,5 @@ def load_library(cards_dir: Path) -> Library:
         rules=rules,
         presentation=presentation,
         path=cards_dir,
+        pama_kinds=pama_kinds,
     )

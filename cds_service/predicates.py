@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable, Mapping
 
+from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 
-Fact = Finding | LabResult | Study
+Fact = Finding | LabResult | Study | Draft
 
 
 @dataclass
@@ -20,7 +21,7 @@ class Context:
     findings: Findings
     settings: Mapping[str, float]
     fired: set[str] = field(default_factory=set)  # topics of higher-priority rules that fired
-    drafts: tuple = ()  # draft orders on order hooks (order predicates read them)
+    drafts: tuple[Draft, ...] = ()  # draft orders on order hooks
 
 
 Result = tuple[bool, list[Fact]]
@@ -216,3 +217,40 @@ def _p_medication(arg: Any, ctx: Context) -> Result:
 @predicate("fired", "topics")
 def _p_fired(arg: Any, ctx: Context) -> Result:
     return bool(set(_names(arg)) & ctx.fired), []
+
+
+def _considered(ctx: Context, kinds: Any) -> list[Draft]:
+    wanted = set(_names(kinds))
+    return [d for d in ctx.drafts if d.considered and d.kinds & wanted]
+
+
+@predicate("draft", "draft")
+def _p_draft(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """A draft being advised on (selected, or any on order-sign) of these kinds; optionally only
+    those whose priority is not `priority_not` (e.g. a routine MRI while CES is suspected)."""
+    found = [d for d in _considered(ctx, arg["kinds"]) if d.priority != arg.get("priority_not")]
+    return bool(found), found
+
+
+@predicate("no_draft", "draft")
+def _p_no_draft(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """No draft at all (selected or not) of these kinds: NCS drafted without its needle EMG."""
+    wanted = set(_names(arg["kinds"]))
+    return not any(d.kinds & wanted for d in ctx.drafts), []
+
+
+@predicate("draft_duplicate", "draft")
+def _p_duplicate(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """A considered draft whose kind was done within `within` days or is already an open order.
+
+    The draft itself may already sit on the EHR's FHIR server as a ServiceRequest; it is not its
+    own duplicate.
+    """
+    drafts = {d.reference for d in ctx.drafts}
+    found: list[Fact] = []
+    for draft in _considered(ctx, arg["kinds"]):
+        same = [s for s in _studies(ctx, {"kinds": sorted(draft.kinds), "within": arg["within"]})
+                if s.reference not in drafts]
+        if same:
+            found += [draft, *same]
+    return bool(found), found

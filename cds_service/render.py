@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
+from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .rules import Fired
 
@@ -51,7 +52,7 @@ def render(
     context: Mapping[str, Any],
 ) -> list[dict[str, Any]]:
     hook_instance = str(context.get("hookInstance", ""))
-    return [_card(f, findings, look, context, hook_instance) for f in fired]
+    return [_card(f, findings, look, context, hook_instance) for f in fired if not f.rule.silent]
 
 
 def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping[str, Any], hook_instance: str) -> dict:
@@ -125,6 +126,9 @@ def _triggers(facts: Iterable[Any], look: Presentation) -> str:
             seen.add(fact.reference)
             when = fact.when.isoformat() if fact.when else "date not recorded"
             lines.append(f"- {_lab(fact)}{' (low)' if fact.low else ''} (Observation, {when})")
+        elif isinstance(fact, Draft) and fact.reference not in seen:
+            seen.add(fact.reference)
+            lines.append(f"- Draft order: {fact.display}, priority {fact.priority} ({fact.reference})")
         elif isinstance(fact, Study) and fact.reference not in seen:
             seen.add(fact.reference)
             when = fact.when.isoformat() if fact.when else "date not recorded"
@@ -159,23 +163,48 @@ def _references(fired: Fired) -> list[dict[str, str]]:
 def _suggestion(
     spec: Mapping[str, Any], fired: Fired, look: Presentation, context: Mapping[str, Any], card_id: str, fmt: _Text
 ) -> dict[str, Any]:
-    order = look.orders[spec["order"]]
-    actions = [
-        {
-            "type": "create",
-            "description": fmt.format(request.get("description", order["label"])),
-            "resource": service_request(request, fired, context),
-        }
-        for request in order["requests"]
-    ]
+    """Actions in transaction order: delete the targeted drafts, create new orders, update drafts."""
+    targets = [f for f in fired.facts if isinstance(f, Draft) and f.considered]
+    actions: list[dict[str, Any]] = []
+    if spec.get("delete_drafts"):
+        actions += [{"type": "delete", "description": f"Remove the draft order: {d.display}", "resourceId": d.reference}
+                    for d in targets]
+    order = look.orders.get(spec.get("order", ""))
+    if order:
+        actions += [
+            {"type": "create", "description": fmt.format(request.get("description", request["text"])),
+             "resource": service_request(request, fired, context)}
+            for request in order["requests"]
+        ]
+    if spec.get("update_drafts"):
+        actions += [_update(d, spec["update_drafts"], look) for d in targets]
+    label = spec.get("label") or order["label"]
     suggestion: dict[str, Any] = {
-        "label": fmt.format(spec.get("label", order["label"])),
-        "uuid": str(uuid.uuid5(NAMESPACE, f"{card_id}|{spec['order']}")),
+        "label": fmt.format(label),
+        "uuid": str(uuid.uuid5(NAMESPACE, f"{card_id}|{spec.get('order') or label}")),
         "actions": actions,
     }
     if spec.get("recommended"):
         suggestion["isRecommended"] = True
     return suggestion
+
+
+def _update(draft: Draft, change: Mapping[str, Any], look: Presentation) -> dict[str, Any]:
+    """The whole draft, same id, with the code (and body site) of another order or a new priority."""
+    resource = dict(draft.resource)
+    said = []
+    if change.get("code_from"):
+        request = look.orders[change["code_from"]]["requests"][0]
+        resource["code"] = {"coding": [dict(c) for c in request["code"]], "text": request["text"]}
+        if request.get("bodySite"):
+            resource["bodySite"] = [{"coding": [dict(c) for c in request["bodySite"]]}]
+        said.append(f"change to {request['text']}")
+    if change.get("priority"):
+        resource["priority"] = change["priority"]
+        said.append(f"priority {change['priority']}")
+    ServiceRequest.model_validate(resource)
+    return {"type": "update", "description": f"Update the draft order ({draft.display}): {', '.join(said)}",
+            "resource": resource}
 
 
 def service_request(request: Mapping[str, Any], fired: Fired, context: Mapping[str, Any]) -> dict[str, Any]:

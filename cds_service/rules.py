@@ -43,6 +43,8 @@ class Rule:
     override_reasons: tuple[Mapping[str, str], ...]
     selection: str
     file: str
+    pama_rating: str | None = None  # argonaut PAMA rating of the drafts this rule is about
+    silent: bool = False  # judges (PAMA rating) without showing a card
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,9 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context) -> list[Fired
                 text, facts = variant.text, facts + more
                 break
         fired.append(Fired(rule, indicator, text, tuple(_unique(facts))))
-        ctx.fired.add(rule.topic)
-        suppressed |= rule.suppresses
+        if not rule.silent:
+            ctx.fired.add(rule.topic)
+            suppressed |= rule.suppresses
     return fired
 
 
@@ -137,7 +140,10 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
     for i, esc in enumerate(entry.get("escalate", [])):
         _check_when(esc["when"], f"{place}.escalate[{i}].when", where, names)
         escalate.append((esc["when"], esc["indicator"]))
-    card = entry["card"]
+    silent = entry.get("silent", False)
+    if not silent and "card" not in entry:
+        raise fail("card", "a rule that is not silent needs a card")
+    card = entry.get("card") or {"summary": "-", "detail": "-", "sources": sorted(names.sources)[:1]}
     for i, source in enumerate(card["sources"]):
         if source not in names.sources:
             raise fail(f"card.sources[{i}]", f"unknown source '{source}' (see cards/sources.yaml)")
@@ -161,16 +167,23 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
         override_reasons=tuple(card.get("override_reasons", [])),
         selection=card.get("selection", "at-most-one"),
         file=where,
+        pama_rating=entry.get("pama_rating"),
+        silent=silent,
     )
 
 
 def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: str, names: Names) -> CardText:
     suggestions = part.get("suggestions", card.get("suggestions", []))
     for i, suggestion in enumerate(suggestions):
-        if suggestion["order"] not in names.orders:
-            raise LibraryError(
-                f"{where}: {place}.suggestions[{i}].order: unknown order '{suggestion['order']}' (see cards/orders.yaml)"
-            )
+        at = f"{where}: {place}.suggestions[{i}]"
+        for key in ("order", "code_from"):
+            ref = suggestion.get(key) if key == "order" else suggestion.get("update_drafts", {}).get(key)
+            if ref is not None and ref not in names.orders:
+                raise LibraryError(f"{at}.{key}: unknown order '{ref}' (see cards/orders.yaml)")
+        if not (suggestion.get("order") or suggestion.get("delete_drafts") or suggestion.get("update_drafts")):
+            raise LibraryError(f"{at}: needs order, delete_drafts or update_drafts")
+        if "order" not in suggestion and "label" not in suggestion:
+            raise LibraryError(f"{at}: needs a label")
     return CardText(
         summary=part.get("summary", card["summary"]),
         detail=part.get("detail", card["detail"]),
@@ -236,5 +249,7 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
         known(field("labs"), names.labs, "lab", f"{place}.labs")
         known(field("days"), names.settings, "setting", f"{place}.days")
         known(arg.get("kinds", []), names.study_kinds, "study kind", f"{place}.kinds")
-    elif argument == "drafts":
-        pass  # order predicates check their own arguments against order value sets
+    elif argument == "draft":
+        known(field("kinds"), names.study_kinds, "order kind", f"{place}.kinds")
+        if "within" in arg:
+            known(arg["within"], names.settings, "setting", f"{place}.within")

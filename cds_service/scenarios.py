@@ -72,9 +72,12 @@ def load_scenario(fixtures_dir: Path, scenario_id: str, today: date, prefix: str
     """The scenario with dates made concrete for `today`; `prefix` keeps loads apart on a shared server."""
     directory = Path(fixtures_dir) / "fhir" / scenario_id
     bundle = _walk(json.loads((directory / "bundle.json").read_text(encoding="utf-8")), today, prefix)
-    request = json.loads((directory / "request.json").read_text(encoding="utf-8"))
+    request = _walk(json.loads((directory / "request.json").read_text(encoding="utf-8")), today, prefix)
+    context = request["context"]
     for key in ("patientId", "encounterId"):
-        if key in request["context"]:
-            request["context"][key] = prefix + request["context"][key]
+        if key in context:
+            context[key] = prefix + context[key]
+    if "selections" in context:
+        context["selections"] = [_walk({"reference": s}, today, prefix)["reference"] for s in context["selections"]]
     expected = yaml.safe_load((directory / "expected.yaml").read_text(encoding="utf-8"))
     return Scenario(id=scenario_id, bundle=bundle, request=request, expected=expected)

@@ -65,8 +65,12 @@ def ehr_prefetch(client, fhir_base_url, service_id, context):
     return prefetch
 
 
+def service_id(request):
+    return f"nerve-cds-{request['hook']}"
+
+
 def call(client, request):
-    response = client.post("/cds-services/nerve-cds-patient-view", json=request)
+    response = client.post(f"/cds-services/{service_id(request)}", json=request)
     assert response.status_code == 200, response.get_json()
     return response.get_json()["cards"]
 
@@ -80,13 +84,16 @@ def test_scenario_both_ways(sid, app, loaded, fhir_base_url):
     scenario = loaded[sid]
     client = app.test_client()
     base = {**scenario.request, "hookInstance": str(uuid.uuid4()), "fhirServer": fhir_base_url}
-    with_prefetch = call(client, {**base, "prefetch": ehr_prefetch(client, fhir_base_url, "nerve-cds-patient-view", base["context"])})
+    with_prefetch = call(client, {**base, "prefetch": ehr_prefetch(client, fhir_base_url, service_id(base), base["context"])})
     fetched = call(client, base)
     assert shape(with_prefetch) == shape(fetched), "prefetch and fetch paths disagree"
 
     fired = {c["source"]["topic"]["code"]: c["indicator"] for c in fetched}
     for item in scenario.expected["fire"]:
         assert fired.get(item["topic"]) == item["indicator"], f"expected {item}, got {fired}"
+        if "actions" in item:  # order hooks: the first suggestion's actions, in transaction order
+            card = next(c for c in fetched if c["source"]["topic"]["code"] == item["topic"])
+            assert [a["type"] for a in card["suggestions"][0]["actions"]] == item["actions"]
     for topic in scenario.expected.get("must_not_fire", []):
         assert topic not in fired, f"{topic} must not fire; got {fired}"
 
