@@ -218,3 +218,12 @@ def test_auth_off_only_in_dev_mode(tmp_path):
     assert refused(prod.test_client().get(DISCOVERY))
     dev = create_app(Settings(database_url=f"sqlite:///{tmp_path}/b.db", dev=True, auth_enabled=False))
     assert dev.test_client().get(DISCOVERY).status_code == 200
+
+
+def test_example_trust_file_in_the_readme_loads():
+    from pathlib import Path
+    from cds_service.trust import load_trust
+    trust = load_trust(Path(__file__).parents[1] / "examples" / "trust.yaml", dev=False)
+    assert set(trust.clients) == {"https://ehr.example.org", "https://other-ehr.example.net"}
+    assert trust.client("https://ehr.example.org").fhir_servers == ("https://ehr.example.org/fhir/r4",)
+    assert trust.client("https://other-ehr.example.net").keyset.key("other-ehr-2026")
