@@ -52,21 +52,22 @@ def read_drafts(context: Mapping[str, Any], hook: str, terminology: Terminology,
     return tuple(drafts)
 
 
-def reason_conditions(drafts: tuple[Draft, ...], patient_id: str) -> list[dict[str, Any]]:
-    """Each draft's reasonCode as an active Condition, so it counts as a finding (issue: EHR drafts
-    often carry the indication only as a reasonCode)."""
+def reason_conditions(drafts: tuple[Draft, ...], patient_id: str) -> list[tuple[dict[str, Any], str]]:
+    """Each draft's reasonCode as an active Condition, so it counts as a finding: EHR drafts often
+    carry the indication only there. Each stand-in comes with its draft's reference; stand-ins
+    exist only for this request."""
     conditions = []
     for draft in drafts:
         for i, concept in enumerate(fj.items(draft.resource.get("reasonCode"))):
             codings = fj.codings(concept)
             if not codings:
                 continue
-            conditions.append({
+            conditions.append(({
                 "resourceType": "Condition",
                 "id": f"{draft.resource['id']}-reason-{i}",
                 "subject": {"reference": f"Patient/{patient_id}"},
                 "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
                 "code": {"coding": codings},
                 "recordedDate": draft.resource.get("authoredOn"),
-            })
+            }, draft.reference))
     return conditions

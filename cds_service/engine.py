@@ -36,10 +36,11 @@ def advise(
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
     reasons = reason_conditions(drafts, str(context.get("patientId", "")))
     if reasons:  # a draft's indication counts like a recorded condition
-        data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r in reasons]}}
+        data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
     record = build_record(data)
     findings = find(record, library.findings, library.terminology, now)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts)
     fired = evaluate_rules(library.rules, service.hook, ctx)
     actions = rating_actions(drafts, fired, library.pama_kinds) if pama else []
-    return Advice(cards=render(fired, findings, library.presentation, context), system_actions=actions)
+    stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
+    return Advice(cards=render(fired, findings, library.presentation, context, stand_ins), system_actions=actions)

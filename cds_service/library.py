@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .finding_defs import FindingDefs, load_finding_defs
-from .render import Presentation
+from .render import Presentation, validate_orders
 from .rules import Names, Rule, load_rules
 from .schema import LibraryError, check_schema, read_schema, read_yaml
 from .terminology import Terminology, load_terminology
@@ -103,6 +103,9 @@ def load_library(cards_dir: Path) -> Library:
     check_schema(sources, read_schema(cards_dir, "sources"), "cards/sources.yaml")
     orders = read_yaml(cards_dir / "orders.yaml", "cards/orders.yaml")
     check_schema(orders, read_schema(cards_dir, "orders"), "cards/orders.yaml")
+    problems = validate_orders(orders["orders"])
+    if problems:
+        raise LibraryError(f"cards/orders.yaml: {problems[0]}")
 
     topics = {t["code"]: t["display"] for t in settings_doc["topics"]}
     names = Names(

@@ -50,14 +50,19 @@ def render(
     findings: Findings,
     look: Presentation,
     context: Mapping[str, Any],
+    stand_ins: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
+    """`stand_ins` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
+    as the draft's reason and never referenced, since no such Condition exists on the server."""
     hook_instance = str(context.get("hookInstance", ""))
-    return [_card(f, findings, look, context, hook_instance) for f in fired if not f.rule.silent]
+    stand_ins = stand_ins or {}
+    return [_card(f, findings, look, context, hook_instance, stand_ins) for f in fired if not f.rule.silent]
 
 
-def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping[str, Any], hook_instance: str) -> dict:
+def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping[str, Any], hook_instance: str,
+          stand_ins: Mapping[str, str]) -> dict:
     rule = fired.rule
-    values = text_values(fired, findings, look)
+    values = text_values(fired, findings, look, stand_ins)
     fmt = _Text(values)
     card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
     detail = fmt.format(fired.text.detail).strip()
@@ -75,7 +80,7 @@ def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping
         },
     }
     suggestions = [
-        _suggestion(s, fired, look, context, card_id, fmt) for s in fired.text.suggestions
+        _suggestion(s, fired, look, context, card_id, fmt, stand_ins) for s in fired.text.suggestions
     ]
     if suggestions:
         card["suggestions"] = suggestions
@@ -90,12 +95,12 @@ def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping
     return card
 
 
-def text_values(fired: Fired, findings: Findings, look: Presentation) -> dict[str, Any]:
+def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, value in look.settings.items():
         values[name] = _number(value)
         values[f"{name}_weeks"] = _number(value / 7)
-    values["triggers"] = _triggers(fired.facts, look)
+    values["triggers"] = _triggers(fired.facts, look, stand_ins)
     values["contributors"] = _contributors(findings, look)
     values["low_labs"] = ", ".join(_lab(f) for f in fired.facts if isinstance(f, LabResult) and f.low) or "none"
     values["age"] = findings.age_years if findings.age_years is not None else "unknown"
@@ -110,7 +115,7 @@ def _lab(lab: LabResult) -> str:
     return f"{lab.name} {lab.value:g} {lab.unit}"
 
 
-def _triggers(facts: Iterable[Any], look: Presentation) -> str:
+def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, str]) -> str:
     """A Markdown list of what triggered the card: each finding's evidence with its date."""
     lines: list[str] = []
     seen: set[str] = set()
@@ -121,7 +126,8 @@ def _triggers(facts: Iterable[Any], look: Presentation) -> str:
                 if ev.positive and ev.reference not in seen:  # each resource once, under its first finding
                     seen.add(ev.reference)
                     when = ev.when.isoformat() if ev.when else "date not recorded"
-                    lines.append(f"- {label}: {ev.display} ({ev.reference.split('/')[0]}, {when})")
+                    where = f"reason on {stand_ins[ev.reference]}" if ev.reference in stand_ins else ev.reference.split("/")[0]
+                    lines.append(f"- {label}: {ev.display} ({where}, {when})")
         elif isinstance(fact, LabResult) and fact.reference not in seen:
             seen.add(fact.reference)
             when = fact.when.isoformat() if fact.when else "date not recorded"
@@ -149,19 +155,21 @@ def _sources_markdown(ids: Iterable[str], look: Presentation) -> str:
     return "**Sources:** " + "; ".join(f"[{_cite(look.sources[i])}]({look.sources[i]['url']})" for i in ids)
 
 
-def _references(fired: Fired) -> list[dict[str, str]]:
+def _references(fired: Fired, stand_ins: Mapping[str, str]) -> list[dict[str, str]]:
     refs: list[str] = []
     for fact in fired.facts:
         if isinstance(fact, Finding):
             refs += [ev.reference for ev in fact.evidence if ev.positive]
         elif isinstance(fact, (LabResult, Study)):
             refs.append(fact.reference)
-    unique = list(dict.fromkeys(r for r in refs if r.split("/")[0] in ("Condition", "Observation", "DiagnosticReport")))
+    kept = (r for r in refs if r.split("/")[0] in ("Condition", "Observation", "DiagnosticReport") and r not in stand_ins)
+    unique = list(dict.fromkeys(kept))
     return [{"reference": r} for r in unique]
 
 
 def _suggestion(
-    spec: Mapping[str, Any], fired: Fired, look: Presentation, context: Mapping[str, Any], card_id: str, fmt: _Text
+    spec: Mapping[str, Any], fired: Fired, look: Presentation, context: Mapping[str, Any], card_id: str, fmt: _Text,
+    stand_ins: Mapping[str, str],
 ) -> dict[str, Any]:
     """Actions in transaction order: delete the targeted drafts, create new orders, update drafts."""
     targets = [f for f in fired.facts if isinstance(f, Draft) and f.considered]
@@ -173,11 +181,11 @@ def _suggestion(
     if order:
         actions += [
             {"type": "create", "description": fmt.format(request.get("description", request["text"])),
-             "resource": service_request(request, fired, context)}
+             "resource": service_request(request, fired, context, stand_ins)}
             for request in order["requests"]
         ]
     if spec.get("update_drafts"):
-        actions += [_update(d, spec["update_drafts"], look) for d in targets]
+        actions += [_update(d, spec["update_drafts"], look, str(context["patientId"])) for d in targets]
     label = spec.get("label") or order["label"]
     suggestion: dict[str, Any] = {
         "label": fmt.format(label),
@@ -189,9 +197,13 @@ def _suggestion(
     return suggestion
 
 
-def _update(draft: Draft, change: Mapping[str, Any], look: Presentation) -> dict[str, Any]:
+def _update(draft: Draft, change: Mapping[str, Any], look: Presentation, patient_id: str) -> dict[str, Any]:
     """The whole draft, same id, with the code (and body site) of another order or a new priority."""
     resource = dict(draft.resource)
+    # A draft may arrive incomplete; an update must carry a whole, valid resource.
+    resource.setdefault("status", "draft")
+    resource.setdefault("intent", "order")
+    resource.setdefault("subject", {"reference": f"Patient/{patient_id}"})
     said = []
     if change.get("code_from"):
         request = look.orders[change["code_from"]]["requests"][0]
@@ -207,8 +219,17 @@ def _update(draft: Draft, change: Mapping[str, Any], look: Presentation) -> dict
             "resource": resource}
 
 
-def service_request(request: Mapping[str, Any], fired: Fired, context: Mapping[str, Any]) -> dict[str, Any]:
-    """A draft R4 ServiceRequest for the hook's patient, validated with fhir.resources.R4B."""
+def service_request(request: Mapping[str, Any], fired: Fired, context: Mapping[str, Any],
+                    stand_ins: Mapping[str, str]) -> dict[str, Any]:
+    """A draft R4 ServiceRequest for the hook's patient.
+
+    Only the references differ between requests, and the template itself was validated as an R4
+    ServiceRequest when the library loaded (validate_orders), so nothing is re-validated here.
+    """
+    return _order(request, context, _references(fired, stand_ins))
+
+
+def _order(request: Mapping[str, Any], context: Mapping[str, Any], reasons: list[dict[str, str]]) -> dict[str, Any]:
     resource: dict[str, Any] = {
         "resourceType": "ServiceRequest",
         "status": "draft",
@@ -219,13 +240,24 @@ def service_request(request: Mapping[str, Any], fired: Fired, context: Mapping[s
         "subject": {"reference": f"Patient/{context['patientId']}"},
         "encounter": {"reference": f"Encounter/{context['encounterId']}"} if context.get("encounterId") else None,
         "requester": _requester(context.get("userId")),
-        "reasonReference": _references(fired) or None,
+        "reasonReference": reasons or None,
         "bodySite": [{"coding": [dict(c) for c in request["bodySite"]]}] if request.get("bodySite") else None,
         "note": [{"text": request["note"]}] if request.get("note") else None,
     }
-    resource = {k: v for k, v in resource.items() if v is not None}
-    ServiceRequest.model_validate(resource)
-    return resource
+    return {k: v for k, v in resource.items() if v is not None}
+
+
+def validate_orders(orders: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """Problems with order templates as R4 ServiceRequests, checked once at library load."""
+    example = {"patientId": "example", "encounterId": "example", "userId": "Practitioner/example"}
+    problems = []
+    for name, order in orders.items():
+        for i, request in enumerate(order["requests"]):
+            try:
+                ServiceRequest.model_validate(_order(request, example, [{"reference": "Condition/example"}]))
+            except ValueError as exc:
+                problems.append(f"orders.{name}.requests[{i}]: not a valid R4 ServiceRequest: {str(exc).splitlines()[0]}")
+    return problems
 
 
 def _requester(user_id: str | None) -> dict[str, str] | None:

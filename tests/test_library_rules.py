@@ -46,6 +46,8 @@ BREAKAGES = [
     ("rules/fasciculation.yaml", "topic: benign-fasciculation", "topic: benign-twitch",
      "cards/rules/fasciculation.yaml: rules[1].topic: unknown card topic 'benign-twitch'"),
     ("rules/fasciculation.yaml", "rules:\n", "rules:\n  - [\n", "cards/rules/fasciculation.yaml: not valid YAML at line"),
+    ("orders.yaml", 'code: "72146"', 'code: " 72146 "',
+     "cards/orders.yaml: orders.mri-thoracic.requests[0]: not a valid R4 ServiceRequest"),
 ]
 
 
@@ -81,16 +83,20 @@ def test_rendered_cards_keep_their_promises(library):
             assert len(card["summary"]) < 140, (sid, card["summary"])
             assert "{" not in card["summary"] + card["detail"], "unfilled placeholder"
             assert re.search(r"\*\*Sources:\*\* \[.+\]\(https?://", card["detail"]), "cites its sources with links"
-            assert re.search(r"\((Condition|Observation), \d{4}-\d{2}-\d{2}\)", card["detail"]), "names dated triggers"
+            assert re.search(r"\((Condition|Observation|Procedure|ImagingStudy|DiagnosticReport|reason on ServiceRequest/\S+), (\d{4}-\d{2}-\d{2}|date not recorded)\)", card["detail"]), "names dated triggers"
             for suggestion in card.get("suggestions", []):
                 codes = []
                 for action in suggestion["actions"]:
+                    if action["type"] == "delete":
+                        assert "resource" not in action and action["resourceId"].startswith("ServiceRequest/")
+                        continue
                     resource = ServiceRequest.model_validate(action["resource"])
                     assert resource.subject.reference == f"Patient/{sid}-patient"
                     codes += [c["code"] for c in action["resource"]["code"]["coding"]]
-                if any(c.startswith("959") for c in codes) or any(c.startswith("958") for c in codes):
-                    assert any("95907" <= c <= "95913" for c in codes) and any(c in ("95885", "95886", "95887") for c in codes), \
-                        "NCS and needle EMG travel together"
+                if any("95907" <= c <= "95913" for c in codes):  # an NCS is never suggested without its EMG
+                    assert any(c in ("95885", "95886", "95887") for c in codes), "NCS and needle EMG travel together"
+                if any(c in ("95885", "95886", "95887") for c in codes) and not any("95907" <= c <= "95913" for c in codes):
+                    assert card["source"]["topic"]["code"] == "ncs-without-emg", "EMG alone only as the add-on to a drafted NCS"
     assert seen_topics >= {"cauda-equina-emergency", "cauda-equina-urgent", "motor-neuron-disease-referral", "progressive-deficit",
                            "radiculopathy-imaging", "electrodiagnostic-testing", "conservative-management",
                            "benign-fasciculation", "electrolyte-contributor"}

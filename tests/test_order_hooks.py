@@ -95,3 +95,33 @@ def test_replace_deletes_the_selected_draft_then_creates_pt(tmp_path):
     assert delete == {"type": "delete", "description": delete["description"], "resourceId": scenario.request["context"]["selections"][0]}
     assert create["resource"]["code"]["coding"][0]["code"] == "308447003"
     assert {r["display"] for r in card["overrideReasons"]} >= {"Requested by a specialist", "Conservative care already tried and failed"}
+
+
+def test_incomplete_draft_is_updated_as_a_whole_valid_resource(tmp_path):
+    """CES red flags and a lumbar MRI draft carrying nothing but its code: the stat update is valid R4."""
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
+    draft = {"resourceType": "ServiceRequest", "id": "mri-1", "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]}}
+    ces = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+        "resourceType": "Condition", "id": "c-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}
+    keys = ("patient", "observations", "serviceRequests", "procedures", "imagingStudies", "diagnosticReports", "medicationStatements")
+    body = {"hook": "order-select", "hookInstance": str(uuid.uuid4()), "prefetch": {**{k: None for k in keys}, "conditions": ces},
+            "context": {"userId": "Practitioner/a", "patientId": "p-9", "selections": ["ServiceRequest/mri-1"],
+                        "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]}}}
+    response = app.test_client().post("/cds-services/nerve-cds-order-select", json=body)
+    assert response.status_code == 200
+    (card,) = response.get_json()["cards"]
+    (action,) = card["suggestions"][0]["actions"]
+    resource = action["resource"]
+    ServiceRequest.model_validate(resource)
+    assert resource["id"] == "mri-1" and resource["priority"] == "stat" and resource["subject"] == {"reference": "Patient/p-9"}
+
+
+def test_reason_code_counts_but_is_never_referenced(tmp_path):
+    scenario, body = run(tmp_path, "o02-cpt-draft-with-reason-code-only", pama=False)
+    (card,) = body["cards"]
+    draft_ref = scenario.request["context"]["selections"][0]
+    assert f"reason on {draft_ref}" in card["detail"]
+    create = card["suggestions"][0]["actions"][1]["resource"]
+    assert "reasonReference" not in create  # no Condition exists on the server for a draft's reasonCode
