@@ -10,8 +10,9 @@ from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from . import logs
+from . import engine, prefetch
 from .errors import NotFound, PayloadTooLarge, ServerError, UnsupportedMediaType
+from .feedback import parse_feedback
 from .hooks import parse_request
 from .library import Library
 from .response import ResponseError, check_response
@@ -50,8 +51,6 @@ def discovery() -> Any:
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Any:
-    from . import engine, prefetch
-
     started = time.perf_counter()
     library = _library()
     service = library.service(service_id)
@@ -97,8 +96,6 @@ def call_service(service_id: str) -> Any:
 
 @bp.post("/cds-services/<service_id>/feedback")
 def feedback(service_id: str) -> Any:
-    from .feedback import parse_feedback
-
     if _library().service(service_id) is None:
         raise NotFound(f"no CDS service with id '{service_id}'")
     g.log_fields = {"service": service_id, "endpoint": "feedback"}

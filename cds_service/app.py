@@ -8,9 +8,10 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from . import logs
+from . import auth, cors, logs
 from .api import bp, utcnow
 from .errors import HttpError, operation_outcome
+from .feedback import FeedbackStore
 from .library import load_library
 from .settings import Settings
 
@@ -32,9 +33,6 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
     app.extensions["nerve_cds.library"] = load_library(settings.cards_dir)
-
-    from .feedback import FeedbackStore
-
     app.extensions["nerve_cds.feedback"] = FeedbackStore(settings.database_url)
     if settings.dev:
         log.warning(DEV_WARNING)
@@ -48,8 +46,6 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
 
 def _install_security(app: Flask, settings: Settings) -> None:
     """CORS first (preflight needs no token), then client authentication."""
-    from . import auth, cors
-
     cors.init_app(app, settings)
     auth.init_app(app, settings)
 

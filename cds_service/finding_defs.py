@@ -12,7 +12,7 @@ from typing import Any, Collection, Mapping
 
 import yaml
 
-from . import library
+from .schema import LibraryError
 
 _WORSE_WHEN = ("lower", "higher")
 
@@ -87,7 +87,7 @@ class _Reader:
         self.valuesets = valuesets
 
     def fail(self, place: str, problem: str) -> None:
-        raise library.LibraryError(f"{self.where}: {place}: {problem}")
+        raise LibraryError(f"{self.where}: {place}: {problem}")
 
     def mapping(self, value: Any, place: str, allowed: Collection[str], required: Collection[str] = ()) -> dict:
         if not isinstance(value, dict):
@@ -220,7 +220,7 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise library.LibraryError(f"{r.where}: cannot be read as YAML: {exc}") from exc
+        raise LibraryError(f"{r.where}: cannot be read as YAML: {exc}") from exc
     top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications")
     data = r.mapping(data, "(top level)", top, ("observations", "laterality", "sites", "progression", "findings", "labs"))
     obs = r.mapping(data["observations"], "observations", ("symptom_observation", "answer_absent", "answer_present"),
