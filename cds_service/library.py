@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from .finding_defs import FindingDefs, load_finding_defs
-from .render import Presentation, validate_orders
+from .render import Presentation, setting_texts, validate_orders
 from .rules import Names, Rule, load_rules
 from .schema import LibraryError, check_schema, read_schema, read_yaml
 from .terminology import Terminology, load_terminology
@@ -135,6 +135,7 @@ def load_library(cards_dir: Path) -> Library:
         source_label=settings_doc["source_label"],
         finding_labels={n: n.replace("-", " ").capitalize() for n in findings.findings},
         contributor_findings=tuple(sorted(findings.in_category("contributor"))),
+        setting_texts=setting_texts(settings),
     )
     return Library(
         services=load_services(cards_dir),

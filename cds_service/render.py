@@ -6,7 +6,6 @@ ServiceRequests, validated before they leave the service.
 """
 from __future__ import annotations
 
-import string
 import uuid
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
@@ -33,16 +32,15 @@ class Presentation:
     source_label: str
     finding_labels: Mapping[str, str]
     contributor_findings: tuple[str, ...]
+    setting_texts: Mapping[str, str]  # each threshold as text, and in weeks as `<name>_weeks`
 
 
-class _Text(string.Formatter):
-    """str.format over a mapping; an unknown placeholder is a library bug caught by the tests."""
-
-    def __init__(self, values: Mapping[str, Any]):
-        self.values = values
-
-    def get_value(self, key: Any, args: Any, kwargs: Any) -> Any:
-        return self.values[key]
+def setting_texts(settings: Mapping[str, float]) -> dict[str, str]:
+    texts = {}
+    for name, value in settings.items():
+        texts[name] = _number(value)
+        texts[f"{name}_weeks"] = _number(value / 7)
+    return texts
 
 
 def render(
@@ -63,14 +61,13 @@ def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping
           stand_ins: Mapping[str, str]) -> dict:
     rule = fired.rule
     values = text_values(fired, findings, look, stand_ins)
-    fmt = _Text(values)
     card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
-    detail = fmt.format(fired.text.detail).strip()
+    detail = fired.text.detail.format_map(values).strip()
     detail += "\n\n" + _sources_markdown(rule.sources, look)
     first = look.sources[rule.sources[0]]
     card: dict[str, Any] = {
         "uuid": card_id,
-        "summary": fmt.format(fired.text.summary).strip(),
+        "summary": fired.text.summary.format_map(values).strip(),
         "detail": detail,
         "indicator": fired.indicator,
         "source": {
@@ -80,7 +77,7 @@ def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping
         },
     }
     suggestions = [
-        _suggestion(s, fired, look, context, card_id, fmt, stand_ins) for s in fired.text.suggestions
+        _suggestion(s, fired, look, context, card_id, values, stand_ins) for s in fired.text.suggestions
     ]
     if suggestions:
         card["suggestions"] = suggestions
@@ -96,10 +93,7 @@ def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping
 
 
 def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, value in look.settings.items():
-        values[name] = _number(value)
-        values[f"{name}_weeks"] = _number(value / 7)
+    values: dict[str, Any] = dict(look.setting_texts)
     values["triggers"] = _triggers(fired.facts, look, stand_ins)
     values["contributors"] = _contributors(findings, look)
     values["low_labs"] = ", ".join(_lab(f) for f in fired.facts if isinstance(f, LabResult) and f.low) or "none"
@@ -168,7 +162,7 @@ def _references(fired: Fired, stand_ins: Mapping[str, str]) -> list[dict[str, st
 
 
 def _suggestion(
-    spec: Mapping[str, Any], fired: Fired, look: Presentation, context: Mapping[str, Any], card_id: str, fmt: _Text,
+    spec: Mapping[str, Any], fired: Fired, look: Presentation, context: Mapping[str, Any], card_id: str, values: Mapping[str, Any],
     stand_ins: Mapping[str, str],
 ) -> dict[str, Any]:
     """Actions in transaction order: delete the targeted drafts, create new orders, update drafts."""
@@ -180,7 +174,7 @@ def _suggestion(
     order = look.orders.get(spec.get("order", ""))
     if order:
         actions += [
-            {"type": "create", "description": fmt.format(request.get("description", request["text"])),
+            {"type": "create", "description": request.get("description", request["text"]).format_map(values),
              "resource": service_request(request, fired, context, stand_ins)}
             for request in order["requests"]
         ]
@@ -188,7 +182,7 @@ def _suggestion(
         actions += [_update(d, spec["update_drafts"], look, str(context["patientId"])) for d in targets]
     label = spec.get("label") or order["label"]
     suggestion: dict[str, Any] = {
-        "label": fmt.format(label),
+        "label": label.format_map(values),
         "uuid": str(uuid.uuid5(NAMESPACE, f"{card_id}|{spec.get('order') or label}")),
         "actions": actions,
     }
