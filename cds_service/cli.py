@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from .fixtures_cli import fixtures
+from .invoke import invoke
 from .settings import Settings
 
 
@@ -50,6 +52,10 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
             return app
 
     Server().run()
+
+
+main.add_command(fixtures)
+main.add_command(invoke)
 
 
 @main.group()
@@ -105,3 +111,4 @@ def cards_diff(changed: Path, against: Path | None) -> None:
         for card in sorted(set(diff.after) - set(diff.before)):
             click.secho(f"  + {card[1]:8} {card[0]}: {card[2]}", fg="green")
     click.echo(f"{len(differences)} scenario(s) change.")
+
