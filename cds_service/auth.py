@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
@@ -23,7 +22,6 @@ from .trust import ASYMMETRIC, Client, KeyNotFound, Trust, load_trust
 log = logging.getLogger("nerve_cds.auth")
 
 CLOCK_SKEW_SECONDS = 60
-MAX_LIFETIME_SECONDS = 3600  # a jti is remembered until exp; the spec says no more than an hour
 
 
 class AuthError(Exception):
@@ -38,7 +36,7 @@ class Claims:
 
 
 class ReplayCache:
-    """jti values seen, each kept until its token expires."""
+    """jti values seen, each kept until its token can no longer be accepted (exp plus skew)."""
 
     def __init__(self) -> None:
         self._seen: dict[tuple[str, str], float] = {}
@@ -52,7 +50,7 @@ class ReplayCache:
             expires = self._seen.get((iss, jti))
             if expires is not None and expires > now:
                 return False
-            self._seen[(iss, jti)] = exp
+            self._seen[(iss, jti)] = exp + CLOCK_SKEW_SECONDS
             return True
 
 
@@ -81,7 +79,7 @@ def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: fl
     if jku is not None and client.jwks_url is not None and jku != client.jwks_url:
         raise AuthError("jku is not the client's registered JWK Set URL", seen)
     try:
-        key = client.keyset.key(seen.kid)
+        key = client.keyset.key(seen.kid, now)
     except KeyNotFound:
         raise AuthError("unknown kid for this client", seen) from None
     try:
@@ -102,8 +100,11 @@ def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: fl
         raise AuthError("aud is not this endpoint", seen) from None
     except jwt.MissingRequiredClaimError as exc:
         raise AuthError(f"missing claim {exc.claim}", seen) from None
-    except jwt.PyJWTError as exc:
+    except (jwt.PyJWTError, TypeError, ValueError) as exc:  # TypeError: alg of another key family
         raise AuthError(f"invalid token ({exc.__class__.__name__})", seen) from None
+    aud = claims["aud"]
+    if aud != audience and aud != [audience]:  # the spec allows "url" or ["url"], nothing broader
+        raise AuthError("aud names more than this endpoint", seen)
     _check_times(claims, now, seen)
     if client.tenant is not None and claims.get("tenant") != client.tenant:
         raise AuthError("tenant not allowed", seen)
@@ -131,9 +132,28 @@ def endpoint_url(settings: Settings) -> str:
     return base + request.path
 
 
+def _protected(path: str) -> bool:
+    """Discovery, every service and its feedback URL; health checks stay open."""
+    return path == "/cds-services" or path.startswith("/cds-services/")
+
+
+def _loggable(value: Any) -> str | None:
+    """Header/claim values come from the caller: short printable strings only."""
+    if value is None:
+        return None
+    return repr(value)[:120] if not isinstance(value, str) else value[:120].encode("unicode_escape").decode()
+
+
 def init_app(app: Flask, settings: Settings) -> None:
+    """Verify the caller's JWT before every protected request; off only in dev mode."""
     if not settings.authenticate:
         log.warning("DEV MODE: CDS client authentication is OFF; any caller is accepted")
+
+        @app.before_request
+        def _unauthenticated() -> None:
+            if _protected(request.path):
+                log.warning("DEV MODE: unauthenticated call accepted", extra={"fields": {"path": request.path}})
+
         return
     trust = load_trust(settings.trust_file, settings.dev)
     if not trust.clients:
@@ -143,7 +163,7 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.before_request
     def _authenticate() -> Response | None:
-        if request.method == "OPTIONS" or not request.path.startswith("/cds-services"):
+        if request.method == "OPTIONS" or not _protected(request.path):
             return None
         clock: Callable[[], datetime] = current_app.config["NERVE_CDS_CLOCK"]
         header = request.headers.get("Authorization", "")
@@ -154,9 +174,9 @@ def init_app(app: Flask, settings: Settings) -> None:
             g.cds_client = verify(token.strip(), endpoint_url(settings), trust, replay, clock().timestamp())
         except AuthError as exc:
             seen = exc.args[1] if len(exc.args) > 1 else Claims()
-            log.warning(
-                "client authentication failed",
-                extra={"fields": {"reason": exc.args[0], "iss": seen.iss, "kid": seen.kid, "jti": seen.jti}},
-            )
+            fields = {"reason": _loggable(exc.args[0]), "iss": _loggable(seen.iss), "kid": _loggable(seen.kid),
+                      "jti": _loggable(seen.jti), "path": request.path}
+            log.warning("client authentication failed: %s (iss=%s kid=%s jti=%s)", fields["reason"],
+                        fields["iss"], fields["kid"], fields["jti"], extra={"fields": fields})
             return Response(status=401, headers={"WWW-Authenticate": "Bearer"})
         return None

@@ -6,12 +6,13 @@ client; no other URL is ever fetched, whatever a token's `jku` header says.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import urlsplit
 
 import jwt
 import requests
@@ -22,6 +23,7 @@ ASYMMETRIC = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "P
 DEFAULT_ALGORITHMS = ("ES384", "RS384")
 # The public CDS Hooks sandbox publishes its private key, so anyone can sign as it.
 SANDBOX_ISSUERS = frozenset({"https://sandbox.cds-hooks.org"})
+SANDBOX_HOST = "sandbox.cds-hooks.org"
 JWKS_REFRESH_SECONDS = 60.0
 JWKS_MAX_BYTES = 256_000
 
@@ -44,25 +46,26 @@ class KeySet:
     _last_fetch: float = field(default=-1e9)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def key(self, kid: str) -> jwt.PyJWK:
+    def key(self, kid: str, now: float) -> jwt.PyJWK:
+        """The key `kid` of this set; an unknown kid refreshes a URL-backed set (rate-limited)."""
         if kid in self.keys:
             return self.keys[kid]
         if self.url is not None:
-            self._refresh()
+            self._refresh(now)
             if kid in self.keys:
                 return self.keys[kid]
         raise KeyNotFound(kid)
 
-    def _refresh(self) -> None:
-        """At most once a minute, so unknown kids cannot make us hammer the client's server."""
+    def _refresh(self, now: float) -> None:
+        """At most once a minute, so unknown kids cannot make us hammer the client's server.
+        A failed fetch keeps the keys we had (a rotation must not lock out the current key)."""
         with self._lock:
-            now = time.monotonic()
-            if now - self._last_fetch < JWKS_REFRESH_SECONDS:
+            if abs(now - self._last_fetch) < JWKS_REFRESH_SECONDS:
                 return
             self._last_fetch = now
             try:
                 self.keys = parse_jwks((self.fetcher or fetch_jwks)(self.url))
-            except (requests.RequestException, ValueError, jwt.PyJWKError):
+            except (requests.RequestException, ValueError, jwt.PyJWTError):
                 return
 
 
@@ -75,12 +78,15 @@ def fetch_jwks(url: str) -> dict[str, Any]:
     return json.loads(body)
 
 
-def parse_jwks(data: dict[str, Any]) -> dict[str, jwt.PyJWK]:
+def parse_jwks(data: Any) -> dict[str, jwt.PyJWK]:
+    """Signing keys by kid; ValueError for something that is not a JWK Set."""
+    if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
+        raise ValueError("not a JWK Set (an object with a `keys` list)")
     keys: dict[str, jwt.PyJWK] = {}
-    for entry in data.get("keys", []):
+    for entry in data["keys"]:
         if not isinstance(entry, dict) or not entry.get("kid"):
             continue
-        if entry.get("kty") == "oct":  # a symmetric key has no place in a client's key set
+        if entry.get("kty") == "oct" or entry.get("use", "sig") != "sig":  # symmetric or not for signing
             continue
         keys[entry["kid"]] = jwt.PyJWK(entry)
     return keys
@@ -120,10 +126,14 @@ def load_trust(path: Path | None, dev: bool) -> Trust:
         place = f"{path}: clients[{i}]"
         if not isinstance(entry, dict) or not entry.get("iss"):
             raise TrustError(f"{place}: each client needs an `iss`")
-        iss = entry["iss"]
-        if iss in SANDBOX_ISSUERS and not dev:
-            raise TrustError(f"{place}: the public CDS Hooks sandbox issuer may only be trusted in dev mode")
-        algorithms = frozenset(entry.get("algorithms") or DEFAULT_ALGORITHMS)
+        iss = str(entry["iss"])
+        if iss in clients:
+            raise TrustError(f"{place}: issuer {iss} is registered twice")
+        if _is_sandbox(iss, entry.get("jwks_url")) and not dev:
+            raise TrustError(f"{place}: the public CDS Hooks sandbox ({iss}) publishes its private key, "
+                             "so anyone can sign as it; it may only be trusted in dev mode (NERVE_CDS_DEV)")
+        named = entry.get("algorithms") or DEFAULT_ALGORITHMS
+        algorithms = frozenset([named] if isinstance(named, str) else named)
         bad = sorted(algorithms - ASYMMETRIC)
         if bad:
             raise TrustError(f"{place}.algorithms: {bad} not allowed (only asymmetric algorithms)")
@@ -131,7 +141,7 @@ def load_trust(path: Path | None, dev: bool) -> Trust:
             iss=iss,
             keyset=_keyset(entry, path, place, dev),
             algorithms=algorithms,
-            tenant=entry.get("tenant"),
+            tenant=None if entry.get("tenant") is None else str(entry["tenant"]),
             fhir_servers=tuple(entry.get("fhir_servers") or ()),
         )
     return Trust(clients)
@@ -156,5 +166,19 @@ def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool) -> KeySet:
     raise TrustError(f"{place}: needs jwks_file, jwks_url or jwks")
 
 
+def _is_sandbox(iss: str, jwks_url: Any) -> bool:
+    """The sandbox's issuer, however spelled, or any client whose keys come from the sandbox."""
+    hosts = {urlsplit(iss).hostname, urlsplit(str(jwks_url or "")).hostname}
+    return iss.rstrip("/") in SANDBOX_ISSUERS or SANDBOX_HOST in hosts
+
+
 def _loopback(url: str) -> bool:
-    return url.startswith(("http://127.", "http://localhost", "http://[::1]"))
+    host = urlsplit(url).hostname or ""
+    if urlsplit(url).scheme != "http":
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

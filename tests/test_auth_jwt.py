@@ -5,10 +5,15 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import time
-import uuid
+from datetime import datetime, timezone
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from flask import g
 
 from cds_service import create_app
 from cds_service.settings import Settings
@@ -26,6 +31,7 @@ SPEC_TOKEN = (
     "eyJpc3MiOiJodHRwczovL2ZoaXItZWhyLmV4YW1wbGUuY29tLyIsImF1ZCI6Imh0dHBzOi8vY2RzLmV4YW1wbGUub3JnL2Nkcy1zZXJ2aWNlcy9zb21lLXNlcnZpY2UiLCJleHAiOjE0MjI1Njg4NjAsImlhdCI6MTMxMTI4MDk3MCwianRpIjoiZWUyMmIwMjEtZTFiNy00NjExLWJhNWItOGVlYzZhMzNhYzFlIiwidGVuYW50IjoiMmRkZDZjM2EtOGU5YS00NGM2LWEzMDUtNTIxMTFhZDMwMmEyIn0."
     "d1WfLjGRKlcWB94l9do4cM8REXeYJLL6SGUBO8VHZhfM8mwKYP70EMxJ67War4TQblEpaQrp11wx5p7oPFm2ETYgCicS84vXWEIYTdjooZdooCSDf2L8-i4awdoUwiEb"
 )
+SPEC_IAT, SPEC_EXP = 1311280970, 1422568860
 SPEC_JWKS = {"keys": [{"kty": "EC", "use": "sig", "crv": "P-384", "kid": "example-kid",
                        "x": "46SDH7Znh821wblCBglA61sNE9ZrHYKKt3qRtRTmSXyOI_FIGBLWrWa0GPUkDCEk",
                        "y": "XMcRuuoGW7CXjQdy-F5i3FeBE0x9hPLdeFdSoDd3ELmx404tLX0VRRcqzAsPhXcI", "alg": "ES384"}]}
@@ -78,7 +84,8 @@ def test_default_settings_refuse_unauthenticated_calls(tmp_path, monkeypatch):
     assert refused(app.test_client().get(DISCOVERY))
 
 
-@pytest.mark.parametrize("case", ["expired", "iat_future", "other_aud", "no_jti", "no_exp"])
+@pytest.mark.parametrize("case", ["expired", "iat_future", "other_aud", "no_jti", "no_exp", "no_iat",
+                                  "aud_list_with_others", "feedback_aud_on_service", "typ", "no_kid"])
 def test_bad_claims_refused(tmp_path, ehr, case):
     app = app_for(tmp_path, {"issuer": ehr})
     now = time.time()
@@ -88,8 +95,31 @@ def test_bad_claims_refused(tmp_path, ehr, case):
         "other_aud": lambda: ehr.token(BASE + SERVICE),
         "no_jti": lambda: ehr.token(BASE + DISCOVERY, drop=("jti",)),
         "no_exp": lambda: ehr.token(BASE + DISCOVERY, drop=("exp",)),
+        "no_iat": lambda: ehr.token(BASE + DISCOVERY, drop=("iat",)),
+        "aud_list_with_others": lambda: ehr.token([BASE + DISCOVERY, BASE + SERVICE]),
+        "feedback_aud_on_service": lambda: ehr.token(BASE + FEEDBACK),
+        "typ": lambda: ehr.token(BASE + DISCOVERY, headers={"typ": "at+jwt"}),
+        "no_kid": lambda: jwt.encode({"iss": ehr.iss, "aud": BASE + DISCOVERY, "iat": int(now), "exp": int(now) + 60,
+                                      "jti": "j"}, ehr.private, algorithm="ES384", headers={"typ": "JWT"}),
     }[case]()
     assert refused(status(app, token))
+
+
+def test_aud_as_a_one_element_list_accepted(tmp_path, ehr):
+    app = app_for(tmp_path, {"issuer": ehr})
+    assert status(app, ehr.token([BASE + DISCOVERY])).status_code == 200
+
+
+def test_token_of_another_key_family_is_a_401_not_a_500(tmp_path, ehr):
+    """RS384 claimed for an EC key, ES256 over a P-384 key: refused cleanly."""
+    app = app_for(tmp_path, {"issuer": ehr, "algorithms": ["ES384", "RS384", "ES256"]})
+    rsa_under_ec_kid = Issuer(ehr.iss, kid=ehr.kid, rsa_key=True)
+    assert refused(status(app, rsa_under_ec_kid.token(BASE + DISCOVERY)))
+    p256 = ec.generate_private_key(ec.SECP256R1())
+    now = int(time.time())
+    es256 = jwt.encode({"iss": ehr.iss, "aud": BASE + DISCOVERY, "iat": now, "exp": now + 60, "jti": "e"},
+                       p256, algorithm="ES256", headers={"kid": ehr.kid, "typ": "JWT"})
+    assert refused(status(app, es256))
 
 
 def test_unknown_issuer_and_unknown_kid(tmp_path, ehr, other):
@@ -182,27 +212,60 @@ def test_aud_built_from_public_base_url_behind_a_proxy(tmp_path, ehr):
 
 
 def test_spec_example_token_verifies_at_its_own_time(tmp_path):
-    from datetime import datetime, timezone
+    """The spec's ES384 example, through the real app at https://cds.example.org with the clock at
+    the token's iat: authentication passes (404: there is no service "some-service" in our library)."""
     (tmp_path / "spec.jwks.json").write_text(json.dumps(SPEC_JWKS))
     (tmp_path / "trust.yaml").write_text(
         "clients:\n  - iss: https://fhir-ehr.example.com/\n    jwks_file: spec.jwks.json\n"
         "    tenant: 2ddd6c3a-8e9a-44c6-a305-52111ad302a2\n")
-    at_issue = lambda: datetime.fromtimestamp(1311280970 + 60, timezone.utc)  # noqa: E731
     settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=tmp_path / "trust.yaml",
                         public_base_url="https://cds.example.org")
-    app = create_app(settings, clock=at_issue)
-    # the example token's aud names service "some-service"; use the library with such a service id
-    from cds_service.auth import ReplayCache, verify
-    from cds_service.trust import load_trust
-    client = verify(SPEC_TOKEN, "https://cds.example.org/cds-services/some-service",
-                    load_trust(tmp_path / "trust.yaml", dev=False), ReplayCache(), 1311280970 + 60)
-    assert client.iss == "https://fhir-ehr.example.com/"
-    # through the app: its aud is another endpoint, so the same token is refused here
-    assert refused(app.test_client().get(DISCOVERY, headers=bearer(SPEC_TOKEN)))
-    # and today it has long expired
-    with pytest.raises(Exception, match="expired"):
-        verify(SPEC_TOKEN, "https://cds.example.org/cds-services/some-service",
-               load_trust(tmp_path / "trust.yaml", dev=False), ReplayCache(), time.time())
+    app = create_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_IAT + 60, timezone.utc))
+    client = app.test_client()
+    assert refused(client.get(DISCOVERY, headers=bearer(SPEC_TOKEN)))  # its aud is the service, not discovery
+    first = client.post("/cds-services/some-service", json={}, headers=bearer(SPEC_TOKEN))
+    assert first.status_code == 404
+    assert refused(client.post("/cds-services/some-service", json={}, headers=bearer(SPEC_TOKEN)))  # jti replayed
+    late = create_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_EXP + 61, timezone.utc))
+    assert refused(late.test_client().post("/cds-services/some-service", json={}, headers=bearer(SPEC_TOKEN)))
+
+
+def test_replay_refused_during_the_clock_skew_after_exp(tmp_path, ehr):
+    """A token just past exp is still accepted (skew), so its jti must still be remembered."""
+    now = time.time()
+    app = app_for(tmp_path, {"issuer": ehr}, clock=lambda: datetime.fromtimestamp(now, timezone.utc))
+    token = ehr.token(BASE + DISCOVERY, now=now - 330)  # exp = now - 30
+    assert status(app, token).status_code == 200
+    assert refused(status(app, token))
+
+
+def test_verified_client_is_on_flask_g(tmp_path, ehr):
+    app = app_for(tmp_path, {"issuer": ehr, "tenant": "t-1", "fhir_servers": ["https://ehr.example.org/fhir"]})
+    app.add_url_rule("/cds-services/_whoami", "whoami", lambda: {
+        "iss": g.cds_client.iss, "tenant": g.cds_client.tenant, "fhir": list(g.cds_client.fhir_servers)})
+    body = app.test_client().get("/cds-services/_whoami", headers=bearer(ehr.token(BASE + "/cds-services/_whoami", tenant="t-1"))).json
+    assert body == {"iss": ehr.iss, "tenant": "t-1", "fhir": ["https://ehr.example.org/fhir"]}
+
+
+def test_dev_mode_without_auth_warns_on_every_request(tmp_path, caplog):
+    caplog.set_level(logging.WARNING)
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/d.db", dev=True, auth_enabled=False))
+    assert any("authentication is OFF" in r.getMessage() for r in caplog.records)
+    caplog.clear()
+    for _ in range(2):
+        assert app.test_client().get(DISCOVERY).status_code == 200
+    assert sum("unauthenticated call accepted" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_refusal_logs_iss_kid_jti_and_reason_never_the_token(tmp_path, ehr, caplog):
+    caplog.set_level(logging.DEBUG)
+    app = app_for(tmp_path, {"issuer": ehr})
+    token = ehr.token(BASE + SERVICE, jti="jti-42")
+    assert refused(status(app, token))
+    lines = [r.getMessage() for r in caplog.records if r.name == "nerve_cds.auth"]
+    assert len(lines) == 1
+    assert ehr.iss in lines[0] and ehr.kid in lines[0] and "jti-42" in lines[0] and "aud" in lines[0]
+    assert token not in lines[0] and token.split(".")[2] not in lines[0]
 
 
 def test_sandbox_issuer_only_in_dev_mode(tmp_path):
@@ -226,4 +289,4 @@ def test_example_trust_file_in_the_readme_loads():
     trust = load_trust(Path(__file__).parents[1] / "examples" / "trust.yaml", dev=False)
     assert set(trust.clients) == {"https://ehr.example.org", "https://other-ehr.example.net"}
     assert trust.client("https://ehr.example.org").fhir_servers == ("https://ehr.example.org/fhir/r4",)
-    assert trust.client("https://other-ehr.example.net").keyset.key("other-ehr-2026")
+    assert trust.client("https://other-ehr.example.net").keyset.key("other-ehr-2026", time.time())
