@@ -18,7 +18,6 @@ from flask import g
 from cds_service import create_app
 from cds_service.settings import Settings
 from cds_service.trust import TrustError
-from fault_servers import Misbehaving, reply
 from jwt_support import Issuer, bearer, write_trust_file
 
 DISCOVERY = "/cds-services"
@@ -162,33 +161,6 @@ def test_hs256_with_public_key_refused(tmp_path, ehr):
 def test_symmetric_algorithm_in_trust_file_rejected(tmp_path, ehr):
     with pytest.raises(TrustError, match="only asymmetric"):
         app_for(tmp_path, {"issuer": ehr, "algorithms": ["HS256"]})
-
-
-def test_unregistered_jku_is_never_fetched(tmp_path, ehr):
-    with Misbehaving(reply(200, json.dumps(ehr.jwks()).encode(), "application/json")) as jwks_host:
-        registered = f"http://127.0.0.1:{jwks_host.port}/registered.json"
-        app = app_for(tmp_path, {"issuer": ehr, "jwks_url": registered}, dev=True)
-        evil = f"http://127.0.0.1:{jwks_host.port}/evil.json"
-        assert refused(status(app, ehr.token(BASE + DISCOVERY, headers={"jku": evil})))
-        assert jwks_host.count == 0  # no request left the process
-
-
-def test_jwks_url_fetched_cached_and_refreshed_at_most_once_a_minute(tmp_path, ehr):
-    with Misbehaving(reply(200, json.dumps(ehr.jwks()).encode(), "application/json")) as jwks_host:
-        url = f"http://127.0.0.1:{jwks_host.port}/jwks.json"
-        app = app_for(tmp_path, {"issuer": ehr, "jwks_url": url}, dev=True)
-        assert status(app, ehr.token(BASE + DISCOVERY, headers={"jku": url})).status_code == 200
-        assert status(app, ehr.token(BASE + DISCOVERY)).status_code == 200
-        assert jwks_host.count == 1  # cached
-        rotated = Issuer(ehr.iss, kid="rotated")
-        for _ in range(3):  # unknown kids do not make us hammer the client's server
-            assert refused(status(app, rotated.token(BASE + DISCOVERY)))
-        assert jwks_host.count == 1
-
-
-def test_http_jwks_url_refused_outside_dev_mode(tmp_path, ehr):
-    with pytest.raises(TrustError, match="https"):
-        app_for(tmp_path, {"issuer": ehr, "jwks_url": "http://127.0.0.1:9/jwks.json"})
 
 
 def test_replayed_jti_refused(tmp_path, ehr):
