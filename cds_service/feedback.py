@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import queue
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Literal
@@ -126,13 +129,21 @@ class Feedback(_Base):
 
 @dataclass
 class FeedbackStore:
-    """SQLite file by default, PostgreSQL (or any SQLAlchemy URL) for a real deployment."""
+    """SQLite file by default, PostgreSQL (or any SQLAlchemy URL) for a real deployment.
+
+    Cards issued are written by a background thread, in batches: a database round trip (and an
+    fsync) on every hook call would cost more than the advice itself. Feedback waits for pending
+    cards to be written first, so it always finds the card it is about.
+    """
 
     url: str
 
     def __post_init__(self) -> None:
         self.engine = create_engine(self.url, pool_pre_ping=True)
         self._ready = False
+        self._pending: queue.Queue = queue.Queue(maxsize=10_000)
+        self._writer_pid: int | None = None
+        self._lock = threading.Lock()
         self.ping()  # a database that is down at start-up is reported by /readyz, not a crash
 
     def ping(self) -> bool:
@@ -148,22 +159,62 @@ class FeedbackStore:
             return False
 
     def remember_cards(self, service_id: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
-        if not self._ready and not self.ping():
-            return  # advice matters more than bookkeeping: a feedback database outage never blocks cards
         now = datetime.now(timezone.utc)
+        rows = [(card["uuid"], service_id, hook_instance, card.get("source", {}).get("topic", {}).get("code"), now)
+                for card in cards]
+        if not rows:
+            return
+        self._start_writer()
         try:
-            with Session(self.engine) as session:
-                for card in cards:
-                    if session.get(IssuedCard, card["uuid"]) is None:
-                        topic = card.get("source", {}).get("topic", {}).get("code")
-                        session.add(IssuedCard(card_uuid=card["uuid"], service_id=service_id,
-                                               hook_instance=hook_instance, topic=topic, issued_at=now))
-                session.commit()
-        except SQLAlchemyError as exc:
-            log.warning("could not record issued cards", extra={"fields": {"error": exc.__class__.__name__}})
+            self._pending.put_nowait(rows)
+        except queue.Full:  # advice matters more than bookkeeping
+            log.warning("issued-card queue full; cards not recorded", extra={"fields": {"cards": len(rows)}})
+
+    def flush(self) -> None:
+        """Wait until every card remembered so far is written."""
+        if self._writer_pid == os.getpid():
+            self._pending.join()
+
+    def _start_writer(self) -> None:
+        """One writer thread per process (gunicorn forks workers after the app is built)."""
+        if self._writer_pid == os.getpid():
+            return
+        with self._lock:
+            if self._writer_pid != os.getpid():
+                threading.Thread(target=self._write_forever, name="issued-cards", daemon=True).start()
+                self._writer_pid = os.getpid()
+
+    def _write_forever(self) -> None:
+        while True:
+            batches = [self._pending.get()]
+            while len(batches) < 200:
+                try:
+                    batches.append(self._pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write([row for batch in batches for row in batch])
+            except SQLAlchemyError as exc:
+                log.warning("could not record issued cards", extra={"fields": {"error": exc.__class__.__name__}})
+            finally:
+                for _ in batches:
+                    self._pending.task_done()
+
+    def _write(self, rows: list[tuple]) -> None:
+        if not self._ready and not self.ping():
+            return
+        with Session(self.engine) as session:
+            known = set(session.scalars(select(IssuedCard.card_uuid).where(IssuedCard.card_uuid.in_([r[0] for r in rows]))))
+            for card_uuid, service_id, hook_instance, topic, issued_at in rows:
+                if card_uuid not in known:
+                    known.add(card_uuid)
+                    session.add(IssuedCard(card_uuid=card_uuid, service_id=service_id, hook_instance=hook_instance,
+                                           topic=topic, issued_at=issued_at))
+            session.commit()
 
     def save(self, service_id: str, items: Iterable[FeedbackItem]) -> int:
         """Store each item once; returns how many were new."""
+        self.flush()
         stored = 0
         now = datetime.now(timezone.utc)
         for item in items:

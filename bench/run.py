@@ -1,0 +1,284 @@
+"""nerve-cds benchmark: one command, figures as ratios against baselines measured in the same run.
+
+    .venv/bin/python bench/run.py [--seconds 5]
+
+(a) in-process engine time vs json.loads of the same body, for ~50, 500 and 5,000 resources;
+(b) over HTTP, the service under the gunicorn configuration `nerve-cds serve` uses vs a bare
+    Flask app under the same gunicorn settings, driven from a separate process at concurrency 8
+    and 32: requests/s, p50, p99, server CPU per request;
+(c) the fallback path: FHIR round trips per hook call and the latency it adds, against a local
+    sekmet-fhir.
+Loopback only; every loop is bounded in count or time. Not a test; CI does not run it.
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from cds_service import create_app  # noqa: E402
+from cds_service.engine import advise  # noqa: E402
+from cds_service.library import load_library  # noqa: E402
+from cds_service.scenarios import load_scenario  # noqa: E402
+from cds_service.settings import Settings  # noqa: E402
+
+SIZES = (50, 500, 5000)
+WORKERS, THREADS = 2, 4  # the `nerve-cds serve` defaults
+KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
+        "diagnosticReports", "medicationStatements")
+ORDER = {"Patient": "patient", "Condition": "conditions", "Observation": "observations", "ServiceRequest": "serviceRequests",
+         "Procedure": "procedures", "ImagingStudy": "imagingStudies", "DiagnosticReport": "diagnosticReports",
+         "MedicationStatement": "medicationStatements"}
+
+
+def noise(i: int, pid: str) -> dict:
+    """Unrelated record content: vitals, common conditions, routine labs."""
+    subject = {"reference": f"Patient/{pid}"}
+    kind = i % 4
+    if kind == 0:
+        return {"resourceType": "Observation", "id": f"bn{i}", "status": "final", "subject": subject,
+                "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "vital-signs"}]}],
+                "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4", "display": "Heart rate"}]},
+                "valueQuantity": {"value": 60 + i % 30, "unit": "/min", "system": "http://unitsofmeasure.org", "code": "/min"},
+                "effectiveDateTime": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T08:00:00Z"}
+    if kind == 1:
+        code = ("I10", "E11.9", "J45.909", "K21.9")[i % 4]
+        return {"resourceType": "Condition", "id": f"bn{i}", "subject": subject,
+                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+                "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": code}]}, "onsetDateTime": "2019-05-01"}
+    if kind == 2:
+        return {"resourceType": "Observation", "id": f"bn{i}", "status": "final", "subject": subject,
+                "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7", "display": "Glucose"}]},
+                "valueQuantity": {"value": 5.4, "unit": "mmol/L"}, "effectiveDateTime": "2026-03-01",
+                "referenceRange": [{"low": {"value": 3.9, "unit": "mmol/L"}, "high": {"value": 5.6, "unit": "mmol/L"}}]}
+    return {"resourceType": "Observation", "id": f"bn{i}", "status": "final", "subject": subject,
+            "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},
+            "valueQuantity": {"value": 4.1, "unit": "mmol/L"}, "effectiveDateTime": "2026-02-01"}
+
+
+def patient(size: int) -> tuple[dict, list[dict]]:
+    """Scenario S2 (lumbar radiculopathy at 8 weeks) padded with unrelated resources to `size`."""
+    scenario = load_scenario(Settings().fixtures_dir, "s02-persistent-radiculopathy-after-pt", date.today())
+    resources = [e["resource"] for e in scenario.bundle["entry"]]
+    resources += [noise(i, scenario.patient_id) for i in range(max(0, size - len(resources)))]
+    return scenario.request, resources
+
+
+def hook_body(size: int) -> dict:
+    request, resources = patient(size)
+    prefetch: dict = {k: None for k in KEYS}
+    for resource in resources:
+        key = ORDER[resource["resourceType"]]
+        if key == "patient":
+            prefetch[key] = resource
+        else:
+            prefetch[key] = prefetch[key] or {"resourceType": "Bundle", "type": "searchset", "entry": []}
+            prefetch[key]["entry"].append({"resource": resource})
+    return {**request, "hookInstance": str(uuid.uuid4()), "prefetch": prefetch}
+
+
+def timed(fn, budget: float = 1.0, least: int = 5) -> float:
+    """Median seconds per call over at least `least` calls and about `budget` seconds."""
+    samples, spent = [], 0.0
+    while len(samples) < least or spent < budget:
+        t = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t)
+        spent += samples[-1]
+        if len(samples) >= 5000:
+            break
+    return statistics.median(samples)
+
+
+def in_process() -> list[tuple]:
+    library = load_library(Settings().cards_dir)
+    service = library.service("nerve-cds-patient-view")
+    rows = []
+    for size in SIZES:
+        raw = json.dumps(hook_body(size))
+        body = json.loads(raw)
+        context = {**body["context"], "hookInstance": body["hookInstance"]}
+        now = datetime.now(timezone.utc)
+        loads = timed(lambda: json.loads(raw))
+        engine = timed(lambda: advise(library, service, context, body["prefetch"], now))
+        rows.append((size, len(raw) // 1024, loads * 1000, engine * 1000, engine / loads))
+    return rows
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def cpu_seconds(master: int) -> float:
+    """utime + stime of the gunicorn master and its workers, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == master or int(fields[1]) == master:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _client(port: int, path: str, payload: bytes, until: float, out: list) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    while time.perf_counter() < until:
+        t = time.perf_counter()
+        conn.request("POST", path, body=payload, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"HTTP {response.status}")
+        out.append(time.perf_counter() - t)
+    conn.close()
+
+
+def _load(port: int, path: str, payload: bytes, concurrency: int, seconds: float, queue: mp.Queue) -> None:
+    """The load generator, in its own process so it does not share the server's CPU accounting."""
+    until = time.perf_counter() + seconds
+    results: list[list[float]] = [[] for _ in range(concurrency)]
+    threads = [threading.Thread(target=_client, args=(port, path, payload, until, results[i])) for i in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    queue.put([x for r in results for x in r])
+
+
+def wait_ready(port: int, path: str) -> None:
+    for _ in range(300):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            conn.request("GET", path)
+            conn.getresponse().read()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not start")
+
+
+def drive(port: int, master: int, path: str, payload: bytes, concurrency: int, seconds: float) -> dict:
+    queue: mp.Queue = mp.Queue()
+    before = cpu_seconds(master)
+    loader = mp.Process(target=_load, args=(port, path, payload, concurrency, seconds, queue))
+    loader.start()
+    latencies = queue.get(timeout=seconds + 60)
+    loader.join()
+    cpu = cpu_seconds(master) - before
+    latencies.sort()
+    return {"rps": len(latencies) / seconds, "p50": latencies[len(latencies) // 2] * 1000,
+            "p99": latencies[int(len(latencies) * 0.99)] * 1000, "cpu": cpu / len(latencies) * 1000}
+
+
+def over_http(seconds: float) -> list[tuple]:
+    exe = Path(sys.executable).parent
+    env = {**os.environ, "NERVE_CDS_DATABASE_URL": "sqlite:////tmp/nerve-cds-bench.db", "PYTHONPATH": str(ROOT)}
+    rows = []
+    service_port, floor_port = free_port(), free_port()
+    service = subprocess.Popen([str(exe / "nerve-cds"), "serve", "--dev", "--host", "127.0.0.1", "--port", str(service_port),
+                                "--workers", str(WORKERS), "--threads", str(THREADS)],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    floor = subprocess.Popen([str(exe / "gunicorn"), "--bind", f"127.0.0.1:{floor_port}", "--workers", str(WORKERS),
+                              "--threads", str(THREADS), "--worker-class", "gthread", "bench.floor_app:app"],
+                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(service_port, "/healthz")
+        wait_ready(floor_port, "/")
+        path = "/cds-services/nerve-cds-patient-view"
+        for size in (50, 500):
+            payload = json.dumps(hook_body(size)).encode()
+            for concurrency in (8, 32):
+                svc = drive(service_port, service.pid, path, payload, concurrency, seconds)
+                base = drive(floor_port, floor.pid, path, payload, concurrency, seconds)
+                rows.append((size, concurrency, svc, base))
+    finally:
+        for proc in (service, floor):
+            proc.terminate()
+            proc.wait(timeout=10)
+    return rows
+
+
+def fallback() -> dict:
+    from fault_servers import RecordingProxy
+    from sekmet import SekmetServer
+    import requests
+
+    server = SekmetServer().start()
+    try:
+        request, resources = patient(500)
+        bundle = {"resourceType": "Bundle", "type": "transaction", "entry": [
+            {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}} for r in resources]}
+        requests.post(server.base_url, json=bundle, timeout=120).raise_for_status()
+        with RecordingProxy(server.base_url) as proxy:
+            app = create_app(Settings(dev=True, auth_enabled=False, database_url="sqlite://", fhir_allowlist=(proxy.base_url,),
+                                      log_level="WARNING"))
+            client = app.test_client()
+            path = "/cds-services/nerve-cds-patient-view"
+            fetch_body = {**request, "fhirServer": proxy.base_url}
+            calls = 5
+            started = time.perf_counter()
+            for _ in range(calls):
+                assert client.post(path, json={**fetch_body, "hookInstance": str(uuid.uuid4())}).status_code == 200
+            fetched = (time.perf_counter() - started) / calls
+            trips = len(proxy.seen) / calls
+            batches = sum(1 for s in proxy.seen if s["method"] == "POST") / calls
+        body = hook_body(500)
+        prefetched = timed(lambda: app.test_client().post(path, json=body), budget=1.0)
+        return {"trips": trips, "batches": batches, "fetched_ms": fetched * 1000, "prefetched_ms": prefetched * 1000}
+    finally:
+        server.stop()
+
+
+def machine() -> str:
+    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                  if line.startswith("model name")), platform.processor())
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="load per HTTP measurement")
+    args = parser.parse_args()
+    print(f"machine: {machine()}\n")
+    print("(a) in-process: engine (record -> findings -> rules -> cards) vs json.loads of the same body")
+    print(f"{'resources':>9} {'body KB':>8} {'loads ms':>9} {'engine ms':>10} {'engine/loads':>13}")
+    for size, kb, loads, engine, ratio in in_process():
+        print(f"{size:>9} {kb:>8} {loads:>9.3f} {engine:>10.3f} {ratio:>13.2f}")
+    print(f"\n(b) over HTTP: nerve-cds serve ({WORKERS} workers x {THREADS} threads, gthread) vs a bare Flask floor, same gunicorn")
+    print(f"{'res':>4} {'conc':>4} | {'svc rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | "
+          f"{'floor rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | {'cpu ratio':>9}")
+    for size, conc, svc, base in over_http(args.seconds):
+        print(f"{size:>4} {conc:>4} | {svc['rps']:>8.0f} {svc['p50']:>7.1f} {svc['p99']:>7.1f} {svc['cpu']:>10.2f} | "
+              f"{base['rps']:>9.0f} {base['p50']:>7.1f} {base['p99']:>7.1f} {base['cpu']:>10.2f} | {svc['cpu'] / base['cpu']:>9.2f}")
+    fb = fallback()
+    print("\n(c) fallback fetch (500 resources, local sekmet-fhir behind a counting proxy)")
+    print(f"FHIR round trips per hook call: {fb['trips']:.1f} ({fb['batches']:.1f} batch, the rest searchset pages)")
+    print(f"latency: fetched {fb['fetched_ms']:.1f} ms vs prefetched {fb['prefetched_ms']:.1f} ms "
+          f"(+{fb['fetched_ms'] - fb['prefetched_ms']:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
