@@ -68,7 +68,7 @@ def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: fl
         raise AuthError("typ is not JWT", seen)
     if not seen.kid:
         raise AuthError("no kid", seen)
-    if alg not in ASYMMETRIC:
+    if not isinstance(alg, str) or alg not in ASYMMETRIC:
         raise AuthError(f"algorithm {alg!r} refused", seen)
     client = trust.client(seen.iss) if isinstance(seen.iss, str) else None
     if client is None:

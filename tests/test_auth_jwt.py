@@ -121,6 +121,18 @@ def test_token_of_another_key_family_is_a_401_not_a_500(tmp_path, ehr):
     assert refused(status(app, es256))
 
 
+@pytest.mark.parametrize("header", [{"alg": ["ES384"]}, {"kid": ["k"]}, {"typ": ["JWT"]}, {"alg": "HS384"}, {}])
+def test_malformed_headers_are_a_401_not_a_500(tmp_path, ehr, header):
+    app = app_for(tmp_path, {"issuer": ehr})
+    def b64(data):
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+    now = int(time.time())
+    head = {"alg": "ES384", "typ": "JWT", "kid": ehr.kid, **header} if header else ["not", "an", "object"]
+    token = b64(head) + "." + b64({"iss": ehr.iss, "aud": BASE + DISCOVERY, "iat": now, "exp": now + 60, "jti": "m"}) + ".AAAA"
+    assert refused(status(app, token))
+    assert refused(status(app, "a.b"))
+
+
 def test_unknown_issuer_and_unknown_kid(tmp_path, ehr, other):
     app = app_for(tmp_path, {"issuer": ehr})
     assert refused(status(app, other.token(BASE + DISCOVERY)))
