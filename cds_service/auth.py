@@ -7,7 +7,9 @@ itself is never logged.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,6 +17,9 @@ from typing import Any, Callable
 
 import jwt
 from flask import Flask, Response, current_app, g, request
+from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, insert
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from .settings import Settings
 from .trust import ASYMMETRIC, Client, KeyNotFound, Trust, load_trust
@@ -35,23 +40,63 @@ class Claims:
     jti: str | None = None
 
 
-class ReplayCache:
-    """jti values seen, each kept until its token can no longer be accepted (exp plus skew)."""
+_JTI_TABLE = Table(
+    "nerve_cds_jti_seen", MetaData(),
+    Column("key", String(64), primary_key=True),  # sha256 of iss and jti: fixed size, no token text
+    Column("expires", Float, nullable=False, index=True),
+)
 
-    def __init__(self) -> None:
+
+class ReplayCache:
+    """jti values seen, each kept until its token can no longer be accepted (exp plus skew).
+
+    Always in process; also in the database when a URL is given, so that a token accepted by one
+    gunicorn worker or replica is refused by the others. If that database is down we fall back to
+    the in-process cache (and say so) rather than refuse every caller."""
+
+    def __init__(self, database_url: str | None = None) -> None:
         self._seen: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
+        self._url = database_url
+        self._engine: tuple[int, Engine] | None = None
+        self._engine_lock = threading.Lock()
 
     def add(self, iss: str, jti: str, exp: float, now: float) -> bool:
         """False if this jti was already used by this issuer."""
+        expires_at = exp + CLOCK_SKEW_SECONDS
         with self._lock:
             if len(self._seen) > 10_000:
                 self._seen = {k: v for k, v in self._seen.items() if v > now}
             expires = self._seen.get((iss, jti))
             if expires is not None and expires > now:
                 return False
-            self._seen[(iss, jti)] = exp + CLOCK_SKEW_SECONDS
+            self._seen[(iss, jti)] = expires_at
+        return self._add_shared(iss, jti, expires_at, now) if self._url else True
+
+    def _add_shared(self, iss: str, jti: str, expires_at: float, now: float) -> bool:
+        key = hashlib.sha256(f"{iss}\0{jti}".encode()).hexdigest()
+        try:
+            with self._shared_engine().begin() as conn:
+                conn.execute(delete(_JTI_TABLE).where(_JTI_TABLE.c.expires <= now, _JTI_TABLE.c.key == key))
+                conn.execute(insert(_JTI_TABLE).values(key=key, expires=expires_at))
+                if key.startswith("00"):  # about one call in 256 clears expired entries
+                    conn.execute(delete(_JTI_TABLE).where(_JTI_TABLE.c.expires <= now))
             return True
+        except IntegrityError:
+            return False
+        except SQLAlchemyError as exc:
+            log.warning("shared jti replay cache unavailable; this process's cache only",
+                        extra={"fields": {"error": exc.__class__.__name__}})
+            return True
+
+    def _shared_engine(self) -> Engine:
+        """One engine per process: a pool must not cross gunicorn's fork."""
+        with self._engine_lock:
+            if self._engine is None or self._engine[0] != os.getpid():
+                engine = create_engine(str(self._url), pool_pre_ping=True)
+                _JTI_TABLE.metadata.create_all(engine, checkfirst=True)
+                self._engine = (os.getpid(), engine)
+            return self._engine[1]
 
 
 def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: float) -> Client:
@@ -158,7 +203,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     trust = load_trust(settings.trust_file, settings.dev)
     if not trust.clients:
         log.warning("no trusted CDS clients configured (NERVE_CDS_TRUST_FILE): every call will get 401")
-    replay = ReplayCache()
+    replay = ReplayCache(settings.database_url or None)
     app.extensions["nerve_cds.trust"] = trust
 
     @app.before_request

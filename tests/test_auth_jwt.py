@@ -214,6 +214,25 @@ def test_spec_example_token_verifies_at_its_own_time(tmp_path):
     assert refused(late.test_client().post("/cds-services/some-service", json={}, headers=bearer(SPEC_TOKEN)))
 
 
+def test_replay_refused_by_another_worker_sharing_the_database(tmp_path, ehr):
+    """gunicorn runs several processes: a jti accepted by one must be refused by the others."""
+    first, second = app_for(tmp_path, {"issuer": ehr}), app_for(tmp_path, {"issuer": ehr})
+    token = ehr.token(BASE + DISCOVERY)
+    assert status(first, token).status_code == 200
+    assert refused(status(second, token))
+    assert status(second, ehr.token(BASE + DISCOVERY)).status_code == 200
+
+
+def test_replay_cache_without_its_database_still_refuses_replays_in_process(tmp_path, caplog):
+    from cds_service.auth import ReplayCache
+    cache = ReplayCache(f"sqlite:///{tmp_path}/no/such/dir/jti.db")
+    now = time.time()
+    assert cache.add("https://ehr.example.org", "j1", now + 60, now) is True
+    assert cache.add("https://ehr.example.org", "j1", now + 60, now) is False
+    assert cache.add("https://ehr.example.org", "j1", now + 60, now + 200) is True  # expired: forgotten
+    assert any("replay cache unavailable" in r.getMessage() for r in caplog.records)
+
+
 def test_replay_refused_during_the_clock_skew_after_exp(tmp_path, ehr):
     """A token just past exp is still accepted (skew), so its jti must still be remembered."""
     now = time.time()
