@@ -1,6 +1,7 @@
 """The `nerve-cds` command: run the service, check the card library, load fixtures, act as an EHR."""
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -35,6 +36,10 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     from .app import create_app
 
     app = create_app(settings)  # load and check the library once, before forking workers
+    # Everything loaded so far lives as long as the process: keep it out of every garbage
+    # collection in the workers (and their pages shared after fork).
+    gc.collect()
+    gc.freeze()
     if settings.dev:
         click.secho("DEV MODE: authentication is %s; never use with real patient data." %
                     ("ON" if settings.authenticate else "OFF"), fg="red", bold=True, err=True)
