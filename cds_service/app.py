@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+import traceback
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -64,8 +65,9 @@ def _install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> tuple[Response, int]:
-        # The exception's text can quote request data, so only its type is logged.
-        log.error("unexpected error", extra={"fields": {"error": exc.__class__.__name__}})
+        # The exception's text can quote request data: log its type and where it happened only.
+        where = [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+        log.error("unexpected error", extra={"fields": {"error": exc.__class__.__name__, "where": where[-4:]}})
         return _outcome(operation_outcome("internal error in the CDS service"), 500)
 
 
