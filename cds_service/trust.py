@@ -142,7 +142,7 @@ def load_trust(path: Path | None, dev: bool) -> Trust:
             keyset=_keyset(entry, path, place, dev),
             algorithms=algorithms,
             tenant=None if entry.get("tenant") is None else str(entry["tenant"]),
-            fhir_servers=tuple(entry.get("fhir_servers") or ()),
+            fhir_servers=_fhir_servers(entry.get("fhir_servers"), place),
         )
     return Trust(clients)
 
@@ -164,6 +164,14 @@ def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool) -> KeySet:
     if entry.get("jwks"):
         return KeySet(keys=parse_jwks(entry["jwks"]))
     raise TrustError(f"{place}: needs jwks_file, jwks_url or jwks")
+
+
+def _fhir_servers(value: Any, place: str) -> tuple[str, ...]:
+    """A list of base URLs (a single string is taken as one), never a string split into letters."""
+    servers = [value] if isinstance(value, str) else list(value or ())
+    if not all(isinstance(s, str) and s.startswith(("https://", "http://")) for s in servers):
+        raise TrustError(f"{place}.fhir_servers: a list of FHIR base URLs (https://host[:port]/path)")
+    return tuple(servers)
 
 
 def _is_sandbox(iss: str, jwks_url: Any) -> bool:

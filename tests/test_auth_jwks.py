@@ -138,6 +138,7 @@ def test_sandbox_refused_outside_dev_mode_with_a_clear_error(tmp_path, entry):
     ({"clients": [{"iss": "https://a.example"}]}, "jwks"),
     ({"clients": [{"iss": "https://a.example", "jwks_file": "missing.json"}]}, "jwks_file"),
     ({"clients": [{"jwks_file": "k.json"}]}, "iss"),
+    ({"clients": [{"iss": "https://a.example", "jwks_file": "k.json", "fhir_servers": [{"url": "x"}]}]}, "fhir_servers"),
 ])
 def test_broken_trust_file_refused_at_start_up(tmp_path, content, message):
     (tmp_path / "k.json").write_text(json.dumps(Issuer("x").jwks()))
@@ -153,3 +154,11 @@ def test_symmetric_keys_in_a_key_set_are_ignored(tmp_path):
     (tmp_path / "trust.yaml").write_text(json.dumps({"clients": [{"iss": ehr.iss, "jwks_file": "k.json"}]}))
     keyset = load_trust(tmp_path / "trust.yaml", dev=False).client(ehr.iss).keyset
     assert set(keyset.keys) == {ehr.kid}
+
+
+def test_single_fhir_server_given_as_a_string(tmp_path):
+    (tmp_path / "k.json").write_text(json.dumps(Issuer("x").jwks()))
+    (tmp_path / "trust.yaml").write_text("clients:\n  - iss: https://a.example\n    jwks_file: k.json\n"
+                                         "    fhir_servers: https://a.example/fhir\n")
+    assert load_trust(tmp_path / "trust.yaml", dev=False).client("https://a.example").fhir_servers == (
+        "https://a.example/fhir",)
