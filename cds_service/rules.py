@@ -143,7 +143,7 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
     silent = entry.get("silent", False)
     if not silent and "card" not in entry:
         raise fail("card", "a rule that is not silent needs a card")
-    card = entry.get("card") or {"summary": "-", "detail": "-", "sources": sorted(names.sources)[:1]}
+    card = entry.get("card") or {"summary": "", "detail": "", "sources": []}  # a silent rule shows nothing
     for i, source in enumerate(card["sources"]):
         if source not in names.sources:
             raise fail(f"card.sources[{i}]", f"unknown source '{source}' (see cards/sources.yaml)")
