@@ -23,6 +23,9 @@ from .rules import evaluate_rules
 class Advice:
     cards: list[dict[str, Any]]
     system_actions: list[dict[str, Any]] = field(default_factory=list)
+    # how many data-quality problems the record had (e.g. a Condition without clinicalStatus),
+    # counted for the request log; the notes themselves name resources, so they stay in-process
+    data_quality: int = 0
 
 
 def advise(
@@ -43,4 +46,5 @@ def advise(
     fired = evaluate_rules(library.rules, service.hook, ctx)
     actions = rating_actions(drafts, fired, library.pama_kinds) if pama else []
     stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
-    return Advice(cards=render(fired, findings, library.presentation, context, stand_ins), system_actions=actions)
+    cards = render(fired, findings, library.presentation, context, stand_ins)
+    return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality))

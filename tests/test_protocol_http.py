@@ -147,3 +147,17 @@ def test_an_unexpected_error_is_500_with_outcome_not_empty_cards(tmp_path):
     app = broken_library(tmp_path, "cauda-equina.yaml", "{triggers}", "{no_such_placeholder}")
     r = app.test_client().post(SERVICE, json=hook(prefetch=CES_PREFETCH))
     assert outcome(r, 500) == "internal error in the CDS service"
+
+
+def test_request_log_line_counts_data_quality_problems(client, caplog):
+    """A Condition without clinicalStatus still counts (H1) and is counted in the log, not named."""
+    import logging
+    caplog.set_level(logging.INFO, logger="nerve_cds.request")
+    conditions = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+        "resourceType": "Condition", "id": "no-status-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.50"}]}}}]}
+    r = client.post(SERVICE, json=hook(prefetch={**NULL_PREFETCH, "conditions": conditions}))
+    assert r.status_code == 200 and r.get_json()["cards"][0]["source"]["topic"]["code"] == "conservative-management"
+    (line,) = [rec for rec in caplog.records if rec.name == "nerve_cds.request"]
+    assert line.fields["dataQualityNotes"] == 1 and "no-status-1" not in str(line.fields)
+    assert line.fields["cards"] == ["conservative-management"] and line.fields["status"] == 200
+    assert line.fields["prefetch"]["conditions"] == "sent" and line.fields["prefetch"]["patient"] == "null"
