@@ -33,9 +33,10 @@ RFC3339 = re.compile(
 
 class _Coding(BaseModel):
     model_config = ConfigDict(extra="allow")
-    system: str = Field(min_length=1)
-    code: str = Field(min_length=1)
-    display: str | None = None
+    # Bounds match the feedback table's columns: longer values are a 400, not a database error.
+    system: str = Field(min_length=1, max_length=256)
+    code: str = Field(min_length=1, max_length=128)
+    display: str | None = Field(default=None, max_length=512)
 
 
 class _OverrideReason(BaseModel):
@@ -52,7 +53,7 @@ class _Accepted(BaseModel):
 class FeedbackItem(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    card: str = Field(min_length=1)
+    card: str = Field(min_length=1, max_length=64)
     outcome: Literal["accepted", "overridden"]
     acceptedSuggestions: list[_Accepted] | None = None
     overrideReason: _OverrideReason | None = None
