@@ -94,7 +94,8 @@ class HookRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     hook: str = NonEmpty
-    hookInstance: str = NonEmpty
+    # A UUID per the spec; bounded so one odd client cannot break the issued-card bookkeeping.
+    hookInstance: str = Field(min_length=1, max_length=128)
     fhirServer: str | None = Field(default=None, pattern=r"^https?://\S+$")
     fhirAuthorization: FhirAuthorization | None = None
     context: dict[str, Any]
