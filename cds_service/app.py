@@ -31,7 +31,9 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     app = Flask(__name__)
     app.config["NERVE_CDS_SETTINGS"] = settings
     app.config["NERVE_CDS_CLOCK"] = clock or utcnow
-    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    # One byte over the limit: a chunked body without Content-Length is cut there by werkzeug, so
+    # the size check in the API sees it is too long (413) instead of parsing a truncated body (400).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.json.sort_keys = False
     app.extensions["nerve_cds.library"] = load_library(settings.cards_dir)
     app.extensions["nerve_cds.feedback"] = FeedbackStore(settings.database_url)
