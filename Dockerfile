@@ -5,7 +5,8 @@ COPY pyproject.toml README.md ./
 COPY cds_service ./cds_service
 COPY cards ./cards
 COPY fixtures ./fixtures
-RUN pip install --no-cache-dir '.[postgres]' && useradd --system nerve
+# /app writable by the service user: the default SQLite feedback file is created there.
+RUN pip install --no-cache-dir '.[postgres]' && useradd --system nerve && chown nerve /app
 USER nerve
 EXPOSE 8080
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/readyz')"
