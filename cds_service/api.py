@@ -9,9 +9,10 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from . import engine, prefetch
-from .errors import NotFound, PayloadTooLarge, ServerError, UnsupportedMediaType
+from .errors import NotFound, PayloadTooLarge, ServerError, ServiceUnavailable, UnsupportedMediaType
 from .feedback import parse_feedback
 from .hooks import parse_request
 from .library import Library
@@ -101,7 +102,10 @@ def feedback(service_id: str) -> Any:
         raise NotFound(f"no CDS service with id '{service_id}'")
     g.log_fields = {"service": service_id, "endpoint": "feedback"}
     items = parse_feedback(_json_body())
-    stored = current_app.extensions["nerve_cds.feedback"].save(service_id, items)
+    try:
+        stored = current_app.extensions["nerve_cds.feedback"].save(service_id, items)
+    except SQLAlchemyError:  # feedback is idempotent, so the client can simply send it again
+        raise ServiceUnavailable("feedback store unavailable; send the feedback again later") from None
     g.log_fields["feedbackItems"] = len(items)
     g.log_fields["feedbackStored"] = stored
     return ("", 200)

@@ -54,6 +54,13 @@ class UnsupportedMediaType(HttpError):
     issue_code = "not-supported"
 
 
+class ServiceUnavailable(HttpError):
+    """503: a dependency (the feedback database) is down; the client may retry later."""
+
+    status = 503
+    issue_code = "transient"
+
+
 class ServerError(HttpError):
     status = 500
     issue_code = "exception"

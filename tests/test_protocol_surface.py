@@ -162,3 +162,13 @@ def test_values_too_long_for_the_store_are_400_not_500(store_app, item):
 def test_timestamps_outside_rfc_3339_are_400(client, stamp):
     item = {"card": "c", "outcome": "overridden", "outcomeTimestamp": stamp}
     assert "outcomeTimestamp" in outcome(client.post(SERVICE + "/feedback", json={"feedback": [item]}), 400)["diagnostics"]
+
+
+def test_feedback_while_the_database_is_down_is_503_to_retry():
+    from fault_servers import closed_port_url
+    port = closed_port_url().split(":")[2].split("/")[0]
+    app = create_app(Settings(dev=True, auth_enabled=False,
+                              database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"))
+    item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
+    issue = outcome(app.test_client().post(SERVICE + "/feedback", json={"feedback": [item]}), 503)
+    assert issue["code"] == "transient" and "again" in issue["diagnostics"]
