@@ -1,6 +1,7 @@
 """`nerve-cds fixtures`: list the scenario fixtures and load them into any FHIR R4 server."""
 from __future__ import annotations
 
+import re
 import sys
 from datetime import date, datetime
 from typing import Any
@@ -15,6 +16,8 @@ from .scenarios import list_scenarios, load_scenario
 from .settings import Settings
 
 FHIR_JSON = "application/fhir+json"
+FHIR_ID_CHARS = re.compile(r"^[A-Za-z0-9\-.]*$")
+MAX_ID = 64
 
 
 @click.group()
@@ -42,6 +45,28 @@ def _outcome_text(response: requests.Response) -> str:
         return response.reason or f"HTTP {response.status_code}"
 
 
+def _transaction_reply(response: requests.Response) -> dict[str, Any] | None:
+    """The transaction-response Bundle, or None when the server answered something else (not FHIR)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and body.get("resourceType") == "Bundle" else None
+
+
+def _check_ids(scenarios: list[Any], prefix: str) -> None:
+    """Refuse a prefix that makes an invalid FHIR id before anything is sent (a server would refuse it mid-load)."""
+    if not FHIR_ID_CHARS.match(prefix):
+        raise click.BadParameter(f"{prefix!r}: use only letters, digits, '-' and '.' (FHIR id characters)",
+                                 param_hint="--prefix")
+    longest = max((e["resource"]["id"] for s in scenarios for e in s.bundle["entry"]), key=len)
+    if len(longest) > MAX_ID:
+        room = MAX_ID - (len(longest) - len(prefix))
+        raise click.BadParameter(f"{prefix!r} makes the id {longest!r} {len(longest)} characters long; FHIR ids "
+                                 f"are at most {MAX_ID}: use a prefix of at most {room} characters",
+                                 param_hint="--prefix")
+
+
 def _count(reply: dict[str, Any]) -> tuple[int, int]:
     created = updated = 0
     for entry in reply.get("entry", []):
@@ -65,27 +90,39 @@ def load(fhir_server: str, scenario_ids: tuple[str, ...], prefix: str, today: da
         raise click.BadParameter(f"unknown scenario(s): {', '.join(unknown)}; see `nerve-cds fixtures list`")
     chosen = list(scenario_ids) or known
     day = today.date() if today else date.today()
+    scenarios = [load_scenario(settings.fixtures_dir, sid, day, prefix) for sid in chosen]
+    _check_ids(scenarios, prefix)
     base = fhir_server.rstrip("/")
     console = Console(stderr=True)
     table = Table("scenario", "patient", "created", "updated", "result")
     failed = False
+    unreachable = ""
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("loading", total=len(chosen))
-        for sid in chosen:
-            scenario = load_scenario(settings.fixtures_dir, sid, day, prefix)
+        for scenario in scenarios:
+            sid = scenario.id
             try:
                 response = requests.post(base, json=scenario.bundle, timeout=60,
                                          headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON})
             except requests.RequestException as exc:
-                console.print(f"[red]Cannot reach the FHIR server at {base}: {exc.__class__.__name__}[/red]")
-                sys.exit(1)
+                unreachable = f"Cannot reach the FHIR server at {base}: {exc.__class__.__name__}"
+                table.add_row(sid, scenario.patient_id, "-", "-", "[red]not sent[/red]")
+                break
+            reply = _transaction_reply(response)
             if response.status_code != 200:
                 failed = True
                 table.add_row(sid, scenario.patient_id, "-", "-", f"[red]{response.status_code}: {_outcome_text(response)}[/red]")
+            elif reply is None:
+                failed = True
+                kind = response.headers.get("Content-Type", "no content type")
+                table.add_row(sid, scenario.patient_id, "-", "-",
+                              f"[red]200 but not a FHIR Bundle ({kind}): is {base} a FHIR base URL?[/red]")
             else:
-                created, updated = _count(response.json())
+                created, updated = _count(reply)
                 table.add_row(sid, scenario.patient_id, str(created), str(updated), "[green]loaded[/green]")
             progress.advance(task)
     Console().print(table)
-    if failed:
+    if unreachable:
+        console.print(f"[red]{unreachable}[/red]")
+    if failed or unreachable:
         sys.exit(1)
