@@ -39,7 +39,7 @@ def concrete_date(token: str, today: date) -> str:
     """"@T-14d" -> the ISO date 14 days before today; time suffixes are kept; "y" counts years."""
     match = RELATIVE.match(token)
     if not match:
-        return token
+        raise ValueError(f"malformed relative date {token!r}: write @T-14d, @T+3d, @T-42y or @T-14dT09:00:00Z")
     amount, unit, time_part = int(match.group(1)), match.group(2), match.group(3) or ""
     if unit == "d":
         day = today + timedelta(days=amount)
