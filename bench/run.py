@@ -32,10 +32,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from cds_service import create_app  # noqa: E402
-from cds_service.engine import advise  # noqa: E402
-from cds_service.library import load_library  # noqa: E402
-from cds_service.scenarios import load_scenario  # noqa: E402
-from cds_service.settings import Settings  # noqa: E402
+from cds_service.core.settings import Settings  # noqa: E402
+from cds_service.engine.advise import advise  # noqa: E402
+from cds_service.library.loader import load_library  # noqa: E402
+from cds_service.tools.scenarios import load_scenario  # noqa: E402
 
 SIZES = (50, 500, 5000)
 WORKERS, THREADS = 2, 4  # the `nerve-cds serve` defaults
@@ -222,9 +222,9 @@ def over_http(seconds: float) -> list[tuple]:
 
 
 def fallback() -> dict:
+    import requests
     from fault_servers import RecordingProxy
     from sekmet import SekmetServer
-    import requests
 
     server = SekmetServer().start()
     try:

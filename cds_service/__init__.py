@@ -1,4 +1,19 @@
-"""nerve-cds: a CDS Hooks 2.0 service for pinched nerves, cauda equina red flags and twitching."""
-from .app import create_app
+"""nerve-cds: a CDS Hooks 2.0 service for pinched nerves, cauda equina red flags and twitching.
+
+The subpackages, in the order a hook call meets them:
+
+    web       HTTP surface: endpoints, errors as OperationOutcome, CORS, client JWTs and trust
+    hooks     the hook registry, the request and each hook's context as typed models
+    data      gathering FHIR data: prefetch as sent, the rest fetched from the EHR's server
+    engine    record -> evidence -> findings -> rules -> cards
+    library   the card library in cards/, loaded and cross-checked once at start-up
+    feedback  clinicians' feedback on cards and the cards issued, behind a storage interface
+    tools     the `nerve-cds` command line: serve, validate and diff the library, fixtures, invoke
+    core      settings, errors, FHIR JSON and date helpers that every layer shares
+
+Imports go one way: tools -> web -> {data, engine, feedback} ; data -> hooks ;
+engine -> {library, hooks} ; library -> hooks ; everything -> core. Nothing imports web or tools.
+"""
+from .web.app import create_app
 
 __all__ = ["create_app"]

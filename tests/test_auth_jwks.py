@@ -7,12 +7,12 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
-from cds_service import create_app
-from cds_service.settings import Settings
-from cds_service.trust import TrustError, load_trust
 from fault_servers import Misbehaving, SilentSocket, reply
 from jwt_support import Issuer, bearer, write_trust_file
+
+from cds_service import create_app
+from cds_service.core.settings import Settings
+from cds_service.web.trust import TrustError, load_trust
 
 DISCOVERY = "/cds-services"
 AUD = "http://localhost" + DISCOVERY

@@ -12,13 +12,12 @@ from datetime import datetime, timezone
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-
 from flask import g
+from jwt_support import Issuer, bearer, write_trust_file
 
 from cds_service import create_app
-from cds_service.settings import Settings
-from cds_service.trust import TrustError
-from jwt_support import Issuer, bearer, write_trust_file
+from cds_service.core.settings import Settings
+from cds_service.web.trust import TrustError
 
 DISCOVERY = "/cds-services"
 SERVICE = "/cds-services/nerve-cds-patient-view"
@@ -224,7 +223,7 @@ def test_replay_refused_by_another_worker_sharing_the_database(tmp_path, ehr):
 
 
 def test_replay_cache_without_its_database_still_refuses_replays_in_process(tmp_path, caplog):
-    from cds_service.auth import ReplayCache
+    from cds_service.web.auth import ReplayCache
     cache = ReplayCache(f"sqlite:///{tmp_path}/no/such/dir/jti.db")
     now = time.time()
     assert cache.add("https://ehr.example.org", "j1", now + 60, now) is True
@@ -288,7 +287,8 @@ def test_auth_off_only_in_dev_mode(tmp_path):
 
 def test_example_trust_file_in_the_readme_loads():
     from pathlib import Path
-    from cds_service.trust import load_trust
+
+    from cds_service.web.trust import load_trust
     trust = load_trust(Path(__file__).parents[1] / "examples" / "trust.yaml", dev=False)
     assert set(trust.clients) == {"https://ehr.example.org", "https://other-ehr.example.net"}
     assert trust.client("https://ehr.example.org").fhir_servers == ("https://ehr.example.org/fhir/r4",)

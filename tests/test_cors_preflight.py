@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import pytest
+from jwt_support import Issuer, bearer, write_trust_file
 
 from cds_service import create_app
-from cds_service.settings import Settings
-from jwt_support import Issuer, bearer, write_trust_file
+from cds_service.core.settings import Settings
 
 DISCOVERY = "/cds-services"
 SERVICE = "/cds-services/nerve-cds-patient-view"

@@ -10,10 +10,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from sekmet import free_port
 
 from cds_service import create_app
-from cds_service.settings import Settings
-from sekmet import free_port
+from cds_service.core.settings import Settings
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 CES = {"patient": None, "observations": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,

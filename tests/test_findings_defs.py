@@ -7,8 +7,8 @@ import pytest
 import yaml
 from test_findings_support import CARDS, library
 
-from cds_service.finding_defs import load_finding_defs
-from cds_service.library import LibraryError
+from cds_service.library.finding_defs import load_finding_defs
+from cds_service.library.loader import LibraryError
 
 
 @pytest.fixture

@@ -3,11 +3,22 @@ from __future__ import annotations
 
 import requests
 from test_findings_support import (
-    ICD, LOINC, NOW, PATIENT_ID, PERINEUM, SNOMED, body_site, condition, library, observation, patient, symptom,
+    ICD,
+    LOINC,
+    NOW,
+    PATIENT_ID,
+    PERINEUM,
+    SNOMED,
+    body_site,
+    condition,
+    library,
+    observation,
+    patient,
+    symptom,
 )
 
-from cds_service.findings import find
-from cds_service.record import build_record
+from cds_service.engine.findings import find
+from cds_service.engine.record import build_record
 
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 

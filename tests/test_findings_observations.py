@@ -3,8 +3,22 @@ from __future__ import annotations
 
 import pytest
 from test_findings_support import (
-    ABSENT, KNOWN_ABSENT, LOINC, NO, PERINEUM, PRESENT, SNOMED, V3, YES, body_site, concept, condition,
-    day, observation, run, symptom,
+    ABSENT,
+    KNOWN_ABSENT,
+    LOINC,
+    NO,
+    PERINEUM,
+    PRESENT,
+    SNOMED,
+    V3,
+    YES,
+    body_site,
+    concept,
+    condition,
+    day,
+    observation,
+    run,
+    symptom,
 )
 
 RETENTION = (SNOMED, "267064002")

@@ -2,8 +2,27 @@
 from __future__ import annotations
 
 from test_findings_support import (
-    CPT, ICD, LEFT, LOINC, LOWER_LIMB, PERINEUM, RIGHT, RIGHT_AND_LEFT, RXNORM, SNOMED, UPPER_LIMB, V3, ago,
-    body_site, concept, condition, day, observation, patient, run, symptom,
+    CPT,
+    ICD,
+    LEFT,
+    LOINC,
+    LOWER_LIMB,
+    PERINEUM,
+    RIGHT,
+    RIGHT_AND_LEFT,
+    RXNORM,
+    SNOMED,
+    UPPER_LIMB,
+    V3,
+    ago,
+    body_site,
+    concept,
+    condition,
+    day,
+    observation,
+    patient,
+    run,
+    symptom,
 )
 
 SUBJECT = {"reference": "Patient/pat-f1"}

@@ -2,8 +2,20 @@
 from __future__ import annotations
 
 from test_findings_support import (
-    BUTTOCK, ICD, LEFT, LOWER_LIMB, PERINEUM, RIGHT, RIGHT_AND_LEFT, SNOMED, UPPER_LIMB, body_site, condition,
-    observation, run, symptom,
+    BUTTOCK,
+    ICD,
+    LEFT,
+    LOWER_LIMB,
+    PERINEUM,
+    RIGHT,
+    RIGHT_AND_LEFT,
+    SNOMED,
+    UPPER_LIMB,
+    body_site,
+    condition,
+    observation,
+    run,
+    symptom,
 )
 
 NUMBNESS = (SNOMED, "44077006")

@@ -9,10 +9,10 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
-from cds_service.finding_defs import FindingDefs, load_finding_defs
-from cds_service.findings import Findings, find
-from cds_service.record import build_record
-from cds_service.terminology import Terminology, load_terminology
+from cds_service.engine.findings import Findings, find
+from cds_service.engine.record import build_record
+from cds_service.library.finding_defs import FindingDefs, load_finding_defs
+from cds_service.library.terminology import Terminology, load_terminology
 
 CARDS = Path(__file__).resolve().parent.parent / "cards"
 

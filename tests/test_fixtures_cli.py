@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import requests
 from click.testing import CliRunner
-
-from cds_service.cli import main
 from fault_servers import closed_port_url
+
+from cds_service.tools.cli import main
 
 
 def get(base, path):

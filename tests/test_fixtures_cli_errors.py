@@ -11,10 +11,10 @@ from datetime import date, timedelta
 
 import requests
 from click.testing import CliRunner
-
-from cds_service.cli import main
-from cds_service.settings import Settings
 from fault_servers import Misbehaving, closed_port_url, reply
+
+from cds_service.core.settings import Settings
+from cds_service.tools.cli import main
 
 SID = "s01-acute-lumbar-radiculopathy"
 WIDE = {"COLUMNS": "300"}

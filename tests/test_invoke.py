@@ -12,10 +12,10 @@ import pytest
 import requests
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
-
-from cds_service.cli import main
 from jwt_support import Issuer, write_trust_file
 from sekmet import free_port
+
+from cds_service.tools.cli import main
 
 S03 = "s03-classic-cauda-equina"
 

@@ -12,13 +12,13 @@ import uuid
 
 import pytest
 import requests
+from fault_servers import Misbehaving, SilentSocket, reply
+from jwt_support import Issuer, bearer, write_trust_file
 from werkzeug.serving import make_server
 
 from cds_service import create_app
-from cds_service.logs import JsonFormatter
-from cds_service.settings import Settings
-from fault_servers import Misbehaving, SilentSocket, reply
-from jwt_support import Issuer, bearer, write_trust_file
+from cds_service.core.settings import Settings
+from cds_service.web.logs import JsonFormatter
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 

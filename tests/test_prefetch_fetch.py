@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 import requests
-
-from cds_service import create_app
-from cds_service.settings import Settings
 from fault_servers import Misbehaving, RecordingProxy, SilentSocket, closed_port_url, reply
 from jwt_support import Issuer, bearer, write_trust_file
+
+from cds_service import create_app
+from cds_service.core.settings import Settings
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 PID = "pf-patient"
@@ -229,7 +229,7 @@ def test_plain_http_refused_outside_dev_mode(tmp_path, fhir_base_url):
 
 
 def test_plain_http_allowed_for_allowlisted_server_when_operator_opts_in(tmp_path, patient, fhir_base_url):
-    from cds_service.fhir import ServerNotAllowed, check_server
+    from cds_service.data.fhir import ServerNotAllowed, check_server
     with pytest.raises(ServerNotAllowed):
         check_server("http://hapi:8080/fhir", ["http://hapi:8080/fhir"], dev=False)
     check_server("http://hapi:8080/fhir", ["http://hapi:8080/fhir"], dev=False, allow_http=True)

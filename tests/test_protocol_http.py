@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from cds_service import create_app
-from cds_service.settings import Settings
+from cds_service.core.settings import Settings
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 NULL_PREFETCH = {k: None for k in ("patient", "conditions", "observations", "serviceRequests", "procedures",

@@ -11,11 +11,11 @@ import threading
 import uuid
 
 import pytest
+from test_feedback_store import CES, issue_card, postgres_url  # noqa: F401  (fixture reused)
 from werkzeug.serving import make_server
 
 from cds_service import create_app
-from cds_service.settings import Settings
-from test_feedback_store import CES, issue_card, postgres_url  # noqa: F401  (fixture reused)
+from cds_service.core.settings import Settings
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 NULL_PREFETCH = {k: None for k in CES}

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 
-from cds_service.response import ResponseError, check_response
+from cds_service.web.response import ResponseError, check_response
 
 SR = {"resourceType": "ServiceRequest", "status": "draft", "intent": "proposal", "subject": {"reference": "Patient/p"}}
 

@@ -13,9 +13,9 @@ import pytest
 import requests
 
 from cds_service import create_app
-from cds_service.prefetch import substitute
-from cds_service.scenarios import list_scenarios, load_scenario
-from cds_service.settings import Settings
+from cds_service.core.settings import Settings
+from cds_service.data.prefetch import substitute
+from cds_service.tools.scenarios import list_scenarios, load_scenario
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)

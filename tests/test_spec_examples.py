@@ -1,12 +1,11 @@
 """The CDS Hooks 2.0 specification's own examples, as contract tests."""
 from __future__ import annotations
 
-
 import pytest
 
-from cds_service.hooks import parse_request, user_tokens
-from cds_service.prefetch import substitute
-from cds_service.response import ResponseError, check_response
+from cds_service.data.prefetch import substitute
+from cds_service.hooks.requests import parse_request, user_tokens
+from cds_service.web.response import ResponseError, check_response
 
 SPEC_REQUEST = {
     "hookInstance": "d1577c69-dfbe-44ad-ba6d-3e05e953b2ea",
@@ -73,7 +72,7 @@ def test_spec_system_action_example_without_description_is_refused():
 
 
 def test_spec_feedback_examples_are_accepted():
-    from cds_service.feedback import parse_feedback
+    from cds_service.feedback.store import parse_feedback
     accepted = {"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "accepted",
                               "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
                               "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}

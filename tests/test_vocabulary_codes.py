@@ -9,8 +9,8 @@ import pytest
 import simple_icd_10_cm as icd
 import yaml
 
-from cds_service.settings import Settings
-from cds_service.terminology import UNVERIFIED_EXTENSION, load_terminology
+from cds_service.core.settings import Settings
+from cds_service.library.terminology import UNVERIFIED_EXTENSION, load_terminology
 
 CARDS = Settings().cards_dir
 GPS_FILE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "snomed-gps-2020.tsv"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import simple_icd_10_cm as icd
 
-from cds_service.settings import Settings
-from cds_service.terminology import load_terminology
+from cds_service.core.settings import Settings
+from cds_service.library.terminology import load_terminology
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"

@@ -1,0 +1,204 @@
+"""The only way this service talks to a FHIR server: allowlisted, time-boxed, size-capped.
+
+A CDS request names the FHIR server to use, so that URL is attacker-controlled input until it
+matches the operator's allowlist (an SSRF guard). Redirects are never followed and bodies are
+read up to a cap, so a slow or hostile server costs a bounded amount of time and memory.
+"""
+from __future__ import annotations
+
+import ipaddress
+import json
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from ..core.settings import Settings
+
+FHIR_JSON = "application/fhir+json"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class ServerNotAllowed(Exception):
+    """The FHIR server is not on the allowlist; it must not be contacted."""
+
+
+class FetchError(Exception):
+    """One read or search failed; the message says why without quoting the response body."""
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost.localdomain"):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _origin(url: str) -> tuple[str, str, int, str]:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port or DEFAULT_PORTS.get(scheme, 0)
+    return scheme, host, port, parts.path.rstrip("/")
+
+
+def check_server(url: str, allowlist: Sequence[str], dev: bool, allow_http: bool = False) -> None:
+    """Raise ServerNotAllowed unless `url` matches an allowlist entry (scheme, host, port, path prefix).
+
+    https is required except for loopback in dev mode, or when the operator allows plain http for
+    allowlisted servers on a private network (the docker-compose stack). In dev mode with an empty
+    allowlist any loopback server is allowed, so a developer can try a local FHIR server.
+    """
+    scheme, host, port, path = _origin(url)
+    if scheme not in ("http", "https") or not host:
+        raise ServerNotAllowed("fhirServer is not an http(s) URL")
+    if scheme == "http" and not (dev and _is_loopback(host)) and not allow_http:
+        raise ServerNotAllowed("fhirServer must use https")
+    if dev and not allowlist and _is_loopback(host):
+        return
+    for entry in allowlist:
+        e_scheme, e_host, e_port, e_path = _origin(entry)
+        if (scheme, host, port) != (e_scheme, e_host, e_port):
+            continue
+        if not e_path or path == e_path or path.startswith(e_path + "/"):
+            return
+    raise ServerNotAllowed("fhirServer is not on this service's allowlist of trusted FHIR servers")
+
+
+@dataclass
+class Reply:
+    status: int
+    body: dict[str, Any] | None
+    reason: str = ""
+
+
+class FhirClient:
+    """One requests.Session against one FHIR base URL, for the duration of one hook call."""
+
+    def __init__(self, base_url: str, access_token: str | None, settings: Settings):
+        self.base = base_url.rstrip("/") + "/"
+        self.origin = _origin(self.base)[:3]
+        self.settings = settings
+        self.timeout = (settings.fhir_connect_timeout, settings.fhir_read_timeout)
+        self.round_trips = 0
+        self.session = requests.Session()
+        self.session.headers.update({"Accept": FHIR_JSON, "Prefer": "handling=strict"})
+        if access_token:
+            self.session.headers["Authorization"] = f"Bearer {access_token}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def url(self, relative_or_absolute: str) -> str:
+        """Absolute URL on this server; a link that points elsewhere (a `next` link) is refused."""
+        full = urljoin(self.base, relative_or_absolute)
+        if _origin(full)[:3] != self.origin:
+            raise FetchError("a link points to another server")
+        return full
+
+    def get(self, url: str) -> dict[str, Any]:
+        reply = self._send("GET", self.url(url), retry=True)
+        return self._expect_ok(reply)
+
+    def batch(self, urls: Mapping[str, str]) -> dict[str, dict[str, Any] | FetchError]:
+        """Every GET in one batch round trip; individual GETs in parallel if batch is refused."""
+        keys = list(urls)
+        if len(keys) > 1:
+            bundle = {
+                "resourceType": "Bundle",
+                "type": "batch",
+                "entry": [{"request": {"method": "GET", "url": urls[k]}} for k in keys],
+            }
+            try:
+                reply = self._send("POST", self.base.rstrip("/"), json_body=bundle, retry=False)
+            except FetchError as exc:  # down or silent: individual reads would only wait again
+                return {k: exc for k in keys}
+            if reply.status == 200 and _is_batch_response(reply.body, len(keys)):
+                return {k: _entry_result(e) for k, e in zip(keys, reply.body["entry"])}
+            if reply.status in (401, 403):
+                error = FetchError(f"FHIR server refused access ({reply.status})")
+                return {k: error for k in keys}
+        with ThreadPoolExecutor(max_workers=min(8, len(keys) or 1)) as pool:
+            futures = {k: pool.submit(self._get_or_error, urls[k]) for k in keys}
+            return {k: f.result() for k, f in futures.items()}
+
+    def _get_or_error(self, url: str) -> dict[str, Any] | FetchError:
+        try:
+            return self.get(url)
+        except FetchError as exc:
+            return exc
+
+    def _expect_ok(self, reply: Reply) -> dict[str, Any]:
+        if reply.status in (401, 403):
+            raise FetchError(f"FHIR server refused access ({reply.status})")
+        if not 200 <= reply.status < 300 or reply.body is None:
+            raise FetchError(reply.reason or f"FHIR server answered {reply.status}")
+        return reply.body
+
+    def _send(self, method: str, url: str, json_body: Any = None, retry: bool = False) -> Reply:
+        attempts = 2 if retry else 1
+        for attempt in range(attempts):
+            try:
+                self.round_trips += 1
+                with self.session.request(
+                    method,
+                    url,
+                    data=json.dumps(json_body) if json_body is not None else None,
+                    headers={"Content-Type": FHIR_JSON} if json_body is not None else None,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                ) as response:
+                    return self._read(response)
+            except requests.Timeout:  # the time budget is spent: no retry
+                raise FetchError("FHIR server did not answer in time") from None
+            except requests.ConnectionError:
+                if attempt == attempts - 1:
+                    raise FetchError("FHIR server could not be reached") from None
+            except requests.RequestException:
+                raise FetchError("FHIR request failed") from None
+        raise FetchError("FHIR server could not be reached")
+
+    def _read(self, response: requests.Response) -> Reply:
+        if 300 <= response.status_code < 400:
+            return Reply(response.status_code, None, "FHIR server answered with a redirect (not followed)")
+        cap = self.settings.fhir_max_response_bytes
+        chunks, size = [], 0
+        for chunk in response.iter_content(chunk_size=65536):
+            size += len(chunk)
+            if size > cap:
+                return Reply(response.status_code, None, f"FHIR response over {cap} bytes")
+            chunks.append(chunk)
+        try:
+            body = json.loads(b"".join(chunks)) if chunks else None
+        except ValueError:
+            return Reply(response.status_code, None, "FHIR server sent a body that is not JSON")
+        if body is not None and not isinstance(body, dict):
+            return Reply(response.status_code, None, "FHIR server sent JSON that is not a resource")
+        return Reply(response.status_code, body)
+
+
+def _is_batch_response(body: dict[str, Any] | None, count: int) -> bool:
+    return (
+        isinstance(body, dict)
+        and body.get("resourceType") == "Bundle"
+        and body.get("type") == "batch-response"
+        and isinstance(body.get("entry"), list)
+        and len(body["entry"]) == count
+    )
+
+
+def _entry_result(entry: Any) -> dict[str, Any] | FetchError:
+    if not isinstance(entry, dict):
+        return FetchError("malformed batch-response entry")
+    status = str(entry.get("response", {}).get("status", ""))
+    code = status.split(" ", 1)[0]
+    if code in ("401", "403"):
+        return FetchError(f"FHIR server refused access ({code})")
+    if not code.startswith("2") or not isinstance(entry.get("resource"), dict):
+        return FetchError(f"FHIR server answered {status or 'without a status'}")
+    return entry["resource"]

@@ -1,0 +1,163 @@
+"""Prefetch exactly as CDS Hooks 2.0 defines it, with the service fetching what the client did not.
+
+A key the client left out, or answered with an OperationOutcome, is fetched; a key set to null
+means the client looked and found nothing, so it is not fetched again. All fetches of one call go
+to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import AbstractSet, Any, Mapping, Sequence
+from urllib.parse import quote
+
+from ..core.errors import PreconditionFailed
+from ..core.settings import Settings
+from ..hooks.requests import user_tokens
+from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
+
+TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+
+
+class TokenError(ValueError):
+    """A template names a token this request cannot fill."""
+
+
+@dataclass
+class Gathered:
+    data: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed
+    round_trips: int = 0
+
+
+def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
+    """Fill {{context.x}} (root-level primitive fields only) and the four user tokens."""
+    users = user_tokens(user_id)
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name.startswith("context."):
+            value = context.get(name[len("context."):])
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise TokenError(f"token {{{{{name}}}}} has no primitive value in this context")
+        elif name in users:
+            value = users[name]
+        else:
+            raise TokenError(f"token {{{{{name}}}}} cannot be filled for this user")
+        return quote(str(value), safe="")
+
+    return TOKEN.sub(fill, template)
+
+
+def _next_link(bundle: Mapping[str, Any]) -> str | None:
+    for link in bundle.get("link", []) or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            return link["url"]
+    return None
+
+
+def _is_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def gather(
+    templates: Mapping[str, str],
+    required: AbstractSet[str],
+    context: Mapping[str, Any],
+    user_id: str | None,
+    prefetch: Mapping[str, Any] | None,
+    fhir_server: str | None,
+    access_token: str | None,
+    settings: Settings,
+    allowlist: Sequence[str],
+) -> Gathered:
+    """Every template's data, from prefetch or the FHIR server; 412 if a required key is missing."""
+    result = Gathered()
+    sent = prefetch or {}
+    to_fetch: list[str] = []
+    to_page: list[str] = []
+    for key in templates:
+        if key not in sent or _is_outcome(sent[key]):
+            to_fetch.append(key)
+        elif sent[key] is None:
+            result.data[key], result.sources[key] = None, "null"
+        elif not isinstance(sent[key], dict) or "resourceType" not in sent[key]:
+            to_fetch.append(key)
+        else:
+            result.data[key], result.sources[key] = sent[key], "sent"
+            if sent[key].get("resourceType") == "Bundle" and _next_link(sent[key]):
+                to_page.append(key)
+    if not to_fetch and not to_page:
+        return result
+
+    failures: dict[str, str] = {}
+    client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
+    if client is not None:
+        try:
+            _fetch(client, templates, to_fetch, context, user_id, result, failures)
+            for key in to_page:
+                _follow_pages(client, key, result, failures)
+        finally:
+            result.round_trips = client.round_trips
+            client.close()
+    for key, reason in failures.items():
+        result.data.pop(key, None)
+        result.sources[key] = "failed"
+    missing = {k: r for k, r in failures.items() if k in required}
+    if missing:
+        detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
+        raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
+    return result
+
+
+def _client(server, token, settings, allowlist, keys, failures) -> FhirClient | None:
+    if not server:
+        failures.update({k: "not prefetched and no fhirServer given" for k in keys})
+        return None
+    try:
+        check_server(server, allowlist, settings.dev, settings.fhir_allow_http)
+    except ServerNotAllowed as exc:
+        failures.update({k: f"not prefetched and {exc}" for k in keys})
+        return None
+    return FhirClient(server, token, settings)
+
+
+def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
+    urls: dict[str, str] = {}
+    for key in keys:
+        try:
+            urls[key] = substitute(templates[key], context, user_id)
+        except TokenError as exc:
+            failures[key] = str(exc)
+    if not urls:
+        return
+    for key, outcome in client.batch(urls).items():
+        if isinstance(outcome, FetchError):
+            failures[key] = str(outcome)
+            continue
+        result.data[key], result.sources[key] = outcome, "fetched"
+        if outcome.get("resourceType") == "Bundle" and _next_link(outcome):
+            _follow_pages(client, key, result, failures)
+
+
+def _follow_pages(client: FhirClient, key: str, result: Gathered, failures: dict[str, str]) -> None:
+    """Merge every page of a searchset into one Bundle; more pages than the cap is a failure."""
+    first = result.data[key]
+    entries = list(first.get("entry", []) or [])
+    link = _next_link(first)
+    pages = 1
+    while link:
+        if pages >= client.settings.fhir_max_pages:
+            failures[key] = f"more than {client.settings.fhir_max_pages} pages of results"
+            return
+        try:
+            page = client.get(link)
+        except FetchError as exc:
+            failures[key] = str(exc)
+            return
+        entries.extend(page.get("entry", []) or [])
+        link = _next_link(page)
+        pages += 1
+    merged = {k: v for k, v in first.items() if k != "link"}
+    merged["entry"] = entries
+    result.data[key] = merged

@@ -1,0 +1,50 @@
+"""From the gathered FHIR data to cards: record -> findings -> rules -> cards.
+
+Everything that can be prepared ahead (value-set index, parsed rules, templates) was prepared
+when the library loaded; per request this is one linear pass over the record plus the rules.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Mapping
+
+from ..library.loader import Library, ServiceDef
+from .drafts import read_drafts, reason_conditions
+from .findings import find
+from .pama import rating_actions
+from .predicates import Context
+from .record import build_record
+from .render import render
+from .rules import evaluate_rules
+
+
+@dataclass
+class Advice:
+    cards: list[dict[str, Any]]
+    system_actions: list[dict[str, Any]] = field(default_factory=list)
+    # how many data-quality problems the record had (e.g. a Condition without clinicalStatus),
+    # counted for the request log; the notes themselves name resources, so they stay in-process
+    data_quality: int = 0
+
+
+def advise(
+    library: Library,
+    service: ServiceDef,
+    context: Mapping[str, Any],
+    data: Mapping[str, dict | None],
+    now: datetime,
+    pama: bool = False,
+) -> Advice:
+    drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
+    reasons = reason_conditions(drafts, str(context.get("patientId", "")))
+    if reasons:  # a draft's indication counts like a recorded condition
+        data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
+    record = build_record(data)
+    findings = find(record, library.findings, library.terminology, now)
+    ctx = Context(findings=findings, settings=library.settings, drafts=drafts)
+    fired = evaluate_rules(library.rules, service.hook, ctx)
+    actions = rating_actions(drafts, fired, library.pama_kinds) if pama else []
+    stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
+    cards = render(fired, findings, library.presentation, context, stand_ins)
+    return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality))

@@ -1,0 +1,257 @@
+"""Reading Conditions and Observations into evidence items: CLINICAL.md H1, H2, H3, H5, H6.
+
+Each resource is selected by its code first (one Terminology lookup per coding) and read further
+only when some finding in cards/findings.yaml can use it; resources the rules cannot use cost a
+dict lookup per coding. Aggregation (H4, progression) happens in findings.py; lab values in labs.py.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any, Iterable
+
+from ..core import dates
+from ..core import fhirjson as fj
+from ..library.finding_defs import Criterion, FindingDefs
+from ..library.terminology import Terminology
+from .labs import LabResult, read_lab
+
+# FHIR R4 status semantics (CLINICAL.md H1, H2): engineering rules, not clinical knowledge.
+_CONDITION_COUNTS = frozenset({"active", "recurrence", "relapse"})
+_CONDITION_VOID = frozenset({"refuted", "entered-in-error"})
+_CONDITION_SUSPECTED = frozenset({"unconfirmed", "provisional", "differential"})
+_OBSERVATION_COUNTS = frozenset({"final", "amended", "corrected", "preliminary"})
+FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    reference: str
+    display: str
+    when: date | None
+    positive: bool
+
+
+@dataclass(frozen=True)
+class Item:
+    """One resource's say on one finding, with what aggregation needs."""
+
+    evidence: Evidence
+    instant: datetime | None
+    group: tuple  # H4 compares only evidence about the same thing (same concept, site, side)
+    suspected: bool
+    observation: bool
+    graded: float | None
+    marker: bool
+    sites: frozenset[str]
+    sides: frozenset[str]
+
+    @property
+    def order(self) -> tuple[datetime, bool]:
+        # Undated evidence is the oldest; on a tie the positive counts as later (safety first).
+        return (self.instant or FAR_PAST, self.evidence.positive)
+
+
+def _graded(obs: dict) -> float | None:
+    """A graded value (e.g. an MRC grade): valueQuantity/valueInteger, else the first component's."""
+    for part in (obs, *fj.items(obs.get("component"))):
+        value = fj.number(fj.mapping(part.get("valueQuantity")).get("value"))
+        if value is None:
+            value = fj.number(part.get("valueInteger"))
+        if value is not None:
+            return value
+    return None
+
+
+class Reader:
+    """Collects evidence items per finding and the latest result per lab, one resource at a time."""
+
+    def __init__(self, defs: FindingDefs, terminology: Terminology, birth: dates.When | None):
+        self.defs = defs
+        self.terms = terminology
+        self.birth = birth
+        self.notes: list[str] = []
+        self.items: dict[str, list[Item]] = defaultdict(list)
+        self.labs: dict[str, tuple[datetime, LabResult]] = {}
+        self.lab_ids = frozenset(defs.lab_by_concept)
+
+    # ---- coded elements -------------------------------------------------------------------
+    def _coded(self, concept: Any) -> tuple[list[tuple[dict, frozenset[str]]], frozenset[str]]:
+        """Each coding with its value sets (one lookup per coding), and their union."""
+        per_coding = []
+        union: frozenset[str] = frozenset()
+        for coding in fj.codings(concept):
+            ids = self.terms.concepts_for(coding.get("system"), coding["code"])
+            per_coding.append((coding, ids))
+            union |= ids
+        return per_coding, union
+
+    def _concepts(self, concepts: Iterable[Any]) -> frozenset[str]:
+        """Value sets of several CodeableConcepts (e.g. interpretation, bodySite list)."""
+        found: frozenset[str] = frozenset()
+        for concept in concepts:
+            found |= self.terms.concepts_in(fj.codings(concept))
+        return found
+
+    def _extension_codings(self, extensions: Any) -> list[dict]:
+        """Codings carried by extensions (valueCodeableConcept / valueCoding), nested ones too."""
+        found: list[dict] = []
+        for ext in fj.items(extensions):
+            found += fj.codings(ext.get("valueCodeableConcept")) + fj.coding(ext.get("valueCoding"))
+            found += self._extension_codings(ext.get("extension"))
+        return found
+
+    def _body_site_concepts(self, body_site: Any) -> frozenset[str]:
+        """bodySite codings and their extensions (e.g. laterality); a list on Condition."""
+        if body_site is None:
+            return frozenset()
+        sites = fj.items(body_site) if isinstance(body_site, list) else [fj.mapping(body_site)]
+        found = self._concepts(sites)
+        for site in sites:
+            found |= self.terms.concepts_in(self._extension_codings(site.get("extension")))
+        return found
+
+    def _sides(self, concepts: frozenset[str]) -> frozenset[str]:
+        d = self.defs
+        if concepts & d.side_both or (concepts & d.side_left and concepts & d.side_right):
+            return frozenset({"left", "right"})
+        if concepts & d.side_left:
+            return frozenset({"left"})
+        return frozenset({"right"}) if concepts & d.side_right else frozenset()
+
+    def _marker(self, resource: dict, concepts: list) -> bool:
+        """An explicit progression marker in the given concepts or in the resource's extensions."""
+        markers = self.defs.progression_markers
+        if not markers or not (concepts or "extension" in resource):
+            return False
+        codings = [c for concept in concepts for c in fj.codings(concept)]
+        codings += self._extension_codings(resource.get("extension"))
+        return any((c.get("system"), c["code"]) in markers for c in codings)
+
+    def _absent(self, concepts: Iterable[Any]) -> bool:
+        return bool(self._concepts(concepts) & self.defs.answer_absent)
+
+    # ---- evidence -------------------------------------------------------------------------
+    def _add(self, resource: dict, per_coding: list, concepts: frozenset[str], *, positive: bool,
+             when: dates.When | None, suspected: bool, graded: float | None, marker: bool) -> None:
+        """Record the resource as evidence for every finding whose criterion it meets."""
+        observation = resource.get("resourceType") == "Observation"
+        around = concepts | self._body_site_concepts(resource.get("bodySite"))
+        sites = around & self.defs.sites
+        sides = self._sides(around)
+        reference = f"{resource.get('resourceType')}/{resource.get('id')}"
+        day = when.day if when else None
+        instant = when.instant if when else None
+        done: set[str] = set()
+        for concept in concepts:
+            for fdef, crit in self.defs.by_concept.get(concept, ()):
+                if fdef.name in done or (crit.site and not crit.site & sites) or crit.not_site & sites:
+                    continue
+                done.add(fdef.name)
+                group = (concepts & crit.codes, sites, sides) if observation else (reference,)
+                evidence = Evidence(reference, self._display(per_coding, crit), day, positive)
+                self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
+                                                  marker, sites, sides))
+
+    def _display(self, per_coding: list, crit: Criterion) -> str:
+        """Our value set's display of the matching coding (never the record's free text)."""
+        for coding, ids in per_coding:
+            if ids & crit.codes:
+                system, code = coding.get("system"), coding["code"]
+                return self.terms.display(system, code) or fj.text(coding.get("display")) or code
+        return ""
+
+    def _relevant(self, concepts: frozenset[str]) -> bool:
+        return any(c in self.defs.by_concept for c in concepts)
+
+    def condition(self, cond: dict) -> None:
+        """H1: clinical and verification status; H5: onset."""
+        per_coding, concepts = self._coded(cond.get("code"))
+        if not self._relevant(concepts):
+            return
+        verification = fj.code(cond.get("verificationStatus"))
+        if verification in _CONDITION_VOID:
+            return
+        clinical = fj.code(cond.get("clinicalStatus"))
+        if clinical is None:
+            self.notes.append(f"Condition/{cond.get('id')} has no clinicalStatus; treated as active")
+        elif clinical not in _CONDITION_COUNTS:
+            return
+        if ("onsetAge" in cond or "onsetRange" in cond) and self.birth is None:
+            self.notes.append(f"Condition/{cond.get('id')} gives onset as an age but the patient has no birthDate")
+        when = (
+            dates.parse(cond.get("onsetDateTime"))
+            or dates.parse_period_start(cond.get("onsetPeriod"))
+            or dates.age_to_date(cond.get("onsetAge"), self.birth)
+            or dates.age_to_date(fj.mapping(cond.get("onsetRange")).get("low"), self.birth)
+            or dates.parse(cond.get("recordedDate"))
+        )
+        self._add(cond, per_coding, concepts, positive=True, when=when,
+                  suspected=verification in _CONDITION_SUSPECTED, graded=None,
+                  marker=self._marker(cond, [cond.get("severity")]))
+
+    def observation(self, obs: dict) -> None:
+        """H2 status, H3 polarity; labs go to labs.py."""
+        if fj.text(obs.get("status")) not in _OBSERVATION_COUNTS:
+            return
+        per_coding, concepts = self._coded(obs.get("code"))
+        if concepts & self.lab_ids or obs.get("component"):
+            self._labs(obs, concepts, per_coding)
+        if "dataAbsentReason" in obs:
+            return
+        if concepts & self.defs.symptom_observation:
+            per_coding, concepts = self._coded(obs.get("valueCodeableConcept"))
+            if not self._relevant(concepts):
+                return
+            positive: bool | None = not self._symptom_negated(obs)
+        else:
+            if not self._relevant(concepts):
+                return
+            positive = self._polarity(obs)
+        if positive is None:
+            return
+        interpretation = fj.items(obs.get("interpretation"))
+        self._add(obs, per_coding, concepts, positive=positive, when=dates.effective(obs), suspected=False,
+                  graded=_graded(obs), marker=self._marker(obs, interpretation))
+
+    def _polarity(self, obs: dict) -> bool | None:
+        """H3 for an Observation coded with the finding itself; None = not readable, ignore."""
+        if "valueBoolean" in obs:
+            return obs["valueBoolean"] is True
+        value = obs.get("valueCodeableConcept")
+        if isinstance(value, dict):
+            return not self._absent([value])
+        if self._absent(fj.items(obs.get("interpretation"))):
+            return False
+        if "valueQuantity" in obs or "valueInteger" in obs:
+            return True
+        if any(key.startswith("value") for key in obs):
+            self.notes.append(f"Observation/{obs.get('id')}: value type not interpreted; ignored")
+            return None
+        return True
+
+    def _symptom_negated(self, obs: dict) -> bool:
+        """A generic symptom Observation (value = the finding) negated by interpretation or component."""
+        if self._absent(fj.items(obs.get("interpretation"))):
+            return True
+        return any(comp.get("valueBoolean") is False or self._absent([comp.get("valueCodeableConcept")])
+                   for comp in fj.items(obs.get("component")))
+
+    def _labs(self, obs: dict, concepts: frozenset[str], per_coding: list) -> None:
+        """Lab values in the Observation itself or in its components (a panel)."""
+        parts = [(obs, per_coding, concepts)]
+        parts += [(comp, *self._coded(comp.get("code"))) for comp in fj.items(obs.get("component"))]
+        when = None
+        for part, part_coding, part_concepts in parts:
+            lab = next((self.defs.lab_by_concept[c] for c in part_concepts & self.lab_ids), None)
+            if lab is None:
+                continue
+            when = when or dates.effective(obs)
+            coding = part_coding[0][0] if part_coding else {}
+            display = (self.terms.display(coding.get("system"), coding.get("code"))
+                       or fj.text(coding.get("display")) or lab.name)
+            result = read_lab(part, lab, self.defs, self.terms, f"Observation/{obs.get('id')}", display, when, self.notes)
+            instant = when.instant if when else FAR_PAST
+            if result and (lab.name not in self.labs or self.labs[lab.name][0] <= instant):
+                self.labs[lab.name] = (instant, result)

@@ -1,0 +1,137 @@
+"""Findings: what the record says about each finding in cards/findings.yaml, after CLINICAL.md H1-H6.
+
+evidence.py reads each Condition and Observation into evidence items (H1-H3, H5, H6); this
+module decides per finding: latest wins (H4), onset, sides, sites, suspected, progressive.
+Studies and medications: studies.py; lab values: labs.py; the YAML: finding_defs.py.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Mapping
+
+from ..core import dates
+from ..library.finding_defs import FindingDef, FindingDefs, load_finding_defs
+from ..library.terminology import Terminology
+from .evidence import Evidence, Item, Reader
+from .labs import LabResult
+from .record import PatientRecord
+from .studies import Study, read_medications, read_studies
+
+__all__ = ["Evidence", "Finding", "Findings", "FindingDefs", "LabResult", "Study", "find", "load_finding_defs"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    name: str
+    present: bool
+    negated: bool
+    previously_positive: bool
+    onset: date | None
+    latest: date | None
+    sides: frozenset[str]
+    sites: frozenset[str]
+    progressive: bool
+    suspected: bool
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def bilateral(self) -> bool:
+        return {"left", "right"} <= self.sides
+
+
+@dataclass(frozen=True)
+class Findings:
+    now: datetime
+    today: date
+    age_years: int | None
+    by_name: Mapping[str, Finding]
+    labs: Mapping[str, LabResult]
+    studies: tuple[Study, ...]
+    medications: frozenset[str]
+    data_quality: tuple[str, ...]
+    names: frozenset[str] = frozenset()  # every defined finding; asking for another is a bug
+
+    def get(self, name: str) -> Finding | None:
+        if self.names and name not in self.names:
+            raise KeyError(f"no finding named '{name}' in cards/findings.yaml")
+        return self.by_name.get(name)
+
+    def present(self, name: str) -> bool:
+        found = self.get(name)
+        return bool(found and found.present)
+
+    def negated(self, name: str) -> bool:
+        found = self.get(name)
+        return bool(found and found.negated)
+
+
+def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Finding:
+    """H4 latest wins within each group; H5 onset; H6 sides and sites; progression."""
+    groups: dict[tuple, list[Item]] = defaultdict(list)
+    for item in items:
+        groups[item.group].append(item)
+    current: list[Item] = []
+    negated_any = previously_positive = False
+    for group in groups.values():
+        group.sort(key=lambda i: i.order)
+        if group[-1].evidence.positive:
+            last_negative = max((n for n, i in enumerate(group) if not i.evidence.positive), default=-1)
+            current.extend(group[last_negative + 1:])
+        else:
+            negated_any = True
+            previously_positive = previously_positive or any(i.evidence.positive for i in group)
+    present = bool(current)
+    days = [i.evidence.when for i in current if i.evidence.when]
+    return Finding(
+        name=fdef.name,
+        present=present,
+        negated=not present and negated_any,
+        previously_positive=previously_positive,
+        onset=min(days, default=None),
+        latest=max(days, default=None),
+        sides=frozenset().union(*(i.sides for i in current)),
+        sites=frozenset().union(*(i.sites for i in current)),
+        progressive=present and fdef.progression and _progressive(fdef, current, repeated_days),
+        suspected=present and all(i.suspected for i in current),
+        evidence=tuple(i.evidence for i in sorted(items, key=lambda i: i.order)),
+    )
+
+
+def _progressive(fdef: FindingDef, current: list[Item], repeated_days: int) -> bool:
+    """Explicit marker; else graded values (if configured) worsening; else repeated positives."""
+    if any(i.marker for i in current):
+        return True
+    observed = sorted((i for i in current if i.observation and i.instant), key=lambda i: i.order)
+    graded = [i.graded for i in observed if i.graded is not None]
+    if fdef.graded_worse_when and len(graded) >= 2:
+        last, earlier = graded[-1], graded[:-1]
+        return last < max(earlier) if fdef.graded_worse_when == "lower" else last > min(earlier)
+    return len(observed) >= 2 and (observed[-1].instant - observed[0].instant).days >= repeated_days
+
+
+def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now: datetime) -> Findings:
+    """Everything the rules need from the record, at time `now`."""
+    today = now.date()
+    birth = dates.parse((record.patient or {}).get("birthDate"))
+    reader = Reader(defs, terminology, birth)
+    for cond in record.of_type("Condition"):
+        reader.condition(cond)
+    for obs in record.of_type("Observation"):
+        reader.observation(obs)
+    by_name = {
+        name: _summarise(defs.findings[name], items, defs.repeated_positive_min_days)
+        for name, items in reader.items.items()
+    }
+    return Findings(
+        now=now,
+        today=today,
+        age_years=dates.years_between(birth.day, today) if birth else None,
+        by_name=by_name,
+        labs={name: result for name, (_, result) in reader.labs.items()},
+        studies=read_studies(record, defs, terminology),
+        medications=read_medications(record, defs, terminology),
+        data_quality=tuple(reader.notes),
+        names=defs.names(),
+    )

@@ -1,0 +1,61 @@
+"""The patient record: every resource the prefetch data holds, by type, read as plain dicts.
+
+Prefetch keys overlap (a client may send a Condition search and an Observation search that
+both include the Patient), so resources are pooled and de-duplicated by type and id. Nothing
+is validated into fhir.resources models here: that costs more than the whole request
+(DESIGN.md), and findings read only the few elements they need.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping
+
+from ..core import fhirjson as fj
+
+
+@dataclass
+class PatientRecord:
+    patient: dict | None
+    resources: dict[str, list[dict]] = field(default_factory=dict)
+
+    def of_type(self, resource_type: str) -> list[dict]:
+        return self.resources.get(resource_type, [])
+
+
+def _resources_in(value: Mapping) -> Iterator[dict]:
+    """A bare resource, or the entry resources of a Bundle (nested Bundles opened too).
+
+    Entries with search.mode 'outcome' are the server's OperationOutcome notes, not data.
+    """
+    if value.get("resourceType") != "Bundle":
+        yield value  # type: ignore[misc]
+        return
+    for entry in fj.items(value.get("entry")):
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or fj.mapping(entry.get("search")).get("mode") == "outcome":
+            continue
+        yield from _resources_in(resource)
+
+
+def build_record(data: Mapping[str, dict | None]) -> PatientRecord:
+    """Pool the resources of every prefetch key; first copy of each type/id wins."""
+    seen: set[tuple[str, str]] = set()
+    resources: dict[str, list[dict]] = {}
+    patient: dict | None = None
+    for value in data.values():
+        if not isinstance(value, dict):
+            continue
+        for resource in _resources_in(value):
+            rtype = resource.get("resourceType")
+            if not isinstance(rtype, str) or rtype == "OperationOutcome":
+                continue
+            rid = resource.get("id")
+            if isinstance(rid, str):
+                if (rtype, rid) in seen:
+                    continue
+                seen.add((rtype, rid))
+            if rtype == "Patient":
+                patient = patient or resource
+                continue
+            resources.setdefault(rtype, []).append(resource)
+    return PatientRecord(patient=patient, resources=resources)

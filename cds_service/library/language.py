@@ -1,0 +1,32 @@
+"""The rule language: each condition kind a rule may use, and the kind of argument it takes.
+
+The library checks rules against this table at load; the engine implements each kind
+(engine/predicates.py) and refuses to start if one is missing. Argument kinds: a list of names
+(findings, labs, medications, topics), one setting, or a mapping checked field by field.
+"""
+from __future__ import annotations
+
+ARGUMENTS: dict[str, str] = {
+    "present": "findings",
+    "absent": "findings",
+    "negated": "findings",
+    "previously_positive": "findings",
+    "bilateral": "findings",
+    "progressive": "findings",
+    "suspected_only": "findings",
+    "onset_within": "onset",
+    "onset_at_least": "onset",
+    "onset_unknown": "findings",
+    "sites_at_least": "sites",
+    "lab_low": "labs",
+    "lab_critical_low": "labs",
+    "study": "study",
+    "new_since_study": "since",
+    "lab_checked_within": "labcheck",
+    "age_at_least": "setting",
+    "medication": "medications",
+    "fired": "topics",
+    "draft": "draft",
+    "no_draft": "draft",
+    "draft_duplicate": "draft",
+}

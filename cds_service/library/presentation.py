@@ -1,0 +1,34 @@
+"""What rendering needs from the library besides the rules: sources, orders, wording settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """Library parts rendering needs: sources, orders, settings, topic and override systems."""
+
+    sources: Mapping[str, Mapping[str, Any]]
+    orders: Mapping[str, Mapping[str, Any]]
+    settings: Mapping[str, float]
+    topics: Mapping[str, str]
+    topic_system: str
+    override_system: str
+    source_label: str
+    finding_labels: Mapping[str, str]
+    contributor_findings: tuple[str, ...]
+    setting_texts: Mapping[str, str]  # each threshold as text, and in weeks as `<name>_weeks`
+
+
+def number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
+def setting_texts(settings: Mapping[str, float]) -> dict[str, str]:
+    """Each threshold as text for card wording, and in weeks as `<name>_weeks`."""
+    texts = {}
+    for name, value in settings.items():
+        texts[name] = number_text(value)
+        texts[f"{name}_weeks"] = number_text(value / 7)
+    return texts

@@ -1,0 +1,210 @@
+"""Rules from cards/rules/*.yaml: read and cross-checked against the rest of the library at load.
+
+A rule names a card topic, the hooks it runs on, a `when` tree in the rule language
+(language.py) and its card text; every name it uses must resolve, or the library does not load.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..hooks.registry import DEFAULT_RULE_HOOKS
+from .language import ARGUMENTS
+from .schema import LibraryError, check_schema, read_yaml
+
+
+@dataclass(frozen=True)
+class CardText:
+    summary: str
+    detail: str
+    suggestions: tuple[Mapping[str, Any], ...]
+
+
+@dataclass(frozen=True)
+class Variant:
+    when: Mapping[str, Any]
+    text: CardText
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    topic: str
+    indicator: str
+    priority: int
+    hooks: frozenset[str]
+    suppresses: frozenset[str]
+    when: Mapping[str, Any]
+    escalate: tuple[tuple[Mapping[str, Any], str], ...]
+    text: CardText
+    variants: tuple[Variant, ...]
+    sources: tuple[str, ...]
+    override_reasons: tuple[Mapping[str, str], ...]
+    selection: str
+    file: str
+    pama_rating: str | None = None  # argonaut PAMA rating of the drafts this rule is about
+    silent: bool = False  # judges (PAMA rating) without showing a card
+
+
+@dataclass(frozen=True)
+class Names:
+    """What rule files may refer to, for cross-checking at load."""
+
+    findings: frozenset[str]
+    labs: frozenset[str]
+    settings: frozenset[str]
+    orders: frozenset[str]
+    sources: frozenset[str]
+    topics: frozenset[str]
+    study_kinds: frozenset[str]
+    medications: frozenset[str]
+    sites: frozenset[str]
+    hooks: frozenset[str]
+
+
+def load_rules(directory: Path, schema: Mapping[str, Any], names: Names) -> tuple[Rule, ...]:
+    rules: list[Rule] = []
+    for path in sorted(Path(directory).glob("*.yaml")):
+        where = f"cards/rules/{path.name}"
+        data = read_yaml(path, where)
+        check_schema(data, schema, where)
+        for i, entry in enumerate(data["rules"]):
+            rules.append(_rule(entry, f"rules[{i}]", where, names))
+    ids = [r.id for r in rules]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise LibraryError(f"cards/rules: rule ids used twice: {duplicates}")
+    return tuple(sorted(rules, key=lambda r: r.priority))
+
+
+def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rule:
+    def fail(at: str, problem: str) -> LibraryError:
+        return LibraryError(f"{where}: {place}.{at}: {problem}")
+
+    if entry["topic"] not in names.topics:
+        raise fail("topic", f"unknown card topic '{entry['topic']}'")
+    for i, topic in enumerate(entry.get("suppresses", [])):
+        if topic not in names.topics:
+            raise fail(f"suppresses[{i}]", f"unknown card topic '{topic}'")
+    for i, hook in enumerate(entry.get("hooks", DEFAULT_RULE_HOOKS)):
+        if hook not in names.hooks:
+            raise fail(f"hooks[{i}]", f"unknown hook '{hook}'")
+    _check_when(entry["when"], f"{place}.when", where, names)
+    escalate = []
+    for i, esc in enumerate(entry.get("escalate", [])):
+        _check_when(esc["when"], f"{place}.escalate[{i}].when", where, names)
+        escalate.append((esc["when"], esc["indicator"]))
+    silent = entry.get("silent", False)
+    if not silent and "card" not in entry:
+        raise fail("card", "a rule that is not silent needs a card")
+    card = entry.get("card") or {"summary": "", "detail": "", "sources": []}  # a silent rule shows nothing
+    for i, source in enumerate(card["sources"]):
+        if source not in names.sources:
+            raise fail(f"card.sources[{i}]", f"unknown source '{source}' (see cards/sources.yaml)")
+    text = _text(card, card, f"{place}.card", where, names)
+    variants = []
+    for i, var in enumerate(entry.get("variants", [])):
+        _check_when(var["when"], f"{place}.variants[{i}].when", where, names)
+        variants.append(Variant(var["when"], _text(var, card, f"{place}.variants[{i}]", where, names)))
+    return Rule(
+        id=entry["id"],
+        topic=entry["topic"],
+        indicator=entry["indicator"],
+        priority=entry["priority"],
+        hooks=frozenset(entry.get("hooks", DEFAULT_RULE_HOOKS)),
+        suppresses=frozenset(entry.get("suppresses", [])),
+        when=entry["when"],
+        escalate=tuple(escalate),
+        text=text,
+        variants=tuple(variants),
+        sources=tuple(card["sources"]),
+        override_reasons=tuple(card.get("override_reasons", [])),
+        selection=card.get("selection", "at-most-one"),
+        file=where,
+        pama_rating=entry.get("pama_rating"),
+        silent=silent,
+    )
+
+
+def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: str, names: Names) -> CardText:
+    suggestions = part.get("suggestions", card.get("suggestions", []))
+    for i, suggestion in enumerate(suggestions):
+        at = f"{where}: {place}.suggestions[{i}]"
+        for key in ("order", "code_from"):
+            ref = suggestion.get(key) if key == "order" else suggestion.get("update_drafts", {}).get(key)
+            if ref is not None and ref not in names.orders:
+                raise LibraryError(f"{at}.{key}: unknown order '{ref}' (see cards/orders.yaml)")
+        if not (suggestion.get("order") or suggestion.get("delete_drafts") or suggestion.get("update_drafts")):
+            raise LibraryError(f"{at}: needs order, delete_drafts or update_drafts")
+        if "order" not in suggestion and "label" not in suggestion:
+            raise LibraryError(f"{at}: needs a label")
+    return CardText(
+        summary=part.get("summary", card["summary"]),
+        detail=part.get("detail", card["detail"]),
+        suggestions=tuple(suggestions),
+    )
+
+
+_KNOWN = {
+    "findings": "findings",
+    "labs": "labs",
+    "medications": "medications",
+    "topics": "topics",
+    "setting": "settings",
+}
+
+
+def _check_when(node: Any, place: str, where: str, names: Names) -> None:
+    """Every predicate kind exists and every name it uses is defined in the library."""
+    if not isinstance(node, dict) or len(node) != 1:
+        raise LibraryError(f"{where}: {place}: a condition is one key: all, any, not or a predicate")
+    (kind, arg), = node.items()
+    if kind in ("all", "any"):
+        if not isinstance(arg, list) or not arg:
+            raise LibraryError(f"{where}: {place}.{kind}: must be a non-empty list")
+        for i, child in enumerate(arg):
+            _check_when(child, f"{place}.{kind}[{i}]", where, names)
+        return
+    if kind == "not":
+        _check_when(arg, f"{place}.not", where, names)
+        return
+    if kind not in ARGUMENTS:
+        raise LibraryError(f"{where}: {place}: unknown condition '{kind}' (known: {', '.join(sorted(ARGUMENTS))})")
+    _check_argument(ARGUMENTS[kind], arg, f"{place}.{kind}", where, names)
+
+
+def _check_argument(argument: str, arg: Any, place: str, where: str, names: Names) -> None:
+    def known(values: Any, pool: frozenset[str], what: str, at: str) -> None:
+        for value in [values] if isinstance(values, str) else list(values or []):
+            if value not in pool:
+                raise LibraryError(f"{where}: {at}: unknown {what} '{value}'")
+
+    def field(key: str) -> Any:
+        if not isinstance(arg, dict) or key not in arg:
+            raise LibraryError(f"{where}: {place}: needs '{key}'")
+        return arg[key]
+
+    if argument in _KNOWN:
+        known(arg, getattr(names, _KNOWN[argument]), argument.rstrip("s"), place)
+    elif argument == "onset":
+        known(field("findings"), names.findings, "finding", f"{place}.findings")
+        known(field("days"), names.settings, "setting", f"{place}.days")
+    elif argument == "sites":
+        known(field("findings"), names.findings, "finding", f"{place}.findings")
+        known(field("sites"), names.sites, "site", f"{place}.sites")
+        field("count")
+    elif argument in ("study", "since"):
+        known(field("kinds"), names.study_kinds, "study kind", f"{place}.kinds")
+        if "within" in arg:
+            known(arg["within"], names.settings, "setting", f"{place}.within")
+        if argument == "since":
+            known(field("findings"), names.findings, "finding", f"{place}.findings")
+    elif argument == "labcheck":
+        known(field("labs"), names.labs, "lab", f"{place}.labs")
+        known(field("days"), names.settings, "setting", f"{place}.days")
+        known(arg.get("kinds", []), names.study_kinds, "study kind", f"{place}.kinds")
+    elif argument == "draft":
+        known(field("kinds"), names.study_kinds, "order kind", f"{place}.kinds")
+        if "within" in arg:
+            known(arg["within"], names.settings, "setting", f"{place}.within")

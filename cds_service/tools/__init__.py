@@ -1,0 +1,1 @@
+"""The `nerve-cds` command line: serve, cards validate/diff, fixtures, invoke."""

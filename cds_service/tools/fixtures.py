@@ -1,0 +1,128 @@
+"""`nerve-cds fixtures`: list the scenario fixtures and load them into any FHIR R4 server."""
+from __future__ import annotations
+
+import re
+import sys
+from datetime import date, datetime
+from typing import Any
+
+import click
+import requests
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ..core.settings import Settings
+from .scenarios import list_scenarios, load_scenario
+
+FHIR_JSON = "application/fhir+json"
+FHIR_ID_CHARS = re.compile(r"^[A-Za-z0-9\-.]*$")
+MAX_ID = 64
+
+
+@click.group()
+def fixtures() -> None:
+    """Patient scenarios from fixtures/fhir: list them, load them into a FHIR server."""
+
+
+@fixtures.command("list")
+def list_command() -> None:
+    """Scenario ids, what they show, and the cards they must produce."""
+    settings = Settings.from_env()
+    table = Table("scenario", "hook", "title", "expected cards")
+    for sid in list_scenarios(settings.fixtures_dir):
+        scenario = load_scenario(settings.fixtures_dir, sid, date.today())
+        cards = ", ".join(f"{f['topic']} ({f['indicator']})" for f in scenario.expected["fire"]) or "none"
+        table.add_row(sid, scenario.request["hook"], scenario.expected["title"], cards)
+    Console().print(table)
+
+
+def _outcome_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+        return "; ".join(i.get("diagnostics", i.get("code", "")) for i in body.get("issue", [])) or response.reason
+    except ValueError:
+        return response.reason or f"HTTP {response.status_code}"
+
+
+def _transaction_reply(response: requests.Response) -> dict[str, Any] | None:
+    """The transaction-response Bundle, or None when the server answered something else (not FHIR)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) and body.get("resourceType") == "Bundle" else None
+
+
+def _check_ids(scenarios: list[Any], prefix: str) -> None:
+    """Refuse a prefix that makes an invalid FHIR id before anything is sent (a server would refuse it mid-load)."""
+    if not FHIR_ID_CHARS.match(prefix):
+        raise click.BadParameter(f"{prefix!r}: use only letters, digits, '-' and '.' (FHIR id characters)",
+                                 param_hint="--prefix")
+    longest = max((e["resource"]["id"] for s in scenarios for e in s.bundle["entry"]), key=len)
+    if len(longest) > MAX_ID:
+        room = MAX_ID - (len(longest) - len(prefix))
+        raise click.BadParameter(f"{prefix!r} makes the id {longest!r} {len(longest)} characters long; FHIR ids "
+                                 f"are at most {MAX_ID}: use a prefix of at most {room} characters",
+                                 param_hint="--prefix")
+
+
+def _count(reply: dict[str, Any]) -> tuple[int, int]:
+    created = updated = 0
+    for entry in reply.get("entry", []):
+        status = str(entry.get("response", {}).get("status", ""))
+        created += status.startswith("201")
+        updated += status.startswith("200")
+    return created, updated
+
+
+@fixtures.command("load")
+@click.option("--fhir-server", required=True, help="FHIR R4 base URL, e.g. http://127.0.0.1:8090/fhir")
+@click.argument("scenario_ids", nargs=-1)
+@click.option("--prefix", default="", help="Prefix every id, to keep several people's loads apart on a shared server.")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Anchor relative dates to this day.")
+def load(fhir_server: str, scenario_ids: tuple[str, ...], prefix: str, today: datetime | None) -> None:
+    """Load scenarios (default: all) as transactions, dates made concrete for today."""
+    settings = Settings.from_env()
+    known = list_scenarios(settings.fixtures_dir)
+    unknown = sorted(set(scenario_ids) - set(known))
+    if unknown:
+        raise click.BadParameter(f"unknown scenario(s): {', '.join(unknown)}; see `nerve-cds fixtures list`")
+    chosen = list(scenario_ids) or known
+    day = today.date() if today else date.today()
+    scenarios = [load_scenario(settings.fixtures_dir, sid, day, prefix) for sid in chosen]
+    _check_ids(scenarios, prefix)
+    base = fhir_server.rstrip("/")
+    console = Console(stderr=True)
+    table = Table("scenario", "patient", "created", "updated", "result")
+    failed = False
+    unreachable = ""
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("loading", total=len(chosen))
+        for scenario in scenarios:
+            sid = scenario.id
+            try:
+                response = requests.post(base, json=scenario.bundle, timeout=60,
+                                         headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON})
+            except requests.RequestException as exc:
+                unreachable = f"Cannot reach the FHIR server at {base}: {exc.__class__.__name__}"
+                table.add_row(sid, scenario.patient_id, "-", "-", "[red]not sent[/red]")
+                break
+            reply = _transaction_reply(response)
+            if response.status_code != 200:
+                failed = True
+                table.add_row(sid, scenario.patient_id, "-", "-", f"[red]{response.status_code}: {_outcome_text(response)}[/red]")
+            elif reply is None:
+                failed = True
+                kind = response.headers.get("Content-Type", "no content type")
+                table.add_row(sid, scenario.patient_id, "-", "-",
+                              f"[red]200 but not a FHIR Bundle ({kind}): is {base} a FHIR base URL?[/red]")
+            else:
+                created, updated = _count(reply)
+                table.add_row(sid, scenario.patient_id, str(created), str(updated), "[green]loaded[/green]")
+            progress.advance(task)
+    Console().print(table)
+    if unreachable:
+        console.print(f"[red]{unreachable}[/red]")
+    if failed or unreachable:
+        sys.exit(1)

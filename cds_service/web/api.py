@@ -1,0 +1,127 @@
+"""The CDS Hooks endpoints: discovery, service calls, feedback, and health checks.
+
+A service call runs straight down the pipeline: parse -> gather data -> advise -> check -> send.
+"""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from flask import Blueprint, current_app, g, jsonify, request
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..core.errors import NotFound, PayloadTooLarge, ServerError, ServiceUnavailable, UnsupportedMediaType
+from ..data import prefetch
+from ..engine.advise import advise
+from ..feedback.store import parse_feedback
+from ..hooks.requests import parse_request
+from ..library.loader import Library
+from .response import ResponseError, check_response
+
+bp = Blueprint("cds", __name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _library() -> Library:
+    return current_app.extensions["nerve_cds.library"]
+
+
+def _json_body() -> bytes:
+    settings = current_app.config["NERVE_CDS_SETTINGS"]
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise UnsupportedMediaType("Content-Type must be application/json")
+    length = request.content_length
+    if length is not None and length > settings.max_body_bytes:
+        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
+    body = request.get_data(cache=False)
+    if len(body) > settings.max_body_bytes:
+        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
+    return body
+
+
+@bp.get("/cds-services")
+def discovery() -> Any:
+    return jsonify({"services": [svc.discovery() for svc in _library().services]})
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> Any:
+    started = time.perf_counter()
+    library = _library()
+    service = library.service(service_id)
+    if service is None:
+        raise NotFound(f"no CDS service with id '{service_id}'")
+    g.log_fields = {"service": service_id}
+    hook_request, context = parse_request(_json_body(), service.hook)
+    g.log_fields["hookInstance"] = hook_request.hookInstance
+    settings = current_app.config["NERVE_CDS_SETTINGS"]
+    client = getattr(g, "cds_client", None)
+    allowlist = tuple(getattr(client, "fhir_servers", ()) or ()) or settings.fhir_allowlist
+    raw_context = dict(hook_request.context)
+    gathered = prefetch.gather(
+        templates=service.prefetch,
+        required=service.required_prefetch,
+        context=raw_context,
+        user_id=context.userId,
+        prefetch=hook_request.prefetch,
+        fhir_server=hook_request.fhirServer,
+        access_token=hook_request.access_token,
+        settings=settings,
+        allowlist=allowlist,
+    )
+    g.log_fields["prefetch"] = gathered.sources
+    g.log_fields["fhirRoundTrips"] = gathered.round_trips
+    clock: Clock = current_app.config["NERVE_CDS_CLOCK"]
+    raw_context["hookInstance"] = hook_request.hookInstance
+    advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions)
+    payload: dict[str, Any] = {"cards": advice.cards}
+    if advice.system_actions:
+        payload["systemActions"] = advice.system_actions
+    try:
+        check_response(payload)
+    except ResponseError as exc:
+        raise ServerError(f"the service built a response that breaks CDS Hooks 2.0: {exc}") from None
+    g.log_fields["cards"] = [c["source"].get("topic", {}).get("code") for c in advice.cards]
+    g.log_fields["dataQualityNotes"] = advice.data_quality
+    g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
+    store = current_app.extensions.get("nerve_cds.feedback")
+    if store is not None:
+        store.remember_cards(service_id, hook_request.hookInstance, advice.cards)
+    return jsonify(payload)
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> Any:
+    if _library().service(service_id) is None:
+        raise NotFound(f"no CDS service with id '{service_id}'")
+    g.log_fields = {"service": service_id, "endpoint": "feedback"}
+    items = parse_feedback(_json_body())
+    try:
+        stored = current_app.extensions["nerve_cds.feedback"].save(service_id, items)
+    except SQLAlchemyError:  # feedback is idempotent, so the client can simply send it again
+        raise ServiceUnavailable("feedback store unavailable; send the feedback again later") from None
+    g.log_fields["feedbackItems"] = len(items)
+    g.log_fields["feedbackStored"] = stored
+    return ("", 200)
+
+
+@bp.get("/healthz")
+def healthz() -> Any:
+    return jsonify({"status": "ok"})
+
+
+@bp.get("/readyz")
+def readyz() -> Any:
+    checks = {"cardLibrary": bool(_library().services)}
+    store = current_app.extensions.get("nerve_cds.feedback")
+    checks["database"] = bool(store and store.ping())
+    status = 200 if all(checks.values()) else 503
+    return jsonify({"status": "ready" if status == 200 else "not-ready", "checks": checks}), status
+

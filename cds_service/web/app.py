@@ -1,0 +1,100 @@
+"""The application factory: settings, card library and feedback store are set up once here."""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..core.errors import HttpError, operation_outcome
+from ..core.settings import Settings
+from ..feedback.store import FeedbackStore
+from ..library.loader import load_library
+from . import auth, cors, logs
+from .api import bp, utcnow
+
+log = logging.getLogger("nerve_cds.app")
+
+DEV_WARNING = (
+    "DEV MODE: client authentication may be off and plain-http loopback FHIR servers are "
+    "allowed. Never expose this process to real patient data."
+)
+
+
+def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
+    """A ready Flask app; every setting also comes from NERVE_CDS_* environment variables."""
+    settings = settings or Settings.from_env()
+    logs.configure(settings.log_level)
+    app = Flask(__name__)
+    app.config["NERVE_CDS_SETTINGS"] = settings
+    app.config["NERVE_CDS_CLOCK"] = clock or utcnow
+    # One byte over the limit: a chunked body without Content-Length is cut there by werkzeug, so
+    # the size check in the API sees it is too long (413) instead of parsing a truncated body (400).
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
+    app.json.sort_keys = False
+    app.extensions["nerve_cds.library"] = load_library(settings.cards_dir)
+    app.extensions["nerve_cds.feedback"] = FeedbackStore(settings.database_url)
+    if settings.dev:
+        log.warning(DEV_WARNING)
+
+    _install_request_log(app)  # first, so the latency of a refused call is measured too
+    _install_security(app, settings)
+    app.register_blueprint(bp)
+    _install_error_handlers(app)
+    return app
+
+
+def _install_security(app: Flask, settings: Settings) -> None:
+    """CORS first (preflight needs no token), then client authentication."""
+    cors.init_app(app, settings)
+    auth.init_app(app, settings)
+
+
+def _install_error_handlers(app: Flask) -> None:
+    @app.errorhandler(HttpError)
+    def _http_error(exc: HttpError) -> tuple[Response, int]:
+        g.log_fields = {**getattr(g, "log_fields", {}), "error": exc.issue_code}
+        return _outcome(exc.outcome(), exc.status)
+
+    @app.errorhandler(HTTPException)
+    def _werkzeug_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        code = {404: "not-found", 405: "not-supported", 413: "too-long", 415: "not-supported"}
+        return _outcome(operation_outcome(exc.description or exc.name, code.get(status, "invalid")), status)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[Response, int]:
+        # The exception's text can quote request data: log its type and where it happened only.
+        where = [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in traceback.extract_tb(exc.__traceback__)]
+        log.error("unexpected error", extra={"fields": {"error": exc.__class__.__name__, "where": where[-4:]}})
+        return _outcome(operation_outcome("internal error in the CDS service"), 500)
+
+
+def _outcome(body: dict, status: int) -> tuple[Response, int]:
+    response = jsonify(body)
+    response.mimetype = "application/fhir+json"
+    return response, status
+
+
+def _install_request_log(app: Flask) -> None:
+    @app.before_request
+    def _start() -> None:
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _line(response: Response) -> Response:
+        if request.path.startswith("/cds-services"):
+            fields = dict(getattr(g, "log_fields", {}))
+            fields.update(
+                method=request.method,
+                path=request.path,
+                status=response.status_code,
+                latencyMs=round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 2),
+            )
+            if app.config["NERVE_CDS_SETTINGS"].dev and not app.config["NERVE_CDS_SETTINGS"].authenticate:
+                fields["warning"] = "dev mode: caller not authenticated"
+            logs.request_line(**fields)
+        return response

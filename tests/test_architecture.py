@@ -1,0 +1,76 @@
+"""The package's layout is its architecture: imports between subpackages go one way only, and
+the hook registry is the one place that names hooks."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import cds_service
+
+PACKAGE = Path(cds_service.__file__).parent
+# Which subpackages each may import (besides itself); the package docstring says the same.
+ALLOWED = {
+    "core": set(),
+    "hooks": {"core"},
+    "library": {"hooks", "core"},
+    "data": {"hooks", "core"},
+    "engine": {"library", "hooks", "core"},
+    "feedback": {"core"},
+    "web": {"data", "engine", "feedback", "hooks", "library", "core"},
+    "tools": {"web", "data", "engine", "feedback", "hooks", "library", "core"},
+}
+
+
+def imported_subpackages(source: str, parts: tuple[str, ...]) -> set[str]:
+    """The cds_service subpackages a module (at `parts` under the package) imports."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(parts[:-1])[: len(parts) - node.level]
+                target = base + (node.module.split(".") if node.module else [])
+                if not node.module:
+                    target += [alias.name for alias in node.names][:1]
+            elif node.module and node.module.startswith("cds_service."):
+                target = node.module.split(".")[1:]
+            else:
+                continue
+            if target:
+                found.add(target[0])
+        elif isinstance(node, ast.Import):
+            found |= {a.name.split(".")[1] for a in node.names if a.name.startswith("cds_service.")}
+    return found
+
+
+def test_every_module_lives_in_a_known_subpackage():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name not in ("__init__.py", "__main__.py"))
+    assert loose == []
+    assert {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()} == set(ALLOWED)
+
+
+def test_imports_between_subpackages_go_one_way():
+    wrong = []
+    for path in PACKAGE.rglob("*.py"):
+        own = path.relative_to(PACKAGE).parts[0]
+        if own not in ALLOWED:
+            continue
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        for target in imported_subpackages(path.read_text(encoding="utf-8"), parts) - {own}:
+            if target in ALLOWED and target not in ALLOWED[own]:
+                wrong.append(f"{path.relative_to(PACKAGE)} imports {target}")
+    assert wrong == []
+
+
+def test_hook_names_are_written_only_in_the_registry():
+    names = ('"patient-view"', '"order-select"', '"order-sign"')
+    outside = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("*.py")
+               if p.name != "registry.py" and any(n in p.read_text(encoding="utf-8") for n in names)]
+    assert outside == []
+
+
+def test_the_resolver_sees_cross_package_imports():
+    """Guard for the guard: relative, bare-relative and absolute imports are all resolved."""
+    assert imported_subpackages("from ..web.app import create_app", ("engine", "rules")) == {"web"}
+    assert imported_subpackages("from .. import tools", ("engine", "rules")) == {"tools"}
+    assert imported_subpackages("from .findings import find", ("engine", "rules")) == {"engine"}
+    assert imported_subpackages("import cds_service.web.app", ("engine", "rules")) == {"web"}
