@@ -1,19 +1,27 @@
-"""Service settings: one frozen object, read once from keyword overrides or the environment.
+"""Service settings: one frozen, validated object, read once from keyword overrides or the environment.
 
 Every field can be set through an environment variable named ``NERVE_CDS_<FIELD>`` (upper case),
-so an operator never has to touch Python. Clinical thresholds are not here: they live in cards/.
+so an operator never has to touch Python. A misspelt variable or a value of the wrong type stops
+the service at start-up with a one-line message naming it. Clinical thresholds are not here:
+they live in cards/.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+
+from .config import ConfigError
+from .validation import describe
 
 ENV_PREFIX = "NERVE_CDS_"
-
-
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+class SettingsError(ConfigError):
+    """A setting that cannot be used; the message names the variable or field."""
 
 
 def _shipped(name: str) -> Path:
@@ -30,17 +38,18 @@ def _default_fixtures_dir() -> Path:
     return _shipped("fixtures")
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseModel):
     """What an operator can change without a code change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=False)
 
     # Dev mode: client authentication may be switched off and plain-http loopback FHIR servers
     # are allowed. Never in production.
     dev: bool = False
     # Only honoured in dev mode: when False, callers are not authenticated.
     auth_enabled: bool = True
-    cards_dir: Path = field(default_factory=_default_cards_dir)
-    fixtures_dir: Path = field(default_factory=_default_fixtures_dir)
+    cards_dir: Path = Field(default_factory=_default_cards_dir)
+    fixtures_dir: Path = Field(default_factory=_default_fixtures_dir)
     database_url: str = "sqlite:///nerve-cds-feedback.db"
     # The URL clients call us at (scheme://host[:port][/prefix]); JWT `aud` is checked against it.
     public_base_url: str = ""
@@ -50,14 +59,14 @@ class Settings:
     # Plain http to allowlisted FHIR servers (a private network such as the compose stack only).
     fhir_allow_http: bool = False
     cors_origins: tuple[str, ...] = ()
-    max_body_bytes: int = 2_000_000
-    fhir_connect_timeout: float = 3.0
-    fhir_read_timeout: float = 8.0
-    fhir_max_pages: int = 20
-    fhir_max_response_bytes: int = 20_000_000
+    max_body_bytes: PositiveInt = 2_000_000
+    fhir_connect_timeout: PositiveFloat = 3.0
+    fhir_read_timeout: PositiveFloat = 8.0
+    fhir_max_pages: PositiveInt = 20
+    fhir_max_response_bytes: PositiveInt = 20_000_000
     # Opt-in: return the PAMA appropriateness rating as a systemActions update.
     pama_system_actions: bool = False
-    log_level: str = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
 
     @property
     def authenticate(self) -> bool:
@@ -66,30 +75,31 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":
-        """Defaults, then ``NERVE_CDS_*`` variables, then explicit overrides."""
+        """Defaults, then ``NERVE_CDS_*`` variables, then explicit overrides; SettingsError names
+        the first unknown variable or every invalid value."""
         env = os.environ if env is None else env
+        names = set(cls.model_fields)
         values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = env.get(ENV_PREFIX + f.name.upper())
-            if raw is not None:
-                values[f.name] = _convert(f.type, raw)
+        for key, raw in env.items():
+            if not key.startswith(ENV_PREFIX):
+                continue
+            name = key[len(ENV_PREFIX):].lower()
+            if name not in names:
+                raise SettingsError(f"{key}: not a nerve-cds setting (known: {', '.join(sorted(names))})")
+            values[name] = _from_text(cls.model_fields[name].annotation, raw)
         values.update(overrides)
-        return cls(**values)
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise SettingsError(describe(exc, name=lambda field: ENV_PREFIX + field.upper())) from None
 
-    def with_changes(self, **changes: Any) -> "Settings":
-        return replace(self, **changes)
 
-
-def _convert(type_name: Any, raw: str) -> Any:
-    kind = str(type_name)
-    if kind == "bool":
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if kind == "int":
-        return int(raw)
-    if kind == "float":
-        return float(raw)
+def _from_text(annotation: Any, raw: str) -> Any:
+    """An environment string in the shape the field wants; pydantic then checks the value itself
+    (so NERVE_CDS_DEV=ture is refused, not read as false)."""
+    kind = str(annotation)
     if kind.startswith("tuple"):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
-    if "Path" in kind:
-        return Path(raw) if raw else None
-    return raw
+    if "Path" in kind and not raw.strip():
+        return None
+    return raw.strip()

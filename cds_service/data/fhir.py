@@ -6,7 +6,6 @@ read up to a cap, so a slow or hostile server costs a bounded amount of time and
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from ..core.settings import Settings
+from ..core.urls import is_loopback_host
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -27,15 +27,6 @@ class ServerNotAllowed(Exception):
 
 class FetchError(Exception):
     """One read or search failed; the message says why without quoting the response body."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _origin(url: str) -> tuple[str, str, int, str]:
@@ -56,9 +47,9 @@ def check_server(url: str, allowlist: Sequence[str], dev: bool, allow_http: bool
     scheme, host, port, path = _origin(url)
     if scheme not in ("http", "https") or not host:
         raise ServerNotAllowed("fhirServer is not an http(s) URL")
-    if scheme == "http" and not (dev and _is_loopback(host)) and not allow_http:
+    if scheme == "http" and not (dev and is_loopback_host(host)) and not allow_http:
         raise ServerNotAllowed("fhirServer must use https")
-    if dev and not allowlist and _is_loopback(host):
+    if dev and not allowlist and is_loopback_host(host):
         return
     for entry in allowlist:
         e_scheme, e_host, e_port, e_path = _origin(entry)

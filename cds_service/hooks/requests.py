@@ -11,6 +11,7 @@ from typing import Any, Literal, Mapping
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..core.errors import BadRequest
+from ..core.validation import describe
 from .contexts import HookContext
 from .registry import HOOKS
 
@@ -58,14 +59,6 @@ class HookRequest(BaseModel):
         return self.fhirAuthorization.access_token if self.fhirAuthorization else None
 
 
-def _describe(error: ValidationError, prefix: str = "") -> str:
-    parts = []
-    for item in error.errors(include_input=False, include_url=False):
-        place = ".".join(str(p) for p in item["loc"])
-        parts.append(f"{prefix}{place}: {item['msg']}" if place else f"{prefix}{item['msg']}")
-    return "; ".join(parts)
-
-
 def parse_request(body: bytes | str, hook: str) -> tuple[HookRequest, HookContext]:
     """The request for a service registered on `hook`, or BadRequest saying what is wrong."""
     try:
@@ -77,13 +70,13 @@ def parse_request(body: bytes | str, hook: str) -> tuple[HookRequest, HookContex
     try:
         request = HookRequest.model_validate(data)
     except ValidationError as exc:
-        raise BadRequest(_describe(exc)) from None
+        raise BadRequest(describe(exc)) from None
     if request.hook != hook:
         raise BadRequest(f"hook '{request.hook}' does not match this service's hook '{hook}'")
     try:
         context = HOOKS[hook].context.model_validate(request.context)
     except ValidationError as exc:
-        raise BadRequest(_describe(exc, "context.")) from None
+        raise BadRequest(describe(exc, "context.")) from None
     return request, context
 
 

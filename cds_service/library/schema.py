@@ -11,8 +11,10 @@ from typing import Any, Mapping
 import jsonschema
 import yaml
 
+from ..core.config import ConfigError
 
-class LibraryError(ValueError):
+
+class LibraryError(ConfigError):
     """A card library file is wrong; the message names the file, the place and the problem."""
 
 

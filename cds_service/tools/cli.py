@@ -1,33 +1,50 @@
 """The `nerve-cds` command: run the service, check the card library, load fixtures, act as an EHR."""
 from __future__ import annotations
 
+import errno
 import gc
 import os
+import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from ..core.config import ConfigError
 from ..core.settings import Settings
 from .fixtures import fixtures
 from .invoke import invoke
 
 
-@click.group()
+class _Commands(click.Group):
+    """Operator mistakes (a bad setting, trust file or card library) end in one line and exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            click.secho(f"nerve-cds: {exc}", fg="red", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=_Commands)
+@click.version_option(package_name="nerve-cds", prog_name="nerve-cds")
 def main() -> None:
     """nerve-cds: CDS Hooks service for radiculopathy, cauda equina red flags and twitching."""
 
 
 @main.command()
-@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to bind.")
+@click.option("--host", help="Interface to bind [default: 127.0.0.1 with --dev, else 0.0.0.0].")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
 @click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
 @click.option("--dev", is_flag=True, help="Dev mode: authentication off, loopback http FHIR servers allowed.")
-def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
+def serve(host: str | None, port: int, workers: int, threads: int, dev: bool) -> None:
     """Run the service under gunicorn."""
     from gunicorn.app.base import BaseApplication
+
+    host = host or ("127.0.0.1" if dev else "0.0.0.0")
 
     overrides: dict[str, Any] = {}
     if dev:
@@ -35,6 +52,7 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
     settings = Settings.from_env(**overrides)
     from ..web.app import create_app
 
+    _check_port_free(host, port)
     app = create_app(settings)  # load and check the library once, before forking workers
     # Everything loaded so far lives as long as the process: keep it out of every garbage
     # collection in the workers (and their pages shared after fork).
@@ -57,6 +75,19 @@ def serve(host: str, port: int, workers: int, threads: int, dev: bool) -> None:
             return app
 
     Server().run()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """gunicorn would retry a taken port for seconds and then log several lines; say it once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            reason = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be bound ({exc.strerror})"
+            click.secho(f"nerve-cds: {host}:{port} {reason}; choose another with --port", fg="red", err=True)
+            sys.exit(2)
 
 
 main.add_command(fixtures)

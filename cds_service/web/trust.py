@@ -6,7 +6,6 @@ client; no other URL is ever fetched, whatever a token's `jku` header says.
 """
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 from dataclasses import dataclass, field
@@ -17,6 +16,11 @@ from urllib.parse import urlsplit
 import jwt
 import requests
 import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ..core.config import ConfigError
+from ..core.urls import is_loopback_http
+from ..core.validation import describe
 
 # Symmetric algorithms (HS*) and `none` are refused whatever the trust file says (CDS Hooks 2.0).
 ASYMMETRIC = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"})
@@ -28,7 +32,7 @@ JWKS_REFRESH_SECONDS = 60.0
 JWKS_MAX_BYTES = 256_000
 
 
-class TrustError(ValueError):
+class TrustError(ConfigError):
     """The trust file is wrong; the message names the file, the client and the problem."""
 
 
@@ -113,6 +117,26 @@ class Trust:
         return self.clients.get(iss)
 
 
+class _ClientEntry(BaseModel):
+    """One client as written in the trust file; a misspelt key is refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    iss: str
+    jwks_file: str | None = None
+    jwks_url: str | None = None
+    jwks: dict[str, Any] | None = None
+    algorithms: str | list[str] | None = None
+    tenant: str | int | None = None
+    fhir_servers: str | list[str] | None = None
+
+
+class _TrustFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    clients: list[_ClientEntry] = []
+
+
 def load_trust(path: Path | None, dev: bool) -> Trust:
     if path is None:
         return Trust({})
@@ -121,10 +145,15 @@ def load_trust(path: Path | None, dev: bool) -> Trust:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise TrustError(f"{path}: cannot be read: {exc}") from None
+    try:
+        parsed = _TrustFile.model_validate(data)
+    except ValidationError as exc:
+        raise TrustError(f"{path}: {describe(exc)}") from None
     clients: dict[str, Client] = {}
-    for i, entry in enumerate(data.get("clients", []) or []):
+    for i, model in enumerate(parsed.clients):
         place = f"{path}: clients[{i}]"
-        if not isinstance(entry, dict) or not entry.get("iss"):
+        entry = model.model_dump(exclude_none=True)
+        if not entry["iss"]:
             raise TrustError(f"{place}: each client needs an `iss`")
         iss = str(entry["iss"])
         if iss in clients:
@@ -158,7 +187,7 @@ def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool) -> KeySet:
             raise TrustError(f"{place}.jwks_file: {exc}") from None
     if entry.get("jwks_url"):
         url = str(entry["jwks_url"])
-        if not url.startswith("https://") and not (dev and _loopback(url)):
+        if not url.startswith("https://") and not (dev and is_loopback_http(url)):
             raise TrustError(f"{place}.jwks_url: must be https (plain http only for loopback in dev mode)")
         return KeySet(url=entry["jwks_url"])
     if entry.get("jwks"):
@@ -178,15 +207,3 @@ def _is_sandbox(iss: str, jwks_url: Any) -> bool:
     """The sandbox's issuer, however spelled, or any client whose keys come from the sandbox."""
     hosts = {urlsplit(iss).hostname, urlsplit(str(jwks_url or "")).hostname}
     return iss.rstrip("/") in SANDBOX_ISSUERS or SANDBOX_HOST in hosts
-
-
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if urlsplit(url).scheme != "http":
-        return False
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
