@@ -46,6 +46,12 @@ BREAKAGES = [
     ("rules/fasciculation.yaml", "topic: benign-fasciculation", "topic: benign-twitch",
      "cards/rules/fasciculation.yaml: rules[1].topic: unknown card topic 'benign-twitch'"),
     ("rules/fasciculation.yaml", "rules:\n", "rules:\n  - [\n", "cards/rules/fasciculation.yaml: not valid YAML at line"),
+    ("rules/cauda-equina.yaml", "{triggers}", "{trigers}",
+     "cards/rules/cauda-equina.yaml: rules[0].card.detail: no value for placeholder {trigers}"),
+    ("rules/cauda-equina.yaml", "{triggers}", "{triggers",
+     "cards/rules/cauda-equina.yaml: rules[0].card.detail: expected '}' before end of string"),
+    ("orders.yaml", "label: ", "label: Order {mri_kind} ",
+     "cards/orders.yaml: orders.mri-lumbar.label: no value for placeholder {mri_kind}"),
     ("orders.yaml", 'code: "72146"', 'code: " 72146 "',
      "cards/orders.yaml: orders.mri-thoracic.requests[0]: not a valid R4 ServiceRequest"),
 ]

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Mapping
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
+from ..library.language import TEXT_VALUES
 from ..library.orders import order_resource
 from ..library.presentation import Presentation
 from .drafts import Draft
@@ -75,6 +76,7 @@ def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins:
     values["contributors"] = _contributors(findings, look)
     values["low_labs"] = ", ".join(_lab(f) for f in fired.facts if isinstance(f, LabResult) and f.low) or "none"
     values["age"] = findings.age_years if findings.age_years is not None else "unknown"
+    assert TEXT_VALUES <= values.keys(), "render must fill every placeholder the rule language declares"
     return values
 
 

@@ -6,6 +6,11 @@ The library checks rules against this table at load; the engine implements each 
 """
 from __future__ import annotations
 
+# Placeholders the engine fills in card text, besides every threshold in cards/settings.yaml
+# (`{name}`, and `{name_weeks}` for the same value in weeks). Text naming anything else is refused
+# at load, so a `{trigers}` typo is found by `nerve-cds cards validate`, not on an emergency card.
+TEXT_VALUES = frozenset({"triggers", "contributors", "low_labs", "age"})
+
 ARGUMENTS: dict[str, str] = {
     "present": "findings",
     "absent": "findings",

@@ -13,7 +13,7 @@ from ..hooks.registry import HOOKS
 from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
 from .presentation import Presentation, setting_texts
-from .rules import Names, Rule, load_rules
+from .rules import Names, Rule, check_placeholders, load_rules
 from .schema import LibraryError, check_schema, read_schema, read_yaml
 from .terminology import Terminology, load_terminology
 
@@ -105,6 +105,11 @@ def load_library(cards_dir: Path) -> Library:
     problems = validate_orders(orders["orders"])
     if problems:
         raise LibraryError(f"cards/orders.yaml: {problems[0]}")
+    for name, order in orders["orders"].items():
+        texts = [("label", order["label"])] + [(f"requests[{i}].description", r["description"])
+                                               for i, r in enumerate(order["requests"]) if "description" in r]
+        for at, text in texts:
+            check_placeholders(text, f"cards/orders.yaml: orders.{name}.{at}", frozenset(settings))
 
     topics = {t["code"]: t["display"] for t in settings_doc["topics"]}
     names = Names(

@@ -5,12 +5,13 @@ A rule names a card topic, the hooks it runs on, a `when` tree in the rule langu
 """
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 from ..hooks.registry import DEFAULT_RULE_HOOKS
-from .language import ARGUMENTS
+from .language import ARGUMENTS, TEXT_VALUES
 from .schema import LibraryError, check_schema, read_yaml
 
 
@@ -139,11 +140,28 @@ def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: s
             raise LibraryError(f"{at}: needs order, delete_drafts or update_drafts")
         if "order" not in suggestion and "label" not in suggestion:
             raise LibraryError(f"{at}: needs a label")
-    return CardText(
+    text = CardText(
         summary=part.get("summary", card["summary"]),
         detail=part.get("detail", card["detail"]),
         suggestions=tuple(suggestions),
     )
+    for at, words in [("summary", text.summary), ("detail", text.detail)] + [
+            (f"suggestions[{i}].label", s["label"]) for i, s in enumerate(suggestions) if "label" in s]:
+        check_placeholders(words, f"{where}: {place}.{at}", names.settings)
+    return text
+
+
+def check_placeholders(text: str, where: str, settings: frozenset[str]) -> None:
+    """Every `{name}` in a card text is one the engine fills; LibraryError names the first that is not."""
+    fillable = TEXT_VALUES | settings | {f"{s}_weeks" for s in settings}
+    try:
+        found = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise LibraryError(f"{where}: {exc}") from None
+    for name in found:
+        if name not in fillable:
+            raise LibraryError(f"{where}: no value for placeholder {{{name}}} "
+                               f"(known: card values {sorted(TEXT_VALUES)} and the thresholds in cards/settings.yaml)")
 
 
 _KNOWN = {
