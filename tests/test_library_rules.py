@@ -51,7 +51,7 @@ BREAKAGES = [
     ("rules/cauda-equina.yaml", "{triggers}", "{triggers",
      "cards/rules/cauda-equina.yaml: rules[0].card.detail: expected '}' before end of string"),
     ("orders.yaml", "label: ", "label: Order {mri_kind} ",
-     "cards/orders.yaml: orders.mri-lumbar.label: no value for placeholder {mri_kind}"),
+     "cards/orders.yaml: orders.mri-lumbar-stat.label: no value for placeholder {mri_kind}"),
     ("orders.yaml", 'code: "72146"', 'code: " 72146 "',
      "cards/orders.yaml: orders.mri-thoracic.requests[0]: not a valid R4 ServiceRequest"),
 ]
