@@ -12,6 +12,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
+from fault_servers import Misbehaving, reply
 from jwt_support import Issuer, write_trust_file
 from sekmet import free_port
 
@@ -89,3 +90,23 @@ def test_against_a_running_service_with_a_jwt(loaded, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_an_unreachable_fhir_server_is_named(tmp_path):
+    port = free_port()
+    result = invoke("patient-view", "--fhir-server", f"http://127.0.0.1:{port}/fhir", "--patient", "abc")
+    assert result.exit_code == 1
+    assert f"cannot reach the FHIR server http://127.0.0.1:{port}/fhir" in " ".join(result.output.split())
+
+
+def test_a_url_that_is_not_a_fhir_server_is_named():
+    with Misbehaving(reply(200, b"<html>welcome</html>", "text/html")) as server:
+        result = invoke("patient-view", "--fhir-server", server.base_url, "--patient", "abc")
+    assert result.exit_code == 1
+    assert "does not look like a FHIR server" in " ".join(result.output.split())
+
+
+def test_a_missing_patient_is_named(loaded):
+    result = invoke("patient-view", "--fhir-server", loaded, "--patient", "no-such-patient-here")
+    assert result.exit_code == 1
+    assert "no Patient/no-such-patient-here on" in " ".join(result.output.split())

@@ -124,7 +124,8 @@ def cards_validate(cards_dir: Path | None) -> None:
 @click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The library to compare with (default: the shipped one).")
 def cards_diff(changed: Path, against: Path | None) -> None:
-    """List the scenarios in fixtures/ whose cards change with a modified card library."""
+    """List the scenarios in fixtures/ whose cards change with a modified card library; exit 1
+    when any do, so a team can gate a library change in its own CI."""
     from datetime import date
 
     from ..library.loader import LibraryError, load_library
@@ -147,4 +148,5 @@ def cards_diff(changed: Path, against: Path | None) -> None:
         for card in sorted(set(diff.after) - set(diff.before)):
             click.secho(f"  + {card[1]:8} {card[0]}: {card[2]}", fg="green")
     click.echo(f"{len(differences)} scenario(s) change.")
+    sys.exit(1)
 

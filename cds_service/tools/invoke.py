@@ -110,6 +110,32 @@ def _drafts(path: Path | None) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": data}]}
 
 
+def check_patient(fhir_server: str, patient: str) -> str | None:
+    """Why the patient cannot be read from the FHIR server, or None: checked before any service
+    call so that a typo in a URL or an id is named as such, not reported as missing cards."""
+    base = fhir_server.rstrip("/")
+    headers = {"Accept": "application/fhir+json"}
+    try:
+        metadata = requests.get(f"{base}/metadata", headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        return f"cannot reach the FHIR server {base} ({exc.__class__.__name__})"
+    try:
+        kind = metadata.json().get("resourceType")
+    except ValueError:
+        kind = None
+    if metadata.status_code != 200 or kind != "CapabilityStatement":
+        return f"{base} does not look like a FHIR server (GET /metadata gave {metadata.status_code}, no CapabilityStatement)"
+    try:
+        found = requests.get(f"{base}/Patient/{patient}", headers=headers, timeout=10)
+    except requests.RequestException as exc:
+        return f"cannot read Patient/{patient} from {base} ({exc.__class__.__name__})"
+    if found.status_code in (404, 410):
+        return f"no Patient/{patient} on {base}"
+    if found.status_code != 200:
+        return f"reading Patient/{patient} from {base} gave {found.status_code}"
+    return None
+
+
 def _fail(console: Console, status: int, body: Any) -> None:
     if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
         detail = "; ".join(i.get("diagnostics", i.get("code", "")) for i in body.get("issue", []))
@@ -138,6 +164,10 @@ def invoke(hook: str, fhir_server: str, patient: str, service: str | None, with_
            as_json: bool) -> None:
     """Call a CDS service for a patient on a FHIR server, as an EHR would, and show the cards."""
     console = Console()
+    problem = check_patient(fhir_server, patient)
+    if problem:
+        console.print(f"[red]{problem}[/red]")
+        sys.exit(1)
     signer = Signer(key.read_bytes(), kid, iss) if key else None
     transport = Remote(service, signer) if service else InProcess(fhir_server)
     status, discovery = transport.call("GET", "/cds-services")
