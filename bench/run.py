@@ -261,12 +261,15 @@ def machine() -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="load per HTTP measurement")
+    parser.add_argument("--engine-only", action="store_true", help="only (a), the in-process engine figures")
     args = parser.parse_args()
     print(f"machine: {machine()}\n")
     print("(a) in-process: engine (record -> findings -> rules -> cards) vs json.loads of the same body")
     print(f"{'resources':>9} {'body KB':>8} {'loads ms':>9} {'engine ms':>10} {'engine/loads':>13}")
     for size, kb, loads, engine, ratio in in_process():
         print(f"{size:>9} {kb:>8} {loads:>9.3f} {engine:>10.3f} {ratio:>13.2f}")
+    if args.engine_only:
+        return
     print(f"\n(b) over HTTP: nerve-cds serve ({WORKERS} workers x {THREADS} threads, gthread) vs a bare Flask floor, same gunicorn")
     print(f"{'res':>4} {'conc':>4} | {'svc rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | "
           f"{'floor rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | {'cpu ratio':>9}")
