@@ -38,10 +38,13 @@ def main() -> None:
 @click.option("--host", help="Interface to bind [default: 127.0.0.1 with --dev, else 0.0.0.0].")
 @click.option("--port", default=8080, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes.")
-@click.option("--threads", default=4, show_default=True, type=int, help="Threads per worker.")
+@click.option("--connections", default=1000, show_default=True, type=click.IntRange(1),
+              help="Open connections per worker; slow ones wait without holding up the rest.")
 @click.option("--dev", is_flag=True, help="Dev mode: authentication off, loopback http FHIR servers allowed.")
-def serve(host: str | None, port: int, workers: int, threads: int, dev: bool) -> None:
-    """Run the service under gunicorn."""
+def serve(host: str | None, port: int, workers: int, connections: int, dev: bool) -> None:
+    """Run the service under gunicorn, with gevent workers: a client that trickles its request
+    holds a cheap greenlet, not one of a handful of threads, so slow or stalled clients cannot
+    starve the EHRs that are waiting for cards."""
     from gunicorn.app.base import BaseApplication
 
     host = host or ("127.0.0.1" if dev else "0.0.0.0")
@@ -66,10 +69,13 @@ def serve(host: str | None, port: int, workers: int, threads: int, dev: bool) ->
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
-            self.cfg.set("threads", threads)
-            self.cfg.set("worker_class", "gthread" if threads > 1 else "sync")
+            self.cfg.set("worker_class", "gevent")
+            self.cfg.set("worker_connections", connections)
             self.cfg.set("accesslog", None)
             self.cfg.set("timeout", 30)
+            # gunicorn's control socket defaults to one fixed path per user, shared by every
+            # instance on the machine; the service is managed by signals, so it has none.
+            self.cfg.set("control_socket_disable", True)
 
         def load(self) -> Any:
             return app
