@@ -10,4 +10,4 @@ RUN pip install --no-cache-dir '.[postgres]' && useradd --system nerve && chown 
 USER nerve
 EXPOSE 8080
 HEALTHCHECK CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/readyz')"
-CMD ["nerve-cds", "serve", "--port", "8080", "--workers", "2", "--threads", "4"]
+CMD ["nerve-cds", "serve", "--port", "8080", "--workers", "2"]

@@ -38,7 +38,7 @@ from cds_service.library.loader import load_library  # noqa: E402
 from cds_service.tools.scenarios import load_scenario  # noqa: E402
 
 SIZES = (50, 500, 5000)
-WORKERS, THREADS = 2, 4  # the `nerve-cds serve` defaults
+WORKERS = 2  # the `nerve-cds serve` default, gevent workers
 KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
         "diagnosticReports", "medicationStatements")
 ORDER = {"Patient": "patient", "Condition": "conditions", "Observation": "observations", "ServiceRequest": "serviceRequests",
@@ -199,10 +199,10 @@ def over_http(seconds: float) -> list[tuple]:
     rows = []
     service_port, floor_port = free_port(), free_port()
     service = subprocess.Popen([str(exe / "nerve-cds"), "serve", "--dev", "--host", "127.0.0.1", "--port", str(service_port),
-                                "--workers", str(WORKERS), "--threads", str(THREADS)],
+                                "--workers", str(WORKERS)],
                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     floor = subprocess.Popen([str(exe / "gunicorn"), "--bind", f"127.0.0.1:{floor_port}", "--workers", str(WORKERS),
-                              "--threads", str(THREADS), "--worker-class", "gthread", "bench.floor_app:app"],
+                              "--worker-class", "gevent", "bench.floor_app:app"],
                              cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(service_port, "/healthz")
@@ -270,7 +270,7 @@ def main() -> None:
         print(f"{size:>9} {kb:>8} {loads:>9.3f} {engine:>10.3f} {ratio:>13.2f}")
     if args.engine_only:
         return
-    print(f"\n(b) over HTTP: nerve-cds serve ({WORKERS} workers x {THREADS} threads, gthread) vs a bare Flask floor, same gunicorn")
+    print(f"\n(b) over HTTP: nerve-cds serve ({WORKERS} gevent workers) vs a bare Flask floor, same gunicorn")
     print(f"{'res':>4} {'conc':>4} | {'svc rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | "
           f"{'floor rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | {'cpu ratio':>9}")
     for size, conc, svc, base in over_http(args.seconds):

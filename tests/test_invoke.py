@@ -72,7 +72,7 @@ def test_against_a_running_service_with_a_jwt(loaded, tmp_path):
            "NERVE_CDS_FHIR_ALLOWLIST": loaded, "NERVE_CDS_DEV": "1", "NERVE_CDS_AUTH_ENABLED": "1",
            "NERVE_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/fb.db", "NERVE_CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
     exe = str(Path(sys.executable).parent / "nerve-cds")
-    server = subprocess.Popen([exe, "serve", "--dev", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--threads", "2"],
+    server = subprocess.Popen([exe, "serve", "--dev", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         for _ in range(100):
