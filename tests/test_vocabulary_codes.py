@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import simple_icd_10_cm as icd
 import yaml
 
 from cds_service.core.settings import Settings
+from cds_service.library.coverage import gps_path, read_gps
 from cds_service.library.terminology import UNVERIFIED_EXTENSION, load_terminology
 
 CARDS = Settings().cards_dir
-GPS_FILE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "snomed-gps-2020.tsv"
+GPS_FILE = gps_path(CARDS)  # shipped in the card library (cards/terminology/), nothing outside the repository
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
 
@@ -46,8 +46,13 @@ def all_card_codings():
 
 @pytest.fixture(scope="module")
 def gps():
-    assert GPS_FILE.is_file(), f"SNOMED GPS list not found at {GPS_FILE}"
-    return {line.split("\t")[0] for line in GPS_FILE.read_text(encoding="utf-8").splitlines() if "\t" in line}
+    return read_gps(GPS_FILE)
+
+
+def test_the_shipped_gps_list_is_the_whole_2020_release(gps):
+    assert len(gps) == 26158
+    assert gps["279039007"] == "Low back pain (finding)" and gps["23056005"] == "Sciatica (disorder)"
+    assert (CARDS / "terminology" / "README.md").read_text(encoding="utf-8").count("CC BY 4.0") >= 1
 
 
 def test_every_icd10cm_code_in_cards_is_valid():

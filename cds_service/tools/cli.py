@@ -123,6 +123,30 @@ def cards_validate(cards_dir: Path | None) -> None:
     )
 
 
+@cards.command("coverage")
+@click.argument("cards_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+def cards_coverage(cards_dir: Path | None) -> None:
+    """Print the SNOMED GPS coverage ledger: per topic, concepts matched, in a value set, excluded, missing."""
+    from ..library.coverage import build_ledger
+    from ..library.loader import LibraryError
+
+    try:
+        ledger = build_ledger(cards_dir or Settings.from_env().cards_dir)
+    except LibraryError as exc:
+        click.secho(f"INVALID: {exc}", fg="red", err=True)
+        sys.exit(1)
+    click.echo(f"{'topic':24} {'matched':>8} {'in value set':>13} {'excluded':>9} {'missing':>8}")
+    for t in ledger.topics:
+        click.echo(f"{t.topic:24} {len(t.matched):8} {len(t.in_valuesets):13} {len(t.excluded):9} {len(t.missing):8}")
+    click.echo(f"{'all topics (distinct)':24} {len(ledger.matched):8} {len(ledger.in_valuesets):13} "
+               f"{len(ledger.excluded):9} {len(ledger.missing):8}")
+    for code in sorted(ledger.missing, key=ledger.terms.get):
+        click.secho(f"MISSING {code} {ledger.terms[code]}", fg="red")
+    for problem in ledger.problems:
+        click.secho(f"PROBLEM {problem}", fg="red")
+    if not ledger.complete:
+        sys.exit(1)
+
 
 @cards.command("diff")
 @click.option("--cards-dir", "changed", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
