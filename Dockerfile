@@ -1,5 +1,5 @@
 # nerve-cds service image: gunicorn via `nerve-cds serve`, PostgreSQL driver included.
-FROM python:3.11-slim
+FROM python:3.11.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY cds_service ./cds_service
