@@ -12,7 +12,7 @@ from typing import Any, Collection, Mapping
 
 import yaml
 
-from .schema import LibraryError
+from .schema import SAFE_LOADER, LibraryError
 
 _WORSE_WHEN = ("lower", "higher")
 
@@ -218,7 +218,7 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
     path = Path(path)
     r = _Reader(f"{path.parent.name}/{path.name}", valuesets if valuesets is not None else _known_valuesets(path))
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise LibraryError(f"{r.where}: cannot be read as YAML: {exc}") from exc
     top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications")
