@@ -9,15 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel
-
-from .contexts import OrderSelectContext, OrderSignContext, PatientViewContext
+from .contexts import HookContext, OrderSelectContext, OrderSignContext, PatientViewContext
 
 
 @dataclass(frozen=True)
 class Hook:
     name: str
-    context: type[BaseModel]
+    context: type[HookContext]
     # Which of context.draftOrders the advice is about: none (no drafts), the `selections`, or all.
     drafts: Literal["none", "selected", "all"] = "none"
     # Rules in cards/rules/ that name no hooks run on this one.

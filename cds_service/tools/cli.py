@@ -140,7 +140,7 @@ def cards_coverage(cards_dir: Path | None) -> None:
         click.echo(f"{t.topic:24} {len(t.matched):8} {len(t.in_valuesets):13} {len(t.excluded):9} {len(t.missing):8}")
     click.echo(f"{'all topics (distinct)':24} {len(ledger.matched):8} {len(ledger.in_valuesets):13} "
                f"{len(ledger.excluded):9} {len(ledger.missing):8}")
-    for code in sorted(ledger.missing, key=ledger.terms.get):
+    for code in sorted(ledger.missing, key=lambda c: ledger.terms.get(c, "")):
         click.secho(f"MISSING {code} {ledger.terms[code]}", fg="red")
     for problem in ledger.problems:
         click.secho(f"PROBLEM {problem}", fg="red")

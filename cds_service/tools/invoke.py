@@ -60,13 +60,14 @@ class Signer:
     """CDS Hooks client JWTs: ES384 for an EC key, RS384 for an RSA key."""
 
     def __init__(self, pem: bytes, kid: str, iss: str):
-        self.key = serialization.load_pem_private_key(pem, password=None)
-        if isinstance(self.key, ec.EllipticCurvePrivateKey):
+        key = serialization.load_pem_private_key(pem, password=None)
+        if isinstance(key, ec.EllipticCurvePrivateKey):
             self.alg = "ES384"
-        elif isinstance(self.key, rsa.RSAPrivateKey):
+        elif isinstance(key, rsa.RSAPrivateKey):
             self.alg = "RS384"
         else:
             raise click.BadParameter("the key must be an EC or RSA private key (PEM)")
+        self.key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = key
         self.kid, self.iss = kid, iss
 
     def token(self, audience: str) -> str:

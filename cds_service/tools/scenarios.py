@@ -55,8 +55,8 @@ def _walk(value: Any, today: date, prefix: str) -> Any:
         for key, item in value.items():
             if prefix and key == "id" and isinstance(item, str) and "resourceType" in value:
                 out[key] = prefix + item
-            elif prefix and key in ("reference", "url") and isinstance(item, str) and REFERENCE.match(item):
-                kind, ident = REFERENCE.match(item).groups()
+            elif prefix and key in ("reference", "url") and isinstance(item, str) and (match := REFERENCE.match(item)):
+                kind, ident = match.groups()
                 out[key] = f"{kind}/{prefix}{ident}"
             else:
                 out[key] = _walk(item, today, prefix)

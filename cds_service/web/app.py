@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     # One byte over the limit: a chunked body without Content-Length is cut there by werkzeug, so
     # the size check in the API sees it is too long (413) instead of parsing a truncated body (400).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
-    app.json.sort_keys = False
+    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it
     app.extensions["nerve_cds.library"] = load_library(settings.cards_dir)
     app.extensions["nerve_cds.feedback"] = FeedbackStore(settings.database_url)
     if settings.dev:

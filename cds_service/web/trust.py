@@ -67,6 +67,8 @@ class KeySet:
             if abs(now - self._last_fetch) < JWKS_REFRESH_SECONDS:
                 return
             self._last_fetch = now
+            if self.url is None:
+                return
             try:
                 self.keys = parse_jwks((self.fetcher or fetch_jwks)(self.url))
             except (requests.RequestException, ValueError, jwt.PyJWTError):
