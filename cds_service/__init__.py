@@ -7,11 +7,11 @@ The subpackages, in the order a hook call meets them:
     data      gathering FHIR data: prefetch as sent, the rest fetched from the EHR's server
     engine    record -> evidence -> findings -> rules -> cards
     library   the card library in cards/, loaded and cross-checked once at start-up
-    feedback  clinicians' feedback on cards and the cards issued, behind a storage interface
+    storage   feedback, cards issued and used JWT ids, behind an interface (SQL + migrations)
     tools     the `nerve-cds` command line: serve, validate and diff the library, fixtures, invoke
     core      settings, errors, FHIR JSON and date helpers that every layer shares
 
-Imports go one way: tools -> web -> {data, engine, feedback} ; data -> hooks ;
+Imports go one way: tools -> web -> {data, engine, storage} ; data -> hooks ;
 engine -> {library, hooks} ; library -> hooks ; everything -> core. Nothing imports web or tools.
 """
 from .web.app import create_app

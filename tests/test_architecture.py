@@ -15,9 +15,9 @@ ALLOWED = {
     "library": {"hooks", "core"},
     "data": {"hooks", "core"},
     "engine": {"library", "hooks", "core"},
-    "feedback": {"core"},
-    "web": {"data", "engine", "feedback", "hooks", "library", "core"},
-    "tools": {"web", "data", "engine", "feedback", "hooks", "library", "core"},
+    "storage": {"core"},
+    "web": {"data", "engine", "storage", "hooks", "library", "core"},
+    "tools": {"web", "data", "engine", "storage", "hooks", "library", "core"},
 }
 
 

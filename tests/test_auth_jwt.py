@@ -196,13 +196,13 @@ def test_aud_built_from_public_base_url_behind_a_proxy(tmp_path, ehr):
 
 def test_spec_example_token_verifies_at_its_own_time(tmp_path):
     """The spec's ES384 example, through the real app at https://cds.example.org with the clock at
-    the token's iat: authentication passes (404: there is no service "some-service" in our library)."""
+    the token's iat and its years-long lifetime allowed: authentication passes (404: there is no service "some-service" in our library)."""
     (tmp_path / "spec.jwks.json").write_text(json.dumps(SPEC_JWKS))
     (tmp_path / "trust.yaml").write_text(
         "clients:\n  - iss: https://fhir-ehr.example.com/\n    jwks_file: spec.jwks.json\n"
         "    tenant: 2ddd6c3a-8e9a-44c6-a305-52111ad302a2\n")
     settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=tmp_path / "trust.yaml",
-                        public_base_url="https://cds.example.org")
+                        public_base_url="https://cds.example.org", jwt_max_lifetime_seconds=SPEC_EXP - SPEC_IAT)
     app = create_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_IAT + 60, timezone.utc))
     client = app.test_client()
     assert refused(client.get(DISCOVERY, headers=bearer(SPEC_TOKEN)))  # its aud is the service, not discovery
@@ -223,8 +223,9 @@ def test_replay_refused_by_another_worker_sharing_the_database(tmp_path, ehr):
 
 
 def test_replay_cache_without_its_database_still_refuses_replays_in_process(tmp_path, caplog):
+    from cds_service.storage.sql import open_storage
     from cds_service.web.auth import ReplayCache
-    cache = ReplayCache(f"sqlite:///{tmp_path}/no/such/dir/jti.db")
+    cache = ReplayCache(open_storage(f"sqlite:///{tmp_path}/no/such/dir/jti.db").replay)
     now = time.time()
     assert cache.add("https://ehr.example.org", "j1", now + 60, now) is True
     assert cache.add("https://ehr.example.org", "j1", now + 60, now) is False

@@ -80,10 +80,10 @@ def test_feedback_stored_once_with_its_card_context(app):
     override = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": stamp,
                 "overrideReason": {"reason": card["overrideReasons"][0], "userComment": "seen by spinal team"}}
     assert client.post(SERVICE + "/feedback", json={"feedback": [override]}).status_code == 200
-    rows = [r for r in app.extensions["nerve_cds.feedback"].rows() if r.card_uuid == card["uuid"]]
+    rows = app.extensions["nerve_cds.feedback"].feedback_for(card["uuid"])
     assert [r.outcome for r in rows] == ["accepted", "overridden"]
     assert rows[0].hook_instance == hook_instance and rows[0].topic == "cauda-equina-emergency"
-    assert rows[0].accepted_suggestions == [card["suggestions"][0]["uuid"]]
+    assert rows[0].accepted_suggestions == (card["suggestions"][0]["uuid"],)
     assert rows[1].override_code == card["overrideReasons"][0]["code"] and rows[1].user_comment == "seen by spinal team"
     assert rows[1].service_id == "nerve-cds-patient-view"
 

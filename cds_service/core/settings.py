@@ -54,6 +54,8 @@ class Settings(BaseModel):
     # The URL clients call us at (scheme://host[:port][/prefix]); JWT `aud` is checked against it.
     public_base_url: str = ""
     trust_file: Path | None = None
+    # Longest JWT lifetime (exp - iat) accepted; CDS Hooks suggests 5 minutes.
+    jwt_max_lifetime_seconds: PositiveFloat = 300.0
     # FHIR servers we may contact: "scheme://host[:port][/path-prefix]" entries.
     fhir_allowlist: tuple[str, ...] = ()
     # Plain http to allowlisted FHIR servers (a private network such as the compose stack only).

@@ -101,6 +101,27 @@ main.add_command(invoke)
 
 
 @main.group()
+def db() -> None:
+    """The feedback database's schema (also brought up to date when the service starts)."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration not yet applied to NERVE_CDS_DATABASE_URL (ahead of a deploy)."""
+    from ..storage.sql import SqlDatabase
+
+    database = SqlDatabase(Settings.from_env().database_url)
+    try:
+        revision = database.upgrade()
+    except Exception as exc:  # the URL can hold a password: name the failure, never the URL
+        click.secho(f"FAILED: {exc.__class__.__name__}", fg="red", err=True)
+        sys.exit(1)
+    finally:
+        database.engine.dispose()
+    click.echo(f"OK: schema at revision {revision}")
+
+
+@main.group()
 def cards() -> None:
     """Check and compare card libraries."""
 

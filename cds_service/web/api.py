@@ -9,14 +9,14 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..core.errors import NotFound, PayloadTooLarge, ServerError, ServiceUnavailable, UnsupportedMediaType
+from ..core.errors import BadRequest, NotFound, PayloadTooLarge, ServerError, ServiceUnavailable, UnsupportedMediaType
 from ..data import prefetch
 from ..engine.advise import advise
-from ..feedback.store import parse_feedback
 from ..hooks.requests import parse_request
 from ..library.loader import Library
+from ..storage.feedback import parse_feedback
+from ..storage.interface import StoreUnavailable, Unstorable
 from .response import ResponseError, check_response
 
 bp = Blueprint("cds", __name__)
@@ -93,7 +93,10 @@ def call_service(service_id: str) -> Any:
     g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
-        store.remember_cards(service_id, hook_request.hookInstance, advice.cards)
+        try:
+            store.remember_cards(service_id, hook_request.hookInstance, advice.cards)
+        except Unstorable as exc:
+            raise BadRequest(str(exc)) from None
     return jsonify(payload)
 
 
@@ -105,7 +108,9 @@ def feedback(service_id: str) -> Any:
     items = parse_feedback(_json_body())
     try:
         stored = current_app.extensions["nerve_cds.feedback"].save(service_id, items)
-    except SQLAlchemyError:  # feedback is idempotent, so the client can simply send it again
+    except Unstorable as exc:
+        raise BadRequest(str(exc)) from None
+    except StoreUnavailable:  # feedback is idempotent, so the client can simply send it again
         raise ServiceUnavailable("feedback store unavailable; send the feedback again later") from None
     g.log_fields["feedbackItems"] = len(items)
     g.log_fields["feedbackStored"] = stored
@@ -120,8 +125,8 @@ def healthz() -> Any:
 @bp.get("/readyz")
 def readyz() -> Any:
     checks = {"cardLibrary": bool(_library().services)}
-    store = current_app.extensions.get("nerve_cds.feedback")
-    checks["database"] = bool(store and store.ping())
+    storage = current_app.extensions.get("nerve_cds.storage")
+    checks["database"] = bool(storage and storage.ready())
     status = 200 if all(checks.values()) else 503
     return jsonify({"status": "ready" if status == 200 else "not-ready", "checks": checks}), status
 

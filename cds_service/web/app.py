@@ -1,4 +1,4 @@
-"""The application factory: settings, card library and feedback store are set up once here."""
+"""The application factory: settings, card library and storage are set up once here."""
 from __future__ import annotations
 
 import logging
@@ -11,8 +11,8 @@ from werkzeug.exceptions import HTTPException
 
 from ..core.errors import HttpError, operation_outcome
 from ..core.settings import Settings
-from ..feedback.store import FeedbackStore
 from ..library.loader import load_library
+from ..storage.sql import open_storage
 from . import auth, cors, logs
 from .api import bp, utcnow
 
@@ -36,7 +36,9 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it
     app.extensions["nerve_cds.library"] = load_library(settings.cards_dir)
-    app.extensions["nerve_cds.feedback"] = FeedbackStore(settings.database_url)
+    storage = open_storage(settings.database_url)  # one database, one engine: feedback, cards, jti
+    app.extensions["nerve_cds.storage"] = storage
+    app.extensions["nerve_cds.feedback"] = storage.feedback
     if settings.dev:
         log.warning(DEV_WARNING)
 

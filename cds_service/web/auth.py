@@ -8,8 +8,9 @@ itself is never logged.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import logging
-import os
+import math
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,11 +18,9 @@ from typing import Any, Callable
 
 import jwt
 from flask import Flask, Response, current_app, g, request
-from sqlalchemy import Column, Float, MetaData, String, Table, create_engine, delete, insert
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..core.settings import Settings
+from ..storage.interface import ReplayStore, Storage, StoreUnavailable
 from .trust import ASYMMETRIC, Client, KeyNotFound, Trust, load_trust
 
 log = logging.getLogger("nerve_cds.auth")
@@ -40,66 +39,45 @@ class Claims:
     jti: str | None = None
 
 
-_JTI_TABLE = Table(
-    "nerve_cds_jti_seen", MetaData(),
-    Column("key", String(64), primary_key=True),  # sha256 of iss and jti: fixed size, no token text
-    Column("expires", Float, nullable=False, index=True),
-)
-
-
 class ReplayCache:
     """jti values seen, each kept until its token can no longer be accepted (exp plus skew).
 
-    Always in process; also in the database when a URL is given, so that a token accepted by one
-    gunicorn worker or replica is refused by the others. If that database is down we fall back to
-    the in-process cache (and say so) rather than refuse every caller."""
+    Always in process; also in the shared store when given, so that a token accepted by one
+    gunicorn worker or replica is refused by the others. If that store is down we fall back to
+    the in-process cache (and say so) rather than refuse every caller. Expired ids leave the
+    process in expiry order (a heap), so a call costs the same however many tokens are live."""
 
-    def __init__(self, database_url: str | None = None) -> None:
-        self._seen: dict[tuple[str, str], float] = {}
+    def __init__(self, shared: ReplayStore | None = None) -> None:
+        self._seen: dict[str, float] = {}
+        self._expiry: list[tuple[float, str]] = []
         self._lock = threading.Lock()
-        self._url = database_url
-        self._engine: tuple[int, Engine] | None = None
-        self._engine_lock = threading.Lock()
+        self._shared = shared
 
     def add(self, iss: str, jti: str, exp: float, now: float) -> bool:
         """False if this jti was already used by this issuer."""
+        key = hashlib.sha256(f"{iss}\0{jti}".encode()).hexdigest()  # fixed size, no token text
         expires_at = exp + CLOCK_SKEW_SECONDS
         with self._lock:
-            if len(self._seen) > 10_000:
-                self._seen = {k: v for k, v in self._seen.items() if v > now}
-            expires = self._seen.get((iss, jti))
-            if expires is not None and expires > now:
+            while self._expiry and self._expiry[0][0] <= now:
+                _, old = heapq.heappop(self._expiry)
+                if self._seen.get(old, now) <= now:
+                    self._seen.pop(old, None)
+            held = self._seen.get(key)
+            if held is not None and held > now:
                 return False
-            self._seen[(iss, jti)] = expires_at
-        return self._add_shared(iss, jti, expires_at, now) if self._url else True
-
-    def _add_shared(self, iss: str, jti: str, expires_at: float, now: float) -> bool:
-        key = hashlib.sha256(f"{iss}\0{jti}".encode()).hexdigest()
+            self._seen[key] = expires_at
+            heapq.heappush(self._expiry, (expires_at, key))
+        if self._shared is None:
+            return True
         try:
-            with self._shared_engine().begin() as conn:
-                conn.execute(delete(_JTI_TABLE).where(_JTI_TABLE.c.expires <= now, _JTI_TABLE.c.key == key))
-                conn.execute(insert(_JTI_TABLE).values(key=key, expires=expires_at))
-                if key.startswith("00"):  # about one call in 256 clears expired entries
-                    conn.execute(delete(_JTI_TABLE).where(_JTI_TABLE.c.expires <= now))
-            return True
-        except IntegrityError:
-            return False
-        except SQLAlchemyError as exc:
+            return self._shared.claim(key, expires_at, now)
+        except StoreUnavailable as exc:
             log.warning("shared jti replay cache unavailable; this process's cache only",
-                        extra={"fields": {"error": exc.__class__.__name__}})
+                        extra={"fields": {"error": str(exc)}})
             return True
 
-    def _shared_engine(self) -> Engine:
-        """One engine per process: a pool must not cross gunicorn's fork."""
-        with self._engine_lock:
-            if self._engine is None or self._engine[0] != os.getpid():
-                engine = create_engine(str(self._url), pool_pre_ping=True)
-                _JTI_TABLE.metadata.create_all(engine, checkfirst=True)
-                self._engine = (os.getpid(), engine)
-            return self._engine[1]
 
-
-def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: float) -> Client:
+def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: float, max_lifetime: float) -> Client:
     """The trusted client that signed `token` for `audience`, or AuthError."""
     seen = Claims()
     try:
@@ -150,25 +128,44 @@ def verify(token: str, audience: str, trust: Trust, replay: ReplayCache, now: fl
     aud = claims["aud"]
     if aud != audience and aud != [audience]:  # the spec allows "url" or ["url"], nothing broader
         raise AuthError("aud names more than this endpoint", seen)
-    _check_times(claims, now, seen)
+    exp = _check_times(claims, now, max_lifetime, seen)
     if client.tenant is not None and claims.get("tenant") != client.tenant:
         raise AuthError("tenant not allowed", seen)
-    if not replay.add(client.iss, str(claims["jti"]), float(claims["exp"]), now):
+    if not replay.add(client.iss, str(claims["jti"]), exp, now):
         raise AuthError("jti replayed", seen)
     return client
 
 
-def _check_times(claims: dict[str, Any], now: float, seen: Claims) -> None:
-    exp, iat = claims.get("exp"), claims.get("iat")
-    if not isinstance(exp, (int, float)) or not isinstance(iat, (int, float)):
-        raise AuthError("exp and iat must be numbers", seen)
+def _check_times(claims: dict[str, Any], now: float, max_lifetime: float, seen: Claims) -> float:
+    """exp, once iat, exp (and nbf if sent) are real times, the lifetime is short enough and the
+    token is valid now."""
+    iat, exp = _instant(claims, "iat", seen), _instant(claims, "exp", seen)
+    if exp < iat:
+        raise AuthError("exp before iat", seen)
+    if exp - iat > max_lifetime:
+        raise AuthError(f"lifetime {exp - iat:.0f} s over the {max_lifetime:.0f} s maximum", seen)
     if exp < now - CLOCK_SKEW_SECONDS:
         raise AuthError("expired", seen)
     if iat > now + CLOCK_SKEW_SECONDS:
         raise AuthError("iat in the future", seen)
-    nbf = claims.get("nbf")
-    if isinstance(nbf, (int, float)) and nbf > now + CLOCK_SKEW_SECONDS:
+    if "nbf" in claims and _instant(claims, "nbf", seen) > now + CLOCK_SKEW_SECONDS:
         raise AuthError("not yet valid", seen)
+    return exp
+
+
+def _instant(claims: dict[str, Any], name: str, seen: Claims) -> float:
+    """A claim in seconds since the epoch: a finite JSON number (PyJWT's parser lets NaN and
+    Infinity through, and NaN compares false with everything)."""
+    value = claims.get(name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise AuthError(f"{name} is not a number", seen)
+    try:
+        seconds = float(value)
+    except OverflowError:
+        raise AuthError(f"{name} is out of range", seen) from None
+    if not math.isfinite(seconds):
+        raise AuthError(f"{name} is not a finite number", seen)
+    return seconds
 
 
 def endpoint_url(settings: Settings) -> str:
@@ -203,7 +200,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     trust = load_trust(settings.trust_file, settings.dev)
     if not trust.clients:
         log.warning("no trusted CDS clients configured (NERVE_CDS_TRUST_FILE): every call will get 401")
-    replay = ReplayCache(settings.database_url or None)
+    storage: Storage | None = app.extensions.get("nerve_cds.storage")
+    replay = ReplayCache(storage.replay if storage is not None else None)
     app.extensions["nerve_cds.trust"] = trust
 
     @app.before_request
@@ -216,7 +214,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         try:
             if scheme.lower() != "bearer" or not token.strip():
                 raise AuthError("no bearer token", Claims())
-            g.cds_client = verify(token.strip(), endpoint_url(settings), trust, replay, clock().timestamp())
+            g.cds_client = verify(token.strip(), endpoint_url(settings), trust, replay, clock().timestamp(),
+                                  settings.jwt_max_lifetime_seconds)
         except AuthError as exc:
             seen = exc.args[1] if len(exc.args) > 1 else Claims()
             fields = {"reason": _loggable(exc.args[0]), "iss": _loggable(seen.iss), "kid": _loggable(seen.kid),

@@ -1,1 +1,0 @@
-"""Clinicians' feedback on cards and the record of cards issued. Imports core only."""

@@ -1,0 +1,82 @@
+"""Feedback from clinicians on our cards, validated per CDS Hooks 2.0 (stored by store.py's
+FeedbackStore: the same card, outcome and timestamp sent twice is one row, because the spec lets
+a client send feedback more than once)."""
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timezone
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..core.errors import BadRequest
+
+# RFC 3339 section 5.6 date-time (the spec asks for UTC; offsets are accepted and normalised).
+RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
+)
+
+
+class _Coding(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    # Bounds match the feedback table's columns: longer values are a 400, not a database error.
+    system: str = Field(min_length=1, max_length=256)
+    code: str = Field(min_length=1, max_length=128)
+    display: str | None = Field(default=None, max_length=512)
+
+
+class _OverrideReason(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    reason: _Coding | None = None
+    userComment: str | None = None
+
+
+class _Accepted(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str = Field(min_length=1)
+
+
+class FeedbackItem(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    card: str = Field(min_length=1, max_length=64)
+    outcome: Literal["accepted", "overridden"]
+    acceptedSuggestions: list[_Accepted] | None = None
+    overrideReason: _OverrideReason | None = None
+    outcomeTimestamp: str
+
+    @model_validator(mode="after")
+    def _rules(self) -> "FeedbackItem":
+        if self.outcome == "accepted" and not self.acceptedSuggestions:
+            raise ValueError("acceptedSuggestions is required when outcome is accepted")
+        if not RFC3339.match(self.outcomeTimestamp):
+            raise ValueError("outcomeTimestamp must be an RFC 3339 date-time, e.g. 2026-11-24T10:00:00Z")
+        self.timestamp()  # a well-formed string can still be an impossible date
+        return self
+
+    def timestamp(self) -> datetime:
+        try:
+            parsed = datetime.fromisoformat(self.outcomeTimestamp.upper().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("outcomeTimestamp is not a real date-time") from None
+        return parsed.astimezone(timezone.utc)
+
+
+class _Body(BaseModel):
+    feedback: list[FeedbackItem] = Field(min_length=1)
+
+
+def parse_feedback(body: bytes) -> list[FeedbackItem]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("feedback body is not valid JSON") from None
+    try:
+        return _Body.model_validate(data).feedback
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors(include_input=False, include_url=False):
+            place = ".".join(str(p) for p in err["loc"])
+            parts.append(f"{place}: {err['msg']}" if place else err["msg"])
+        raise BadRequest("; ".join(parts)) from None

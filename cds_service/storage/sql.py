@@ -1,0 +1,136 @@
+"""The storage interface on SQLAlchemy: one engine per database URL for feedback, issued cards and
+the JWT replay cache; the schema is Alembic's (migrations/), brought to head on first contact.
+
+SQLite (a file, the default) and PostgreSQL are the databases tested.
+"""
+from __future__ import annotations
+
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from alembic import command
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, create_engine, event, literal, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from .interface import Storage, StoreUnavailable
+from .sql_feedback import SqlFeedbackStore
+from .sql_replay import SqlReplayStore
+from .sql_schema import issued_card
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Replicas starting together on one PostgreSQL take turns at migrating (any fixed 64-bit number).
+_MIGRATION_LOCK = 0x6E65_7276_6563_6473
+
+
+def alembic_config(url: str) -> Config:
+    """Alembic pointed at the migrations shipped inside the package (no alembic.ini needed)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+class SqlDatabase:
+    """One database URL: its engine, its schema version, and whether it is still there.
+
+    A SQLite file removed while we run would otherwise go unnoticed: pooled connections keep
+    writing to the deleted file. So the file is checked before each use, and a file replaced by
+    another one (a restore) gets fresh connections and its schema brought to head."""
+
+    RETRY_SECONDS = 5.0  # after failing to reach the database, before trying again
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url, pool_pre_ping=True)
+        parsed = make_url(url)
+        database = parsed.database or ""
+        self._file = Path(database) if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") else None
+        if self._file is not None:
+            event.listen(self.engine, "connect", _write_ahead_log)
+        self._identity: tuple[int, int] | None = None
+        self._migrated = False
+        self._retry_at = 0.0
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """A transaction; StoreUnavailable if the database is gone. SQLAlchemy errors pass through."""
+        self.check()
+        with self.engine.begin() as conn:
+            yield conn
+
+    def check(self) -> None:
+        """Usable now: same process's pool, file still in place, schema at head."""
+        with self._lock:
+            if self._pid != os.getpid():  # gunicorn forked us: never share the parent's connections
+                self.engine.dispose(close=False)
+                self._pid = os.getpid()
+            if self._migrated and self._file is not None:
+                try:
+                    stat = self._file.stat()
+                except OSError:
+                    raise StoreUnavailable("the SQLite database file is missing") from None
+                if (stat.st_dev, stat.st_ino) != self._identity:
+                    self.engine.dispose()
+                    self._migrated = False
+            if not self._migrated:
+                if time.monotonic() < self._retry_at:  # callers must not queue behind connect timeouts
+                    raise StoreUnavailable("database unreachable")
+                try:
+                    self.upgrade()
+                except SQLAlchemyError as exc:
+                    self._retry_at = time.monotonic() + self.RETRY_SECONDS
+                    raise StoreUnavailable(f"database unreachable ({exc.__class__.__name__})") from None
+                if self._file is not None:
+                    stat = self._file.stat()
+                    self._identity = (stat.st_dev, stat.st_ino)
+                self._migrated = True
+
+    def upgrade(self) -> str | None:
+        """Bring the schema to the newest migration (idempotent; serialised across replicas)."""
+        with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
+            config = alembic_config(self.url)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+            return MigrationContext.configure(conn).get_current_revision()
+
+    def ready(self) -> bool:
+        try:
+            with self.begin() as conn:
+                conn.execute(select(literal(1)).select_from(issued_card).limit(1))
+            return True
+        except (StoreUnavailable, SQLAlchemyError):
+            return False
+
+
+def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
+    """SQLite commits with one fsync instead of several, and readers never wait for the writer;
+    synchronous stays FULL, so a commit is as durable as before."""
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+
+
+class SqlStorage:
+    """Feedback, issued cards and the replay cache on one database, through one engine."""
+
+    def __init__(self, url: str) -> None:
+        self.database = SqlDatabase(url)
+        self.feedback = SqlFeedbackStore(self.database)
+        self.replay = SqlReplayStore(self.database)
+        self.ready()  # migrate now; a database down at start-up shows in /readyz, it is no crash
+
+    def ready(self) -> bool:
+        return self.database.ready()
+
+
+def open_storage(url: str) -> Storage:
+    return SqlStorage(url)

@@ -1,0 +1,199 @@
+"""Feedback and issued cards on SQLAlchemy.
+
+Cards issued are written by a background thread, in batches: a database round trip (and an
+fsync) on every hook call would cost more than the advice itself. Feedback waits for pending
+cards to be written first, so it always finds the card it is about.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+
+from .feedback import FeedbackItem
+from .interface import IssuedCard, StoredFeedback, StoreUnavailable, check_text
+from .sql_schema import feedback, issued_card
+
+if TYPE_CHECKING:
+    from .sql import SqlDatabase
+
+log = logging.getLogger("nerve_cds.feedback")
+
+Row = tuple[Any, str, str, Any, datetime]  # card uuid, service, hookInstance, topic, issued at
+
+
+class SqlFeedbackStore:
+    def __init__(self, database: SqlDatabase) -> None:
+        self._db = database
+        self._pending: queue.Queue[list[Row]] = queue.Queue(maxsize=10_000)
+        self._writer_pid: int | None = None
+        self._lock = threading.Lock()
+        self._failing = False  # the writer's state, so an outage is one log line, not one per batch
+
+    def remember_cards(self, service_id: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
+        check_text("hookInstance", hook_instance)
+        now = datetime.now(timezone.utc)
+        rows = [(card.get("uuid"), service_id, hook_instance, card.get("source", {}).get("topic", {}).get("code"), now)
+                for card in cards]
+        if not rows:
+            return
+        self._start_writer()
+        try:
+            self._pending.put_nowait(rows)
+        except queue.Full:  # advice matters more than bookkeeping
+            log.warning("issued-card queue full; cards not recorded", extra={"fields": {"cards": len(rows)}})
+
+    def flush(self) -> None:
+        if self._writer_pid == os.getpid():
+            self._pending.join()
+
+    def _start_writer(self) -> None:
+        """One writer thread per process (gunicorn forks workers after the app is built)."""
+        if self._writer_pid == os.getpid():
+            return
+        with self._lock:
+            if self._writer_pid != os.getpid():
+                threading.Thread(target=self._write_forever, name="issued-cards", daemon=True).start()
+                self._writer_pid = os.getpid()
+
+    def _write_forever(self) -> None:
+        while True:
+            batches = [self._pending.get()]
+            while len(batches) < 200:
+                try:
+                    batches.append(self._pending.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._write([row for batch in batches for row in batch])
+            finally:
+                for _ in batches:
+                    self._pending.task_done()
+
+    def _write(self, rows: list[Row]) -> None:
+        """All rows in one transaction; if the database refuses one, each on its own, so one bad
+        row costs only itself."""
+        try:
+            try:
+                self._insert(rows)
+            except (IntegrityError, DataError):
+                refused: list[str] = []
+                for row in rows:
+                    try:
+                        self._insert([row])
+                    except (IntegrityError, DataError) as exc:
+                        refused.append(exc.__class__.__name__)
+                if refused:
+                    log.warning("issued cards refused by the database; the others were recorded",
+                                extra={"fields": {"refused": len(refused), "error": refused[0]}})
+        except (StoreUnavailable, SQLAlchemyError) as exc:
+            if not self._failing:
+                reason = str(exc) if isinstance(exc, StoreUnavailable) else exc.__class__.__name__
+                log.warning("cannot record issued cards: feedback database unavailable (%s)", reason,
+                            extra={"fields": {"error": reason, "cards": len(rows)}})
+            self._failing = True
+            return
+        if self._failing:
+            log.info("recording issued cards again")
+            self._failing = False
+
+    def _insert(self, rows: list[Row]) -> None:
+        with self._db.begin() as conn:
+            known = set(conn.scalars(select(issued_card.c.card_uuid).where(issued_card.c.card_uuid.in_([r[0] for r in rows]))))
+            fresh = {}
+            for card_uuid, service_id, hook_instance, topic, issued_at in rows:
+                if card_uuid not in known and card_uuid not in fresh:
+                    fresh[card_uuid] = {"card_uuid": card_uuid, "service_id": service_id, "hook_instance": hook_instance,
+                                        "topic": topic, "issued_at": issued_at}
+            if fresh:
+                conn.execute(insert(issued_card), list(fresh.values()))
+
+    def save(self, service_id: str, items: Sequence[FeedbackItem]) -> int:
+        for n, item in enumerate(items):
+            _check_item(f"feedback.{n}", item)
+        self.flush()
+        stored = 0
+        now = datetime.now(timezone.utc)
+        try:
+            for item in items:
+                try:
+                    with self._db.begin() as conn:
+                        stored += _insert_feedback(conn, service_id, item, now)
+                except IntegrityError:  # the same feedback arriving concurrently
+                    continue
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(exc.__class__.__name__) from None
+        return stored
+
+    def feedback_for(self, card_uuid: str) -> list[StoredFeedback]:
+        try:
+            with self._db.begin() as conn:
+                rows = conn.execute(select(feedback).where(feedback.c.card_uuid == card_uuid).order_by(feedback.c.id)).all()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(exc.__class__.__name__) from None
+        return [_stored(row._asdict()) for row in rows]
+
+    def issued_card(self, card_uuid: str) -> IssuedCard | None:
+        try:
+            with self._db.begin() as conn:
+                row = conn.execute(select(issued_card).where(issued_card.c.card_uuid == card_uuid)).first()
+        except SQLAlchemyError as exc:
+            raise StoreUnavailable(exc.__class__.__name__) from None
+        return IssuedCard(**{**row._asdict(), "issued_at": _utc(row.issued_at)}) if row else None
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every one we store is UTC."""
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _stored(values: dict[str, Any]) -> StoredFeedback:
+    del values["id"]
+    return StoredFeedback(**{**values, "accepted_suggestions": tuple(values["accepted_suggestions"]),
+                             "outcome_timestamp": _utc(values["outcome_timestamp"]),
+                             "received_at": _utc(values["received_at"])})
+
+
+def _check_item(place: str, item: FeedbackItem) -> None:
+    reason = item.overrideReason.reason if item.overrideReason else None
+    check_text(f"{place}.card", item.card)
+    for n, suggestion in enumerate(item.acceptedSuggestions or []):
+        check_text(f"{place}.acceptedSuggestions.{n}.id", suggestion.id)
+    if item.overrideReason:
+        check_text(f"{place}.overrideReason.userComment", item.overrideReason.userComment)
+    if reason:
+        for name in ("system", "code", "display"):
+            check_text(f"{place}.overrideReason.reason.{name}", getattr(reason, name))
+
+
+def _insert_feedback(conn: Connection, service_id: str, item: FeedbackItem, now: datetime) -> int:
+    """1 if stored, 0 if this card, outcome and instant were already there."""
+    when = item.timestamp()
+    exists = conn.scalar(select(feedback.c.id).where(
+        feedback.c.card_uuid == item.card, feedback.c.outcome == item.outcome, feedback.c.outcome_timestamp == when))
+    if exists is not None:
+        return 0
+    issued = conn.execute(select(issued_card.c.hook_instance, issued_card.c.topic)
+                          .where(issued_card.c.card_uuid == item.card)).first()
+    reason = item.overrideReason.reason if item.overrideReason else None
+    conn.execute(insert(feedback).values(
+        service_id=service_id,
+        card_uuid=item.card,
+        hook_instance=issued.hook_instance if issued else None,
+        topic=issued.topic if issued else None,
+        outcome=item.outcome,
+        outcome_timestamp=when,
+        accepted_suggestions=[s.id for s in item.acceptedSuggestions or []],
+        override_system=reason.system if reason else None,
+        override_code=reason.code if reason else None,
+        override_display=reason.display if reason else None,
+        user_comment=item.overrideReason.userComment if item.overrideReason else None,
+        received_at=now,
+    ))
+    return 1

@@ -1,0 +1,44 @@
+"""The tables the SQL store uses, as SQLAlchemy sees them; migrations/ creates and changes them.
+
+A test checks these definitions equal the schema at the newest migration.
+"""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+metadata = MetaData()
+
+issued_card = Table(
+    "issued_card", metadata,
+    Column("card_uuid", String(64), primary_key=True),
+    Column("service_id", String(128), nullable=False),
+    Column("hook_instance", String(128), nullable=False),
+    Column("topic", String(64)),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+)
+
+feedback = Table(
+    "feedback", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("service_id", String(128), nullable=False),
+    Column("card_uuid", String(64), nullable=False),
+    Column("hook_instance", String(128)),
+    Column("topic", String(64)),
+    Column("outcome", String(16), nullable=False),
+    Column("outcome_timestamp", DateTime(timezone=True), nullable=False),
+    Column("accepted_suggestions", JSON, nullable=False),
+    Column("override_system", String(256)),
+    Column("override_code", String(128)),
+    Column("override_display", String(512)),
+    Column("user_comment", Text),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_feedback"),
+    Index("ix_feedback_card_uuid", "card_uuid"),
+)
+
+jti_seen = Table(
+    "nerve_cds_jti_seen", metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of iss and jti: fixed size, no token text
+    Column("expires", Float, nullable=False),
+    Index("ix_nerve_cds_jti_seen_expires", "expires"),
+)
