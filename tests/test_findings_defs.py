@@ -40,8 +40,8 @@ def test_real_file_loads_with_default_valueset_discovery(cards):
 
 
 def test_unknown_value_set_in_site(cards):
-    message = broken(cards, lambda d: d["findings"]["saddle-sensory-loss"].update(site="site-sadle"))
-    assert message == "cards/findings.yaml: findings.saddle-sensory-loss.site: unknown value set 'site-sadle'"
+    message = broken(cards, lambda d: d["findings"]["hand-sensory"].update(site="site-hnd"))
+    assert message == "cards/findings.yaml: findings.hand-sensory.site: unknown value set 'site-hnd'"
 
 
 def test_unknown_value_set_in_a_code_list(cards):
@@ -96,3 +96,13 @@ def test_explicit_valueset_ids_argument(cards):
     (cards_dir / "findings.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(LibraryError, match="unknown value set"):
         load_finding_defs(cards_dir / "findings.yaml", valuesets={"numbness"})
+
+
+def test_sides_takes_only_both(cards):
+    message = broken(cards, lambda d: d["findings"]["hand-sensory"].update(sides="left"))
+    assert message == "cards/findings.yaml: findings.hand-sensory.sides: the only value is 'both'"
+
+
+def test_sides_goes_inside_an_any_of_entry(cards):
+    message = broken(cards, lambda d: d["findings"]["saddle-sensory-loss"].update(sides="both"))
+    assert message == "cards/findings.yaml: findings.saddle-sensory-loss: 'site', 'not_site' and 'sides' go inside each 'any_of' entry"

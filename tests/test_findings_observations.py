@@ -105,7 +105,7 @@ def test_s9_negatives_never_make_red_flags_or_twitch_findings_present():
     ]
     found = run(condition("lbp", ("http://hl7.org/fhir/sid/icd-10-cm", "M54.50"), onsetDateTime="2026-06-08"), *negatives)
     present = {name for name, f in found.by_name.items() if f.present}
-    assert present == {"low-back-pain", "axial-pain"}
+    assert present == {"low-back-pain", "axial-pain", "lumbar-spinal-context"}
     for name in ("saddle-sensory-loss", "fasciculation", "weakness-objective", "urinary-incontinence",
                  "faecal-incontinence", "gait-disturbance", "sensory-symptoms"):
         assert found.negated(name), name
@@ -190,3 +190,40 @@ def test_h4_same_time_positive_and_negative_counts_as_positive():
     # Contradictory records at the same instant: keep the red flag (safety first).
     found = run(symptom("yes", RETENTION, value=True, days=1), symptom("no", RETENTION, value=False, days=1))
     assert found.present("urinary-retention") and not found.negated("urinary-retention")
+
+
+# ---- Unknown / not asked: no evidence either way (CLINICAL.md §5.2 corrects H3) -----------------
+UNKNOWN_ANSWERS = [(SNOMED, "261665006"), (LOINC, "LA4489-6"),
+                   ("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "NASK"),
+                   ("http://terminology.hl7.org/CodeSystem/v2-0532", "ASKU"),
+                   ("http://terminology.hl7.org/CodeSystem/data-absent-reason", "not-asked")]
+
+
+@pytest.mark.parametrize("answer", UNKNOWN_ANSWERS)
+def test_unknown_answer_is_neither_present_nor_negated(answer):
+    found = run(symptom("o1", NUMBNESS, value=answer, bodySite=body_site(PERINEUM)))
+    assert found.get("saddle-sensory-loss") is None
+
+
+def test_unknown_after_a_positive_leaves_the_positive_standing():
+    found = run(symptom("o1", RETENTION, value=True, days=3), symptom("o2", RETENTION, value=(SNOMED, "261665006"), days=1))
+    assert found.present("urinary-retention") and not found.get("urinary-retention").previously_positive
+
+
+def test_unknown_after_a_negative_does_not_revive_or_erase_it():
+    found = run(symptom("o1", RETENTION, value=False, days=3), symptom("o2", RETENTION, value=(LOINC, "LA4489-6"), days=1))
+    assert found.negated("urinary-retention") and not found.present("urinary-retention")
+
+
+def test_unknown_interpretation_on_a_valueless_observation_is_ignored():
+    found = run(observation("o1", RETENTION, interpretation=[concept((SNOMED, "261665006"))]))
+    assert found.get("urinary-retention") is None
+
+
+def test_symptom_observation_with_an_unknown_component_answer_is_ignored():
+    unknown = {"code": concept(NUMBNESS), "valueCodeableConcept": concept((SNOMED, "261665006"))}
+    found = run(observation("o1", SYMPTOM, valueCodeableConcept=concept(RETENTION), component=[unknown]))
+    assert found.get("urinary-retention") is None
+    no = {"code": concept(NUMBNESS), "valueCodeableConcept": concept(NO)}
+    negated = run(observation("o1", SYMPTOM, valueCodeableConcept=concept(RETENTION), component=[no, unknown]))
+    assert negated.negated("urinary-retention")

@@ -13,6 +13,7 @@ from test_findings_support import (
     UPPER_LIMB,
     body_site,
     condition,
+    day,
     observation,
     run,
     symptom,
@@ -98,8 +99,29 @@ def test_s4_saddle_paraesthesia_via_perineal_body_site():
     assert found.get("saddle-sensory-loss").sites == {"site-saddle"}
 
 
-def test_saddle_via_buttock_body_site():
-    assert run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(BUTTOCK))).present("saddle-sensory-loss")
+def test_one_numb_buttock_is_not_saddle_anaesthesia():
+    """CLINICAL.md §5.2: one numb buttock fits an S1 radiculopathy; it stays a sensory symptom."""
+    found = run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(BUTTOCK, LEFT)))
+    assert not found.present("saddle-sensory-loss") and not found.negated("saddle-sensory-loss")
+    assert found.present("sensory-symptoms")
+    unsided = run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(BUTTOCK)))
+    assert not unsided.present("saddle-sensory-loss")
+
+
+def test_both_buttocks_are_saddle_anaesthesia_from_one_or_two_resources():
+    both = run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(BUTTOCK, RIGHT_AND_LEFT)))
+    assert both.present("saddle-sensory-loss") and both.get("saddle-sensory-loss").sites == {"site-buttock"}
+    pair = run(symptom("o1", NUMBNESS, value=True, days=2, bodySite=body_site(BUTTOCK, LEFT)),
+               symptom("o2", PARAESTHESIA, value=True, days=1, bodySite=body_site(BUTTOCK, RIGHT)))
+    assert pair.present("saddle-sensory-loss") and pair.get("saddle-sensory-loss").onset == day(2)
+    negated_side = run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(BUTTOCK, LEFT)),
+                       symptom("o2", NUMBNESS, value=False, bodySite=body_site(BUTTOCK, RIGHT)))
+    assert not negated_side.present("saddle-sensory-loss")
+
+
+def test_genital_and_perianal_sites_are_saddle():
+    for site in ((SNOMED, "60944009"), (SNOMED, "59112000"), (SNOMED, "45292006")):
+        assert run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(site))).present("saddle-sensory-loss"), site
 
 
 def test_numbness_without_site_is_not_saddle_or_leg():

@@ -31,9 +31,9 @@ def copy_cards(tmp_path):
 
 BREAKAGES = [
     ("rules/cauda-equina.yaml", "- present: cauda-equina-syndrome", "- present: cauda-equina-syndrom",
-     "cards/rules/cauda-equina.yaml: rules[0].when.any[0].present: unknown finding 'cauda-equina-syndrom'"),
+     "cards/rules/cauda-equina.yaml: rules[0].when.any[0].all[0].present: unknown finding 'cauda-equina-syndrom'"),
     ("rules/cauda-equina.yaml", "days: ces_recent_days", "days: ces_recent_dayz",
-     "cards/rules/cauda-equina.yaml: rules[0].when.any[1].all[0].onset_within.days: unknown setting 'ces_recent_dayz'"),
+     "cards/rules/cauda-equina.yaml: rules[0].when.any[1].all[0].any[0].onset_within.days: unknown setting 'ces_recent_dayz'"),
     ("rules/motor.yaml", "indicator: warning", "indicator: urgent",
      "cards/rules/motor.yaml: rules[0].indicator: 'urgent' is not one of ['info', 'warning', 'critical']"),
     ("rules/motor.yaml", "- {order: neurology-referral, recommended: true}", "- {order: neurology, recommended: true}",

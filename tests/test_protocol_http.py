@@ -144,8 +144,15 @@ def test_a_response_that_breaks_the_spec_is_500_never_sent(tmp_path):
 
 
 def test_an_unexpected_error_is_500_with_outcome_not_empty_cards(tmp_path):
-    app = broken_library(tmp_path, "cauda-equina.yaml", "{triggers}", "{no_such_placeholder}")
-    r = app.test_client().post(SERVICE, json=hook(prefetch=CES_PREFETCH))
+    """A bug anywhere behind an endpoint (here a view that fails on purpose, since the library's
+    checks now stop every card-text fault at load) is a 500 with an OperationOutcome."""
+    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
+
+    def fails() -> None:
+        raise KeyError("a bug")
+
+    app.add_url_rule("/cds-services/fails", "fails", fails, methods=["POST"])
+    r = app.test_client().post("/cds-services/fails", json=hook(prefetch=CES_PREFETCH))
     assert outcome(r, 500) == "internal error in the CDS service"
 
 

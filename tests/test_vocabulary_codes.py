@@ -96,3 +96,11 @@ def test_unverified_marks_are_read():
     terms = load_terminology(CARDS / "valuesets")
     assert ("http://loinc.org", "LA32-8") in terms.valuesets["answer-absent"].unverified
     assert ("http://snomed.info/sct", "373067005") not in terms.valuesets["answer-absent"].unverified
+
+
+def test_the_value_set_index_matches_the_value_sets():
+    """cards/valuesets/README.md is what `nerve-cds cards index --write` makes of the files."""
+    from cds_service.library.valueset_index import refreshed
+
+    readme = (CARDS / "valuesets" / "README.md").read_text(encoding="utf-8")
+    assert readme == refreshed(readme, CARDS / "valuesets"), "run: nerve-cds cards index --write"

@@ -46,6 +46,7 @@ class Item:
     marker: bool
     sites: frozenset[str]
     sides: frozenset[str]
+    both_sides: bool = False  # counts only with evidence of both sides (Criterion.both_sides)
 
     @property
     def order(self) -> tuple[datetime, bool]:
@@ -132,6 +133,10 @@ class Reader:
     def _absent(self, concepts: Iterable[Any]) -> bool:
         return bool(self._concepts(concepts) & self.defs.answer_absent)
 
+    def _unknown(self, concepts: Iterable[Any]) -> bool:
+        """Unknown / not asked / not assessed: no evidence either way (CLINICAL.md §5.2, correcting H3)."""
+        return bool(self._concepts(concepts) & self.defs.answer_unknown)
+
     # ---- evidence -------------------------------------------------------------------------
     def _add(self, resource: dict, per_coding: list, concepts: frozenset[str], *, positive: bool,
              when: dates.When | None, suspected: bool, graded: float | None, marker: bool) -> None:
@@ -152,7 +157,7 @@ class Reader:
                 group = (concepts & crit.codes, sites, sides) if observation else (reference,)
                 evidence = Evidence(reference, self._display(per_coding, crit), day, positive)
                 self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
-                                                  marker, sites, sides))
+                                                  marker, sites, sides, crit.both_sides))
 
     def _display(self, per_coding: list, crit: Criterion) -> str:
         """Our value set's display of the matching coding (never the record's free text)."""
@@ -204,7 +209,7 @@ class Reader:
             per_coding, concepts = self._coded(obs.get("valueCodeableConcept"))
             if not self._relevant(concepts):
                 return
-            positive: bool | None = not self._symptom_negated(obs)
+            positive: bool | None = self._symptom_polarity(obs)
         else:
             if not self._relevant(concepts):
                 return
@@ -221,9 +226,12 @@ class Reader:
             return obs["valueBoolean"] is True
         value = obs.get("valueCodeableConcept")
         if isinstance(value, dict):
-            return not self._absent([value])
-        if self._absent(fj.items(obs.get("interpretation"))):
+            return None if self._unknown([value]) else not self._absent([value])
+        interpretation = fj.items(obs.get("interpretation"))
+        if self._absent(interpretation):
             return False
+        if self._unknown(interpretation):
+            return None
         if "valueQuantity" in obs or "valueInteger" in obs:
             return True
         if any(key.startswith("value") for key in obs):
@@ -231,12 +239,14 @@ class Reader:
             return None
         return True
 
-    def _symptom_negated(self, obs: dict) -> bool:
-        """A generic symptom Observation (value = the finding) negated by interpretation or component."""
-        if self._absent(fj.items(obs.get("interpretation"))):
-            return True
-        return any(comp.get("valueBoolean") is False or self._absent([comp.get("valueCodeableConcept")])
-                   for comp in fj.items(obs.get("component")))
+    def _symptom_polarity(self, obs: dict) -> bool | None:
+        """A generic symptom Observation (value = the finding): negated by its interpretation or a
+        component answer, no evidence when that answer is unknown, else positive."""
+        answers = fj.items(obs.get("interpretation"))
+        answers += [comp.get("valueCodeableConcept") for comp in fj.items(obs.get("component"))]
+        if self._absent(answers) or any(comp.get("valueBoolean") is False for comp in fj.items(obs.get("component"))):
+            return False
+        return None if self._unknown(answers) else True
 
     def _labs(self, obs: dict, concepts: frozenset[str], per_coding: list) -> None:
         """Lab values in the Observation itself or in its components (a panel)."""

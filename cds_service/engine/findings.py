@@ -35,6 +35,7 @@ class Finding:
     progressive: bool
     suspected: bool
     evidence: tuple[Evidence, ...]
+    bilateral_since: date | None = None  # when the later side began (None: not bilateral or undated)
 
     @property
     def bilateral(self) -> bool:
@@ -82,6 +83,10 @@ def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Findi
         else:
             negated_any = True
             previously_positive = previously_positive or any(i.evidence.positive for i in group)
+    # evidence that counts only on both sides (e.g. buttock numbness as saddle) is dropped when one-sided
+    one_sided = [i for i in current if i.both_sides]
+    if one_sided and not {"left", "right"} <= frozenset().union(*(i.sides for i in one_sided)):
+        current = [i for i in current if not i.both_sides]
     present = bool(current)
     days = [i.evidence.when for i in current if i.evidence.when]
     return Finding(
@@ -96,7 +101,20 @@ def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Findi
         progressive=present and fdef.progression and _progressive(fdef, current, repeated_days),
         suspected=present and all(i.suspected for i in current),
         evidence=tuple(i.evidence for i in sorted(items, key=lambda i: i.order)),
+        bilateral_since=_bilateral_since(current),
     )
+
+
+def _bilateral_since(current: list[Item]) -> date | None:
+    """H6 over time: both sides are involved from the first dated evidence of the later side;
+    None when a side has no dated evidence."""
+    starts = []
+    for side in ("left", "right"):
+        days = [i.evidence.when for i in current if side in i.sides and i.evidence.when]
+        if not days:
+            return None
+        starts.append(min(days))
+    return max(starts)
 
 
 def _progressive(fdef: FindingDef, current: list[Item], repeated_days: int) -> bool:

@@ -136,6 +136,32 @@ def _p_onset_at_least(arg: Mapping[str, Any], ctx: Context) -> Result:
     return bool(found), found
 
 
+@predicate("bilateral_within")
+def _p_bilateral_within(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """Bilateral, with the second side involved less than `days` ago: chronic bilateral symptoms
+    (e.g. neurogenic claudication) are not newly bilateral. Unknown counts unless told otherwise."""
+    days = ctx.settings[arg["days"]]
+    unknown = arg.get("unknown_counts", True)
+    found = [
+        f for f in _present(ctx, arg["findings"]) if f.bilateral and (
+            (f.bilateral_since is None and unknown)
+            or (f.bilateral_since is not None and _days_since(ctx, f.bilateral_since) < days))
+    ]
+    return bool(found), found
+
+
+@predicate("onset_since")
+def _p_onset_since(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """Present with a known onset no earlier than the earliest known onset of the `since` findings:
+    begun within the current episode (e.g. sexual dysfunction new since the back pain began)."""
+    starts = [f.onset for f in _present(ctx, arg["since"]) if f.onset]
+    if not starts:
+        return False, []
+    begun = min(starts)
+    found = [f for f in _present(ctx, arg["findings"]) if f.onset and f.onset >= begun]
+    return bool(found), found
+
+
 @predicate("onset_unknown")
 def _p_onset_unknown(arg: Any, ctx: Context) -> Result:
     found = [f for f in _present(ctx, arg) if f.onset is None]

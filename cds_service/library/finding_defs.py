@@ -19,11 +19,13 @@ _WORSE_WHEN = ("lower", "higher")
 
 @dataclass(frozen=True)
 class Criterion:
-    """One way to evidence a finding: a coding in `codes`, a site in `site` (if given), none in `not_site`."""
+    """One way to evidence a finding: a coding in `codes`, a site in `site` (if given), none in `not_site`;
+    with `both_sides`, only once the evidence of this criterion covers right and left (e.g. buttocks)."""
 
     codes: frozenset[str]
     site: frozenset[str] = frozenset()
     not_site: frozenset[str] = frozenset()
+    both_sides: bool = False
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,7 @@ class FindingDefs:
     # value-set id -> the (finding, criterion) pairs it can evidence; built once for the hot path
     by_concept: Mapping[str, tuple[tuple[FindingDef, Criterion], ...]] = field(default_factory=dict)
     lab_by_concept: Mapping[str, LabDef] = field(default_factory=dict)
+    answer_unknown: frozenset[str] = frozenset()  # Unknown / not asked: no evidence either way
 
     def names(self) -> frozenset[str]:
         return frozenset(self.findings)
@@ -132,28 +135,31 @@ class _Reader:
 
 
 def _criterion(r: _Reader, value: Any, place: str) -> Criterion:
-    entry = r.mapping(value, place, ("codes", "site", "not_site"), ("codes",))
+    entry = r.mapping(value, place, ("codes", "site", "not_site", "sides"), ("codes",))
+    if entry.get("sides", "both") != "both":
+        r.fail(f"{place}.sides", "the only value is 'both'")
     return Criterion(
         codes=r.ids(entry["codes"], f"{place}.codes"),
         site=r.ids(entry["site"], f"{place}.site") if "site" in entry else frozenset(),
         not_site=r.ids(entry["not_site"], f"{place}.not_site") if "not_site" in entry else frozenset(),
+        both_sides="sides" in entry,
     )
 
 
 def _finding(r: _Reader, name: str, value: Any, place: str) -> FindingDef:
-    keys = ("codes", "site", "not_site", "any_of", "category", "progression", "description")
+    keys = ("codes", "site", "not_site", "sides", "any_of", "category", "progression", "description")
     entry = r.mapping(value, place, keys)
     if ("any_of" in entry) == ("codes" in entry):
         r.fail(place, "needs either 'codes' or 'any_of' (not both)")
     if "any_of" in entry:
-        if "site" in entry or "not_site" in entry:
-            r.fail(place, "'site' and 'not_site' go inside each 'any_of' entry")
+        if "site" in entry or "not_site" in entry or "sides" in entry:
+            r.fail(place, "'site', 'not_site' and 'sides' go inside each 'any_of' entry")
         alternatives = entry["any_of"]
         if not isinstance(alternatives, list) or not alternatives:
             r.fail(f"{place}.any_of", "must be a non-empty list")
         criteria = tuple(_criterion(r, alt, f"{place}.any_of[{i}]") for i, alt in enumerate(alternatives))
     else:
-        criteria = (_criterion(r, {k: entry[k] for k in ("codes", "site", "not_site") if k in entry}, place),)
+        criteria = (_criterion(r, {k: entry[k] for k in ("codes", "site", "not_site", "sides") if k in entry}, place),)
     categories = entry.get("category", [])
     categories = [categories] if isinstance(categories, str) else categories
     if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
@@ -223,7 +229,8 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         raise LibraryError(f"{r.where}: cannot be read as YAML: {exc}") from exc
     top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications")
     data = r.mapping(data, "(top level)", top, ("observations", "laterality", "sites", "progression", "findings", "labs"))
-    obs = r.mapping(data["observations"], "observations", ("symptom_observation", "answer_absent", "answer_present"),
+    obs = r.mapping(data["observations"], "observations",
+                    ("symptom_observation", "answer_absent", "answer_present", "answer_unknown"),
                     ("symptom_observation", "answer_absent", "answer_present"))
     side = r.mapping(data["laterality"], "laterality", ("left", "right", "both"), ("left", "right", "both"))
     prog = r.mapping(data["progression"], "progression", ("repeated_positive_min_days", "markers"),
@@ -261,4 +268,6 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         progression_markers=_markers(r, prog.get("markers", []), "progression.markers"),
         by_concept={k: tuple(v) for k, v in by_concept.items()},
         lab_by_concept=lab_by_concept,
+        answer_unknown=(r.ids(obs["answer_unknown"], "observations.answer_unknown")
+                        if "answer_unknown" in obs else frozenset()),
     )

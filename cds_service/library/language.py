@@ -34,4 +34,6 @@ ARGUMENTS: dict[str, str] = {
     "draft": "draft",
     "no_draft": "draft",
     "draft_duplicate": "draft",
+    "bilateral_within": "onset",
+    "onset_since": "relative",
 }

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from ..hooks.registry import HOOKS
 from .finding_defs import FindingDefs, load_finding_defs
@@ -89,6 +90,15 @@ def load_services(cards_dir: Path) -> tuple[ServiceDef, ...]:
     return tuple(services)
 
 
+def check_publishers(sources: Mapping[str, Any]) -> None:
+    """Cards cite the publisher, never a summary site: every url's host is in publisher_hosts."""
+    hosts = set(sources["publisher_hosts"])
+    for name, source in sources["sources"].items():
+        host = urlsplit(source["url"]).hostname
+        if host not in hosts:
+            raise LibraryError(f"cards/sources.yaml: sources.{name}.url: host '{host}' is not in publisher_hosts")
+
+
 def load_library(cards_dir: Path) -> Library:
     cards_dir = Path(cards_dir)
     terminology = load_terminology(cards_dir / "valuesets")
@@ -100,6 +110,7 @@ def load_library(cards_dir: Path) -> Library:
 
     sources = read_yaml(cards_dir / "sources.yaml", "cards/sources.yaml")
     check_schema(sources, read_schema(cards_dir, "sources"), "cards/sources.yaml")
+    check_publishers(sources)
     orders = read_yaml(cards_dir / "orders.yaml", "cards/orders.yaml")
     check_schema(orders, read_schema(cards_dir, "orders"), "cards/orders.yaml")
     problems = validate_orders(orders["orders"])

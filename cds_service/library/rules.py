@@ -208,6 +208,9 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
     elif argument == "onset":
         known(field("findings"), names.findings, "finding", f"{place}.findings")
         known(field("days"), names.settings, "setting", f"{place}.days")
+    elif argument == "relative":
+        known(field("findings"), names.findings, "finding", f"{place}.findings")
+        known(field("since"), names.findings, "finding", f"{place}.since")
     elif argument == "sites":
         known(field("findings"), names.findings, "finding", f"{place}.findings")
         known(field("sites"), names.sites, "site", f"{place}.sites")

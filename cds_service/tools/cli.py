@@ -169,6 +169,22 @@ def cards_coverage(cards_dir: Path | None) -> None:
         sys.exit(1)
 
 
+@cards.command("index")
+@click.argument("cards_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--write", is_flag=True, help="Rewrite the table in cards/valuesets/README.md instead of printing it.")
+def cards_index(cards_dir: Path | None, write: bool) -> None:
+    """The value-set index (id, meaning, codes per system) made from the value sets themselves."""
+    from ..library.valueset_index import index_rows, refreshed
+
+    directory = (cards_dir or Settings.from_env().cards_dir) / "valuesets"
+    if not write:
+        click.echo("\n".join(index_rows(directory)))
+        return
+    readme = directory / "README.md"
+    readme.write_text(refreshed(readme.read_text(encoding="utf-8"), directory), encoding="utf-8")
+    click.echo(f"wrote {readme}")
+
+
 @cards.command("diff")
 @click.option("--cards-dir", "changed", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="The changed card library.")
