@@ -65,7 +65,6 @@ class FindingDefs:
     side_right: frozenset[str]
     side_both: frozenset[str]
     sites: frozenset[str]
-    repeated_positive_min_days: int
     progression_markers: frozenset[tuple[str, str]]
     # value-set id -> the (finding, criterion) pairs it can evidence; built once for the hot path
     by_concept: Mapping[str, tuple[tuple[FindingDef, Criterion], ...]] = field(default_factory=dict)
@@ -226,8 +225,7 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
     obs = r.mapping(data["observations"], "observations", ("symptom_observation", "answer_absent", "answer_present"),
                     ("symptom_observation", "answer_absent", "answer_present"))
     side = r.mapping(data["laterality"], "laterality", ("left", "right", "both"), ("left", "right", "both"))
-    prog = r.mapping(data["progression"], "progression", ("repeated_positive_min_days", "markers"),
-                     ("repeated_positive_min_days",))
+    prog = r.mapping(data["progression"], "progression", ("markers",), ("markers",))
     labs_in = r.mapping(data["labs"], "labs", list(data["labs"]) if isinstance(data["labs"], dict) else ())
     interp = r.mapping(labs_in.get("interpretation", {}), "labs.interpretation", ("low", "critical_low"),
                        ("low", "critical_low"))
@@ -256,8 +254,6 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         side_right=r.ids(side["right"], "laterality.right"),
         side_both=r.ids(side["both"], "laterality.both"),
         sites=r.ids(data["sites"], "sites"),
-        repeated_positive_min_days=int(r.setting(prog["repeated_positive_min_days"],
-                                                 "progression.repeated_positive_min_days")),
         progression_markers=_markers(r, prog.get("markers", []), "progression.markers"),
         by_concept={k: tuple(v) for k, v in by_concept.items()},
         lab_by_concept=lab_by_concept,

@@ -76,11 +76,18 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context) -> list[Fired
             if hit:
                 text, facts = variant.text, facts + more
                 break
+        text = _offered(text, ctx)
         fired.append(Fired(rule, indicator, text, tuple(_unique(facts))))
         if not rule.silent:
             ctx.fired.add(rule.topic)
             suppressed |= rule.suppresses
     return fired
+
+
+def _offered(text: CardText, ctx: Context) -> CardText:
+    """Drop the suggestions whose own `when` does not hold (one card, the suggestions that apply)."""
+    kept = tuple(s for s in text.suggestions if "when" not in s or evaluate(s["when"], ctx)[0])
+    return text if len(kept) == len(text.suggestions) else CardText(text.summary, text.detail, kept)
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:
@@ -106,6 +113,7 @@ class Names:
     medications: frozenset[str]
     sites: frozenset[str]
     hooks: frozenset[str]
+    valuesets: frozenset[str] = frozenset()
 
 
 def load_rules(directory: Path, schema: Mapping[str, Any], names: Names) -> tuple[Rule, ...]:
@@ -184,6 +192,8 @@ def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: s
             raise LibraryError(f"{at}: needs order, delete_drafts or update_drafts")
         if "order" not in suggestion and "label" not in suggestion:
             raise LibraryError(f"{at}: needs a label")
+        if "when" in suggestion:
+            _check_when(suggestion["when"], f"{place}.suggestions[{i}].when", where, names)
     return CardText(
         summary=part.get("summary", card["summary"]),
         detail=part.get("detail", card["detail"]),
@@ -239,10 +249,21 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
         known(field("findings"), names.findings, "finding", f"{place}.findings")
         known(field("sites"), names.sites, "site", f"{place}.sites")
         field("count")
+    elif argument == "grade":
+        known(field("findings"), names.findings, "finding", f"{place}.findings")
+        known(field("value"), names.settings, "setting", f"{place}.value")
+    elif argument == "labwindow":
+        known(field("labs"), names.labs, "lab", f"{place}.labs")
+        known(field("within"), names.settings, "setting", f"{place}.within")
     elif argument in ("study", "since"):
         known(field("kinds"), names.study_kinds, "study kind", f"{place}.kinds")
-        if "within" in arg:
-            known(arg["within"], names.settings, "setting", f"{place}.within")
+        for key in ("within", "open_within"):
+            if key in arg:
+                known(arg[key], names.settings, "setting", f"{place}.{key}")
+        if "since_onset_of" in arg:
+            known(arg["since_onset_of"], names.findings, "finding", f"{place}.since_onset_of")
+        if "conclusion" in arg:
+            known(arg["conclusion"], names.valuesets, "value set", f"{place}.conclusion")
         if argument == "since":
             known(field("findings"), names.findings, "finding", f"{place}.findings")
     elif argument == "labcheck":
@@ -251,5 +272,6 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
         known(arg.get("kinds", []), names.study_kinds, "study kind", f"{place}.kinds")
     elif argument == "draft":
         known(field("kinds"), names.study_kinds, "order kind", f"{place}.kinds")
-        if "within" in arg:
-            known(arg["within"], names.settings, "setting", f"{place}.within")
+        for key in ("within", "open_within"):
+            if key in arg:
+                known(arg[key], names.settings, "setting", f"{place}.{key}")

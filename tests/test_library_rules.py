@@ -129,3 +129,12 @@ def test_threshold_change_lists_the_scenarios_that_change(tmp_path, library):
 
 def test_unchanged_library_changes_nothing(library):
     assert compare(library, library, SETTINGS.fixtures_dir, TODAY) == []
+
+
+def test_no_rule_text_claims_there_are_no_red_flags(library):
+    """CLINICAL.md §5.2 "never claim what was not checked": say what was checked, list the rest."""
+    assert library.rules
+    for rule in library.rules:
+        for text in (rule.text, *(v.text for v in rule.variants)):
+            words = (text.summary + " " + text.detail).lower()
+            assert "no red flags" not in words and "without red flags" not in words, rule.id
