@@ -56,6 +56,7 @@ class FindingDefs:
     labs: Mapping[str, LabDef]
     study_kinds: frozenset[str]
     medications: frozenset[str]
+    contributor_medications: frozenset[str]
     symptom_observation: frozenset[str]
     answer_absent: frozenset[str]
     answer_present: frozenset[str]
@@ -220,7 +221,8 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise LibraryError(f"{r.where}: cannot be read as YAML: {exc}") from exc
-    top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications")
+    top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications",
+           "contributor_medications")
     data = r.mapping(data, "(top level)", top, ("observations", "laterality", "sites", "progression", "findings", "labs"))
     obs = r.mapping(data["observations"], "observations", ("symptom_observation", "answer_absent", "answer_present"),
                     ("symptom_observation", "answer_absent", "answer_present"))
@@ -240,11 +242,17 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
             for vs_id in crit.codes:
                 by_concept.setdefault(vs_id, []).append((fdef, crit))
     lab_by_concept = {vs_id: lab for lab in labs.values() for vs_id in lab.codes}
+    medications = r.ids(data["medications"], "medications") if "medications" in data else frozenset()
+    contributors = (r.ids(data["contributor_medications"], "contributor_medications")
+                    if "contributor_medications" in data else frozenset())
+    if not contributors <= medications:
+        r.fail("contributor_medications", f"not listed under medications, so never read: {sorted(contributors - medications)}")
     return FindingDefs(
         findings=findings,
         labs=labs,
         study_kinds=r.ids(data["studies"], "studies") if "studies" in data else frozenset(),
-        medications=r.ids(data["medications"], "medications") if "medications" in data else frozenset(),
+        medications=medications,
+        contributor_medications=contributors,
         symptom_observation=r.ids(obs["symptom_observation"], "observations.symptom_observation"),
         answer_absent=r.ids(obs["answer_absent"], "observations.answer_absent"),
         answer_present=r.ids(obs["answer_present"], "observations.answer_present"),

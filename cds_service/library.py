@@ -138,6 +138,7 @@ def load_library(cards_dir: Path) -> Library:
         contributor_findings=tuple(sorted(findings.in_category("contributor"))),
         setting_texts=setting_texts(settings),
         lab_names=tuple(findings.labs),
+        contributor_medications={m: terminology.valuesets[m].title for m in sorted(findings.contributor_medications)},
     )
     return Library(
         services=load_services(cards_dir),

@@ -201,7 +201,8 @@ def _studies(ctx: Context, arg: Mapping[str, Any]) -> list[Study]:
 
     `within`: a done study counts if done that recently, or (with `since_onset_of`) on or after the
     onset of those findings: an MRI done in this episode answers its imaging question (§5.2).
-    `open_within`: an open order counts only if placed that recently. `conclusion`: only studies
+    `open_within`: an open order counts only if placed that recently (and, with `since_onset_of`, not
+    before the episode began). `conclusion`: only studies
     whose report concludes with one of these value sets.
     """
     kinds = set(_names(arg["kinds"]))
@@ -224,6 +225,8 @@ def _studies(ctx: Context, arg: Mapping[str, Any]) -> list[Study]:
                 continue
         if open_within is not None and study.state == "open":
             if study.when is None or _days_since(ctx, study.when) > open_within:
+                continue
+            if since is not None and study.when < since:  # ordered before this episode began
                 continue
         found.append(study)
     return found

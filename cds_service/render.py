@@ -7,7 +7,7 @@ ServiceRequests, validated before they leave the service.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
@@ -34,6 +34,7 @@ class Presentation:
     contributor_findings: tuple[str, ...]
     setting_texts: Mapping[str, str]  # each threshold as text, and in weeks as `<name>_weeks`
     lab_names: tuple[str, ...] = ()  # labs the library reads, for "not measured" statements
+    contributor_medications: Mapping[str, str] = field(default_factory=dict)  # value set -> title
 
 
 def setting_texts(settings: Mapping[str, float]) -> dict[str, str]:
@@ -147,8 +148,9 @@ def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, 
 
 
 def _contributors(findings: Findings, look: Presentation, labs: Iterable[LabResult]) -> str:
-    """Contributor findings, and the recent low electrolytes the rule noted (FAS-BEN)."""
+    """Contributor findings and medications, and the recent low electrolytes the rule noted (FAS-BEN)."""
     names = [look.finding_labels.get(n, n) for n in look.contributor_findings if findings.present(n)]
+    names += [title for vs, title in look.contributor_medications.items() if vs in findings.medications]
     names += [f"low {_lab(lab)}" for lab in labs if lab.low]
     return ", ".join(names) if names else "none recorded"
 
