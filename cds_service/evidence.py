@@ -214,9 +214,9 @@ class Reader:
             positive = self._polarity(obs)
         if positive is None:
             return
-        interpretation = fj.items(obs.get("interpretation"))
+        course = fj.items(obs.get("interpretation")) + fj.items([obs.get("valueCodeableConcept")])
         self._add(obs, per_coding, concepts, positive=positive, when=dates.effective(obs), suspected=False,
-                  graded=_graded(obs), marker=self._marker(obs, interpretation))
+                  graded=_graded(obs), marker=self._marker(obs, course))
 
     def _polarity(self, obs: dict) -> bool | None:
         """H3 for an Observation coded with the finding itself; None = not readable, ignore."""

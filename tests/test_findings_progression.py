@@ -92,3 +92,12 @@ def test_findings_without_progression_entry_are_never_progressive():
 def test_latest_grade_compared_with_the_best_earlier_grade():
     # 4/5, then 2/5, then 3/5: still weaker than at first -> progressive
     assert run(mrc("w1", 20, 4), mrc("w2", 10, 2), mrc("w3", 1, 3)).get("weakness-objective").progressive
+
+
+def test_a_worsened_value_on_the_deficit_itself_is_progressive():
+    # SNOMED 271299001 "Patient's condition worsened" as the value of a foot-drop observation
+    worse = observation("fd", (SNOMED, "6077001"), days=1, valueCodeableConcept=concept((SNOMED, "271299001")))
+    found = run(worse)
+    assert found.present("foot-drop") and found.get("foot-drop").progressive
+    plain = run(observation("fd", (SNOMED, "6077001"), days=1, valueCodeableConcept=concept((SNOMED, "373066001"))))
+    assert plain.present("foot-drop") and not plain.get("foot-drop").progressive
