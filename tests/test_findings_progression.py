@@ -1,4 +1,4 @@
-"""'progressive': worsening graded values, repeated positive findings, explicit markers."""
+"""'progressive': worsening graded values or explicit markers; never a mere repeat (CLINICAL.md §5.1)."""
 from __future__ import annotations
 
 from test_findings_support import ICD, LEFT, LOWER_LIMB, SNOMED, V3, body_site, concept, condition, observation, run, symptom
@@ -32,9 +32,22 @@ def test_improving_grades_are_not_progressive_even_when_far_apart():
     assert found.present("weakness-objective") and not found.get("weakness-objective").progressive
 
 
-def test_s11_limb_weakness_found_again_weeks_later_is_progressive():
+def test_weakness_found_again_weeks_later_unchanged_is_persistent_not_progressive():
+    # CLINICAL.md §5.1: "the same deficit recorded twice unchanged is persistent, not progressive"
+    # (corrects the old rule that two positives 14 days apart meant progressive).
     found = run(symptom("a", LIMB_WEAKNESS, value=True, days=60), symptom("b", LIMB_WEAKNESS, value=True, days=2))
-    assert found.get("weakness-objective").progressive
+    assert found.present("weakness-objective") and not found.get("weakness-objective").progressive
+    same_grade = run(mrc("w1", 40, 4), mrc("w2", 2, 4))
+    assert not same_grade.get("weakness-objective").progressive and same_grade.get("weakness-objective").grade == 4
+
+
+def test_a_worse_grade_in_another_limb_is_not_progression():
+    # MRC 4 in the left leg, later MRC 3 in the right arm: two different deficits, neither worse.
+    arm = observation("w2", WEAKNESS, days=1, bodySite=body_site((SNOMED, "53120007")),
+                      valueQuantity={"value": 3, "unit": "{score}", "system": "http://unitsofmeasure.org"})
+    found = run(mrc("w1", 30, 4), arm)
+    assert found.present("weakness-objective") and not found.get("weakness-objective").progressive
+    assert found.get("weakness-objective").grade == 3
 
 
 def test_single_positive_weakness_observation_is_not_progressive():
@@ -79,3 +92,12 @@ def test_findings_without_progression_entry_are_never_progressive():
 def test_latest_grade_compared_with_the_best_earlier_grade():
     # 4/5, then 2/5, then 3/5: still weaker than at first -> progressive
     assert run(mrc("w1", 20, 4), mrc("w2", 10, 2), mrc("w3", 1, 3)).get("weakness-objective").progressive
+
+
+def test_a_worsened_value_on_the_deficit_itself_is_progressive():
+    # SNOMED 271299001 "Patient's condition worsened" as the value of a foot-drop observation
+    worse = observation("fd", (SNOMED, "6077001"), days=1, valueCodeableConcept=concept((SNOMED, "271299001")))
+    found = run(worse)
+    assert found.present("foot-drop") and found.get("foot-drop").progressive
+    plain = run(observation("fd", (SNOMED, "6077001"), days=1, valueCodeableConcept=concept((SNOMED, "373066001"))))
+    assert plain.present("foot-drop") and not plain.get("foot-drop").progressive

@@ -161,7 +161,9 @@ def test_s11_widespread_fasciculation_with_progressive_weakness_wasting_and_dysa
     fas = found.get("fasciculation")
     assert fas.onset == day(120) and fas.bilateral
     assert {"site-upper-limb", "site-thoracic-spine"} <= fas.sites
-    assert found.get("weakness-objective").progressive and found.get("weakness-objective").onset == day(90)
+    # weakness recorded again, ungraded and unchanged: persistent, not progressive (§5.1); MND-1 still
+    # fires on the wasting and the bulbar sign
+    assert not found.get("weakness-objective").progressive and found.get("weakness-objective").onset == day(90)
     assert found.present("muscle-atrophy") and found.present("dysarthria") and found.present("bulbar-sign")
     assert not found.present("dysphagia") and not found.present("radiculopathy")
     assert found.negated("sensory-symptoms")

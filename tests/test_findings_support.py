@@ -133,7 +133,7 @@ def test_fallback_limits_are_marked_design_choices_in_the_yaml():
     data = yaml.safe_load((CARDS / "findings.yaml").read_text())
     for lab in ("potassium", "magnesium"):
         assert data["labs"][lab]["fallback_low"]["design_choice"] is True
-    assert data["progression"]["repeated_positive_min_days"]["design_choice"] is True
+    assert "repeated_positive_min_days" not in data["progression"], "a repeat is not progression (§5.1)"
 
 
 def test_categories_group_the_red_flags():

@@ -52,6 +52,12 @@ BREAKAGES = [
      "cards/rules/cauda-equina.yaml: rules[0].card.detail: expected '}' before end of string"),
     ("orders.yaml", "label: ", "label: Order {mri_kind} ",
      "cards/orders.yaml: orders.mri-lumbar-stat.label: no value for placeholder {mri_kind}"),
+    ("rules/fasciculation.yaml", "when: {lab_low: {labs: potassium,", "when: {lab_low: {labs: potasium,",
+     "cards/rules/fasciculation.yaml: rules[0].card.suggestions[0].when.lab_low.labs: unknown lab 'potasium'"),
+    ("rules/electrodiagnostic.yaml", "conclusion: imaging-not-diagnostic", "conclusion: imaging-normal",
+     "cards/rules/electrodiagnostic.yaml: rules[1].when.all[3].any[0].study.conclusion: unknown value set 'imaging-normal'"),
+    ("findings.yaml", "  - nsaid\n  - potassium-wasting-diuretic\n", "  - nsaid\n",
+     "cards/findings.yaml: contributor_medications: not listed under medications, so never read"),
     ("orders.yaml", 'code: "72146"', 'code: " 72146 "',
      "cards/orders.yaml: orders.mri-thoracic.requests[0]: not a valid R4 ServiceRequest"),
 ]
@@ -137,3 +143,12 @@ def test_threshold_change_lists_the_scenarios_that_change(tmp_path, library):
 
 def test_unchanged_library_changes_nothing(library):
     assert compare(library, library, SETTINGS.fixtures_dir, TODAY) == []
+
+
+def test_no_rule_text_claims_there_are_no_red_flags(library):
+    """CLINICAL.md §5.2 "never claim what was not checked": say what was checked, list the rest."""
+    assert library.rules
+    for rule in library.rules:
+        for text in (rule.text, *(v.text for v in rule.variants)):
+            words = (text.summary + " " + text.detail).lower()
+            assert "no red flags" not in words and "without red flags" not in words, rule.id

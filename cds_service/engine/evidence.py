@@ -47,6 +47,7 @@ class Item:
     sites: frozenset[str]
     sides: frozenset[str]
     both_sides: bool = False  # counts only with evidence of both sides (Criterion.both_sides)
+    documented: date | None = None  # latest date the record documents it (onset, recordedDate, effective)
 
     @property
     def order(self) -> tuple[datetime, bool]:
@@ -139,7 +140,8 @@ class Reader:
 
     # ---- evidence -------------------------------------------------------------------------
     def _add(self, resource: dict, per_coding: list, concepts: frozenset[str], *, positive: bool,
-             when: dates.When | None, suspected: bool, graded: float | None, marker: bool) -> None:
+             when: dates.When | None, suspected: bool, graded: float | None, marker: bool,
+             recorded: date | None = None) -> None:
         """Record the resource as evidence for every finding whose criterion it meets."""
         observation = resource.get("resourceType") == "Observation"
         around = concepts | self._body_site_concepts(resource.get("bodySite"))
@@ -147,6 +149,7 @@ class Reader:
         sides = self._sides(around)
         reference = f"{resource.get('resourceType')}/{resource.get('id')}"
         day = when.day if when else None
+        documented = max((d for d in (day, recorded) if d), default=None)
         instant = when.instant if when else None
         done: set[str] = set()
         for concept in concepts:
@@ -157,7 +160,7 @@ class Reader:
                 group = (concepts & crit.codes, sites, sides) if observation else (reference,)
                 evidence = Evidence(reference, self._display(per_coding, crit), day, positive)
                 self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
-                                                  marker, sites, sides, crit.both_sides))
+                                                  marker, sites, sides, crit.both_sides, documented))
 
     def _display(self, per_coding: list, crit: Criterion) -> str:
         """Our value set's display of the matching coding (never the record's free text)."""
@@ -192,9 +195,10 @@ class Reader:
             or dates.age_to_date(fj.mapping(cond.get("onsetRange")).get("low"), self.birth)
             or dates.parse(cond.get("recordedDate"))
         )
+        recorded = dates.parse(cond.get("recordedDate"))
         self._add(cond, per_coding, concepts, positive=True, when=when,
                   suspected=verification in _CONDITION_SUSPECTED, graded=None,
-                  marker=self._marker(cond, [cond.get("severity")]))
+                  marker=self._marker(cond, [cond.get("severity")]), recorded=recorded.day if recorded else None)
 
     def observation(self, obs: dict) -> None:
         """H2 status, H3 polarity; labs go to labs.py."""
@@ -216,9 +220,9 @@ class Reader:
             positive = self._polarity(obs)
         if positive is None:
             return
-        interpretation = fj.items(obs.get("interpretation"))
+        course = fj.items(obs.get("interpretation")) + fj.items([obs.get("valueCodeableConcept")])
         self._add(obs, per_coding, concepts, positive=positive, when=dates.effective(obs), suspected=False,
-                  graded=_graded(obs), marker=self._marker(obs, interpretation))
+                  graded=_graded(obs), marker=self._marker(obs, course))
 
     def _polarity(self, obs: dict) -> bool | None:
         """H3 for an Observation coded with the finding itself; None = not readable, ignore."""

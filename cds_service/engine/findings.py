@@ -36,6 +36,8 @@ class Finding:
     suspected: bool
     evidence: tuple[Evidence, ...]
     bilateral_since: date | None = None  # when the later side began (None: not bilateral or undated)
+    documented: date | None = None  # last positive documentation (onset, recordedDate, effective)
+    grade: float | None = None  # latest graded value (e.g. MRC grade) among the current evidence
 
     @property
     def bilateral(self) -> bool:
@@ -68,7 +70,7 @@ class Findings:
         return bool(found and found.negated)
 
 
-def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Finding:
+def _summarise(fdef: FindingDef, items: list[Item]) -> Finding:
     """H4 latest wins within each group; H5 onset; H6 sides and sites; progression."""
     groups: dict[tuple, list[Item]] = defaultdict(list)
     for item in items:
@@ -89,6 +91,8 @@ def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Findi
         current = [i for i in current if not i.both_sides]
     present = bool(current)
     days = [i.evidence.when for i in current if i.evidence.when]
+    documented = [i.documented for i in current if i.documented]
+    graded = [i for i in sorted(current, key=lambda i: i.order) if i.graded is not None]
     return Finding(
         name=fdef.name,
         present=present,
@@ -98,10 +102,12 @@ def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Findi
         latest=max(days, default=None),
         sides=frozenset().union(*(i.sides for i in current)),
         sites=frozenset().union(*(i.sites for i in current)),
-        progressive=present and fdef.progression and _progressive(fdef, current, repeated_days),
+        progressive=present and fdef.progression and _progressive(fdef, current),
         suspected=present and all(i.suspected for i in current),
         evidence=tuple(i.evidence for i in sorted(items, key=lambda i: i.order)),
         bilateral_since=_bilateral_since(current),
+        documented=max(documented, default=None),
+        grade=graded[-1].graded if graded else None,
     )
 
 
@@ -117,16 +123,26 @@ def _bilateral_since(current: list[Item]) -> date | None:
     return max(starts)
 
 
-def _progressive(fdef: FindingDef, current: list[Item], repeated_days: int) -> bool:
-    """Explicit marker; else graded values (if configured) worsening; else repeated positives."""
+
+def _progressive(fdef: FindingDef, current: list[Item]) -> bool:
+    """An explicit marker, or a graded value worse than an earlier one for the same muscle/site.
+
+    CLINICAL.md §5.1: the same deficit recorded twice unchanged is persistent, not progressive.
+    """
     if any(i.marker for i in current):
         return True
-    observed = sorted((i for i in current if i.observation and i.instant), key=lambda i: i.order)
-    graded = [i.graded for i in observed if i.graded is not None]
-    if fdef.graded_worse_when and len(graded) >= 2:
-        last, earlier = graded[-1], graded[:-1]
-        return last < max(earlier) if fdef.graded_worse_when == "lower" else last > min(earlier)
-    return len(observed) >= 2 and (observed[-1].instant - observed[0].instant).days >= repeated_days
+    if not fdef.graded_worse_when:
+        return False
+    groups: dict[tuple, list[float]] = defaultdict(list)
+    for item in sorted(current, key=lambda i: i.order):
+        if item.observation and item.instant and item.graded is not None:
+            groups[item.group].append(item.graded)
+    for grades in groups.values():
+        if len(grades) >= 2:
+            last, earlier = grades[-1], grades[:-1]
+            if (last < max(earlier)) if fdef.graded_worse_when == "lower" else (last > min(earlier)):
+                return True
+    return False
 
 
 def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now: datetime) -> Findings:
@@ -139,7 +155,7 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
     for obs in record.of_type("Observation"):
         reader.observation(obs)
     by_name = {
-        name: _summarise(defs.findings[name], items, defs.repeated_positive_min_days)
+        name: _summarise(defs.findings[name], items)
         for name, items in reader.items.items()
     }
     return Findings(

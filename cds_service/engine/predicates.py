@@ -162,6 +162,23 @@ def _p_onset_since(arg: Mapping[str, Any], ctx: Context) -> Result:
     return bool(found), found
 
 
+@predicate("active_episode")
+def _p_active_episode(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """CLINICAL.md §5.2 episodes: present and last documented less than `days` ago (undated counts:
+    duration unknown is not "old"). A problem-list entry untouched for years is no active episode."""
+    days = ctx.settings[arg["days"]]
+    found = [f for f in _present(ctx, arg["findings"]) if f.documented is None or _days_since(ctx, f.documented) < days]
+    return bool(found), found
+
+
+@predicate("graded_at_most")
+def _p_graded_at_most(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """Present with a latest graded value (e.g. MRC grade) at or below the setting `value`."""
+    limit = ctx.settings[arg["value"]]
+    found = [f for f in _present(ctx, arg["findings"]) if f.grade is not None and f.grade <= limit]
+    return bool(found), found
+
+
 @predicate("onset_unknown")
 def _p_onset_unknown(arg: Any, ctx: Context) -> Result:
     found = [f for f in _present(ctx, arg) if f.onset is None]
@@ -175,28 +192,67 @@ def _p_sites(arg: Mapping[str, Any], ctx: Context) -> Result:
     return bool(found), found
 
 
+def _recent_labs(arg: Mapping[str, Any], ctx: Context) -> list[LabResult]:
+    """The latest result of each lab, if dated within the look-back window (§5.2 recency)."""
+    days = ctx.settings[arg["within"]]
+    return [lab for n in _names(arg["labs"]) if (lab := ctx.findings.labs.get(n)) is not None
+            and lab.when is not None and _days_since(ctx, lab.when) <= days]
+
+
 @predicate("lab_low")
-def _p_lab_low(arg: Any, ctx: Context) -> Result:
-    found = [lab for n in _names(arg) if (lab := ctx.findings.labs.get(n)) is not None and lab.low]
+def _p_lab_low(arg: Mapping[str, Any], ctx: Context) -> Result:
+    found = [lab for lab in _recent_labs(arg, ctx) if lab.low]
     return bool(found), found
 
 
 @predicate("lab_critical_low")
-def _p_lab_critical(arg: Any, ctx: Context) -> Result:
-    found = [lab for n in _names(arg) if (lab := ctx.findings.labs.get(n)) is not None and lab.critical_low]
+def _p_lab_critical(arg: Mapping[str, Any], ctx: Context) -> Result:
+    found = [lab for lab in _recent_labs(arg, ctx) if lab.critical_low]
     return bool(found), found
 
 
+@predicate("noting_labs")
+def _p_noting_labs(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """Always holds; adds the recent results, low or normal, so the card can state them."""
+    return True, list(_recent_labs(arg, ctx))
+
+
+def _episode_start(ctx: Context, names: Any) -> date | None:
+    onsets = [f.onset for f in _present(ctx, names) if f.onset]
+    return min(onsets) if onsets else None
+
+
 def _studies(ctx: Context, arg: Mapping[str, Any]) -> list[Study]:
+    """Matching studies, never the drafts being advised on (they may sit on the server already).
+
+    `within`: a done study counts if done that recently, or (with `since_onset_of`) on or after the
+    onset of those findings: an MRI done in this episode answers its imaging question (§5.2).
+    `open_within`: an open order counts only if placed that recently (and, with `since_onset_of`, not
+    before the episode began). `conclusion`: only studies
+    whose report concludes with one of these value sets.
+    """
     kinds = set(_names(arg["kinds"]))
     state = arg.get("state", "any")
     within = ctx.settings[arg["within"]] if "within" in arg else None
+    open_within = ctx.settings[arg["open_within"]] if "open_within" in arg else None
+    since = _episode_start(ctx, arg["since_onset_of"]) if "since_onset_of" in arg else None
+    conclusion = set(_names(arg.get("conclusion", [])))
+    drafts = {d.reference for d in ctx.drafts}
     found = []
     for study in ctx.findings.studies:
-        if study.kind not in kinds or (state != "any" and study.state != state):
+        if study.kind not in kinds or (state != "any" and study.state != state) or study.reference in drafts:
+            continue
+        if conclusion and not conclusion & study.conclusions:
             continue
         if within is not None and study.state == "done":
-            if study.when is None or _days_since(ctx, study.when) > within:
+            recent = study.when is not None and _days_since(ctx, study.when) <= within
+            in_episode = since is not None and study.when is not None and study.when >= since
+            if not (recent or in_episode):
+                continue
+        if open_within is not None and study.state == "open":
+            if study.when is None or _days_since(ctx, study.when) > open_within:
+                continue
+            if since is not None and study.when < since:  # ordered before this episode began
                 continue
         found.append(study)
     return found
@@ -211,11 +267,12 @@ def _p_study(arg: Mapping[str, Any], ctx: Context) -> Result:
 
 @predicate("new_since_study")
 def _p_new_since(arg: Mapping[str, Any], ctx: Context) -> Result:
-    """H7 override: a finding documented positive after the latest matching study was done."""
-    done = [s.when for s in _studies(ctx, {**arg, "state": "done"}) if s.when]
-    if not done:
+    """H7 override: a finding documented positive after the latest matching study was done or
+    ordered (§5.2: an order placed before the deficit does not answer it)."""
+    dated = [s.when for s in _studies(ctx, {"kinds": arg["kinds"]}) if s.when]
+    if not dated:
         return False, []
-    last = max(done)
+    last = max(dated)
     found = [f for f in _present(ctx, arg["findings"]) if f.latest and f.latest > last]
     return bool(found), found
 
@@ -233,6 +290,13 @@ def _p_lab_checked(arg: Mapping[str, Any], ctx: Context) -> Result:
 def _p_age(arg: str, ctx: Context) -> Result:
     age = ctx.findings.age_years
     return age is not None and age >= ctx.settings[arg], []
+
+
+@predicate("age_under")
+def _p_age_under(arg: str, ctx: Context) -> Result:
+    """Known to be under the age; an unknown age is never "young" (reassurance needs it known)."""
+    age = ctx.findings.age_years
+    return age is not None and age < ctx.settings[arg], []
 
 
 @predicate("medication")
@@ -272,11 +336,10 @@ def _p_duplicate(arg: Mapping[str, Any], ctx: Context) -> Result:
     The draft itself may already sit on the EHR's FHIR server as a ServiceRequest; it is not its
     own duplicate.
     """
-    drafts = {d.reference for d in ctx.drafts}
     found: list[Fact] = []
+    window = {k: arg[k] for k in ("within", "open_within") if k in arg}
     for draft in _considered(ctx, arg["kinds"]):
-        same = [s for s in _studies(ctx, {"kinds": sorted(draft.kinds), "within": arg["within"]})
-                if s.reference not in drafts]
+        same = _studies(ctx, {"kinds": sorted(draft.kinds), **window})
         if same:
             found += [draft, *same]
     return bool(found), found

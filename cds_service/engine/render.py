@@ -73,8 +73,12 @@ def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping
 def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins: Mapping[str, str]) -> dict[str, Any]:
     values: dict[str, Any] = dict(look.setting_texts)
     values["triggers"] = _triggers(fired.facts, look, stand_ins)
-    values["contributors"] = _contributors(findings, look)
-    values["low_labs"] = ", ".join(_lab(f) for f in fired.facts if isinstance(f, LabResult) and f.low) or "none"
+    labs = [f for f in fired.facts if isinstance(f, LabResult)]
+    values["contributors"] = _contributors(findings, look, labs)
+    values["low_labs"] = ", ".join(_lab(f) for f in labs if f.low) or "none"
+    values["lab_values"] = "; ".join(_lab_state(f) for f in labs) or "none recorded"
+    measured = {f.name for f in labs}
+    values["labs_not_measured"] = ", ".join(n for n in look.lab_names if n not in measured) or "none"
     values["age"] = findings.age_years if findings.age_years is not None else "unknown"
     assert TEXT_VALUES <= values.keys(), "render must fill every placeholder the rule language declares"
     return values
@@ -82,6 +86,11 @@ def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins:
 
 def _lab(lab: LabResult) -> str:
     return f"{lab.name} {lab.value:g} {lab.unit}"
+
+
+def _lab_state(lab: LabResult) -> str:
+    when = lab.when.isoformat() if lab.when else "date not recorded"
+    return f"{_lab(lab)} ({'low' if lab.low else 'normal'}, {when})"
 
 
 def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, str]) -> str:
@@ -111,8 +120,11 @@ def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, 
     return "\n".join(lines) if lines else "- (no dated findings)"
 
 
-def _contributors(findings: Findings, look: Presentation) -> str:
+def _contributors(findings: Findings, look: Presentation, labs: Iterable[LabResult]) -> str:
+    """Contributor findings and medications, and the recent low electrolytes the rule noted (FAS-BEN)."""
     names = [look.finding_labels.get(n, n) for n in look.contributor_findings if findings.present(n)]
+    names += [title for vs, title in look.contributor_medications.items() if vs in findings.medications]
+    names += [f"low {_lab(lab)}" for lab in labs if lab.low]
     return ", ".join(names) if names else "none recorded"
 
 

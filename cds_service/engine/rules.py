@@ -42,11 +42,18 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context) -> list[Fired
             if hit:
                 text, facts = variant.text, facts + more
                 break
+        text = _offered(text, ctx)
         fired.append(Fired(rule, indicator, text, tuple(_unique(facts))))
         if not rule.silent:
             ctx.fired.add(rule.topic)
             suppressed |= rule.suppresses
     return fired
+
+
+def _offered(text: CardText, ctx: Context) -> CardText:
+    """Drop the suggestions whose own `when` does not hold (one card, the suggestions that apply)."""
+    kept = tuple(s for s in text.suggestions if "when" not in s or evaluate(s["when"], ctx)[0])
+    return text if len(kept) == len(text.suggestions) else CardText(text.summary, text.detail, kept)
 
 
 def _unique(facts: list[Fact]) -> list[Fact]:

@@ -36,6 +36,7 @@ class Study:
     state: str  # "done" | "open"
     when: date | None
     reference: str
+    conclusions: frozenset[str] = frozenset()  # value sets of a report's conclusionCode (e.g. MRI normal)
 
 
 def _codings(resource: dict) -> list[dict]:
@@ -72,8 +73,10 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
                 continue
             when = _study_when(resource)
             reference = f"{rtype}/{resource.get('id')}"
+            conclusions = frozenset().union(*(terminology.concepts_in(fj.codings(c))
+                                              for c in fj.items(resource.get("conclusionCode"))))
             for kind in sorted(kinds):
-                studies.append(Study(kind, state, when.day if when else None, reference))
+                studies.append(Study(kind, state, when.day if when else None, reference, conclusions))
     return tuple(studies)
 
 

@@ -58,6 +58,7 @@ class FindingDefs:
     labs: Mapping[str, LabDef]
     study_kinds: frozenset[str]
     medications: frozenset[str]
+    contributor_medications: frozenset[str]
     symptom_observation: frozenset[str]
     answer_absent: frozenset[str]
     answer_present: frozenset[str]
@@ -67,7 +68,6 @@ class FindingDefs:
     side_right: frozenset[str]
     side_both: frozenset[str]
     sites: frozenset[str]
-    repeated_positive_min_days: int
     progression_markers: frozenset[tuple[str, str]]
     # value-set id -> the (finding, criterion) pairs it can evidence; built once for the hot path
     by_concept: Mapping[str, tuple[tuple[FindingDef, Criterion], ...]] = field(default_factory=dict)
@@ -227,14 +227,14 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise LibraryError(f"{r.where}: cannot be read as YAML: {exc}") from exc
-    top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications")
+    top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications",
+           "contributor_medications")
     data = r.mapping(data, "(top level)", top, ("observations", "laterality", "sites", "progression", "findings", "labs"))
     obs = r.mapping(data["observations"], "observations",
                     ("symptom_observation", "answer_absent", "answer_present", "answer_unknown"),
                     ("symptom_observation", "answer_absent", "answer_present"))
     side = r.mapping(data["laterality"], "laterality", ("left", "right", "both"), ("left", "right", "both"))
-    prog = r.mapping(data["progression"], "progression", ("repeated_positive_min_days", "markers"),
-                     ("repeated_positive_min_days",))
+    prog = r.mapping(data["progression"], "progression", ("markers",), ("markers",))
     labs_in = r.mapping(data["labs"], "labs", list(data["labs"]) if isinstance(data["labs"], dict) else ())
     interp = r.mapping(labs_in.get("interpretation", {}), "labs.interpretation", ("low", "critical_low"),
                        ("low", "critical_low"))
@@ -249,11 +249,17 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
             for vs_id in crit.codes:
                 by_concept.setdefault(vs_id, []).append((fdef, crit))
     lab_by_concept = {vs_id: lab for lab in labs.values() for vs_id in lab.codes}
+    medications = r.ids(data["medications"], "medications") if "medications" in data else frozenset()
+    contributors = (r.ids(data["contributor_medications"], "contributor_medications")
+                    if "contributor_medications" in data else frozenset())
+    if not contributors <= medications:
+        r.fail("contributor_medications", f"not listed under medications, so never read: {sorted(contributors - medications)}")
     return FindingDefs(
         findings=findings,
         labs=labs,
         study_kinds=r.ids(data["studies"], "studies") if "studies" in data else frozenset(),
-        medications=r.ids(data["medications"], "medications") if "medications" in data else frozenset(),
+        medications=medications,
+        contributor_medications=contributors,
         symptom_observation=r.ids(obs["symptom_observation"], "observations.symptom_observation"),
         answer_absent=r.ids(obs["answer_absent"], "observations.answer_absent"),
         answer_present=r.ids(obs["answer_present"], "observations.answer_present"),
@@ -263,8 +269,6 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         side_right=r.ids(side["right"], "laterality.right"),
         side_both=r.ids(side["both"], "laterality.both"),
         sites=r.ids(data["sites"], "sites"),
-        repeated_positive_min_days=int(r.setting(prog["repeated_positive_min_days"],
-                                                 "progression.repeated_positive_min_days")),
         progression_markers=_markers(r, prog.get("markers", []), "progression.markers"),
         by_concept={k: tuple(v) for k, v in by_concept.items()},
         lab_by_concept=lab_by_concept,

@@ -9,7 +9,7 @@ from __future__ import annotations
 # Placeholders the engine fills in card text, besides every threshold in cards/settings.yaml
 # (`{name}`, and `{name_weeks}` for the same value in weeks). Text naming anything else is refused
 # at load, so a `{trigers}` typo is found by `nerve-cds cards validate`, not on an emergency card.
-TEXT_VALUES = frozenset({"triggers", "contributors", "low_labs", "age"})
+TEXT_VALUES = frozenset({"triggers", "contributors", "low_labs", "lab_values", "labs_not_measured", "age"})
 
 ARGUMENTS: dict[str, str] = {
     "present": "findings",
@@ -23,8 +23,8 @@ ARGUMENTS: dict[str, str] = {
     "onset_at_least": "onset",
     "onset_unknown": "findings",
     "sites_at_least": "sites",
-    "lab_low": "labs",
-    "lab_critical_low": "labs",
+    "lab_low": "labwindow",
+    "lab_critical_low": "labwindow",
     "study": "study",
     "new_since_study": "since",
     "lab_checked_within": "labcheck",
@@ -36,4 +36,8 @@ ARGUMENTS: dict[str, str] = {
     "draft_duplicate": "draft",
     "bilateral_within": "onset",
     "onset_since": "relative",
+    "active_episode": "onset",
+    "graded_at_most": "grade",
+    "noting_labs": "labwindow",
+    "age_under": "setting",
 }

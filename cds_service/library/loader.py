@@ -134,6 +134,7 @@ def load_library(cards_dir: Path) -> Library:
         medications=frozenset(findings.medications),
         sites=frozenset(findings.sites),
         hooks=frozenset(HOOKS),
+        valuesets=frozenset(terminology.valuesets),
     )
     rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
     pama_kinds = frozenset(settings_doc.get("pama_imaging_kinds", []))
@@ -151,6 +152,8 @@ def load_library(cards_dir: Path) -> Library:
         finding_labels={n: n.replace("-", " ").capitalize() for n in findings.findings},
         contributor_findings=tuple(sorted(findings.in_category("contributor"))),
         setting_texts=setting_texts(settings),
+        lab_names=tuple(findings.labs),
+        contributor_medications={m: terminology.valuesets[m].title for m in sorted(findings.contributor_medications)},
     )
     return Library(
         services=load_services(cards_dir),

@@ -1,7 +1,7 @@
 """What rendering needs from the library besides the rules: sources, orders, wording settings."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 
@@ -19,6 +19,8 @@ class Presentation:
     finding_labels: Mapping[str, str]
     contributor_findings: tuple[str, ...]
     setting_texts: Mapping[str, str]  # each threshold as text, and in weeks as `<name>_weeks`
+    lab_names: tuple[str, ...] = ()  # labs the library reads, for "not measured" statements
+    contributor_medications: Mapping[str, str] = field(default_factory=dict)  # value set -> title
 
 
 def number_text(value: float) -> str:

@@ -62,6 +62,7 @@ class Names:
     medications: frozenset[str]
     sites: frozenset[str]
     hooks: frozenset[str]
+    valuesets: frozenset[str] = frozenset()
 
 
 def load_rules(directory: Path, schema: Mapping[str, Any], names: Names) -> tuple[Rule, ...]:
@@ -140,6 +141,8 @@ def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: s
             raise LibraryError(f"{at}: needs order, delete_drafts or update_drafts")
         if "order" not in suggestion and "label" not in suggestion:
             raise LibraryError(f"{at}: needs a label")
+        if "when" in suggestion:
+            _check_when(suggestion["when"], f"{place}.suggestions[{i}].when", where, names)
     text = CardText(
         summary=part.get("summary", card["summary"]),
         detail=part.get("detail", card["detail"]),
@@ -215,10 +218,21 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
         known(field("findings"), names.findings, "finding", f"{place}.findings")
         known(field("sites"), names.sites, "site", f"{place}.sites")
         field("count")
+    elif argument == "grade":
+        known(field("findings"), names.findings, "finding", f"{place}.findings")
+        known(field("value"), names.settings, "setting", f"{place}.value")
+    elif argument == "labwindow":
+        known(field("labs"), names.labs, "lab", f"{place}.labs")
+        known(field("within"), names.settings, "setting", f"{place}.within")
     elif argument in ("study", "since"):
         known(field("kinds"), names.study_kinds, "study kind", f"{place}.kinds")
-        if "within" in arg:
-            known(arg["within"], names.settings, "setting", f"{place}.within")
+        for key in ("within", "open_within"):
+            if key in arg:
+                known(arg[key], names.settings, "setting", f"{place}.{key}")
+        if "since_onset_of" in arg:
+            known(arg["since_onset_of"], names.findings, "finding", f"{place}.since_onset_of")
+        if "conclusion" in arg:
+            known(arg["conclusion"], names.valuesets, "value set", f"{place}.conclusion")
         if argument == "since":
             known(field("findings"), names.findings, "finding", f"{place}.findings")
     elif argument == "labcheck":
@@ -227,5 +241,6 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
         known(arg.get("kinds", []), names.study_kinds, "study kind", f"{place}.kinds")
     elif argument == "draft":
         known(field("kinds"), names.study_kinds, "order kind", f"{place}.kinds")
-        if "within" in arg:
-            known(arg["within"], names.settings, "setting", f"{place}.within")
+        for key in ("within", "open_within"):
+            if key in arg:
+                known(arg[key], names.settings, "setting", f"{place}.{key}")
