@@ -20,7 +20,8 @@ SETTINGS = Settings()
 CPT = "http://www.ama-assn.org/go/cpt"
 SIDS = ["s15-prostate-cancer-weight-loss-back-pain", "s16-breast-cancer-back-pain-new-leg-weakness",
         "s17-osteoporosis-fall-back-pain", "s18-fever-iv-drug-use-back-pain", "s20-cervical-myelopathy-hands",
-        "o13-lumbar-mri-cancer-back-pain", "o14-cervical-mri-myelopathy"]
+        "o13-lumbar-mri-cancer-back-pain", "o14-cervical-mri-myelopathy", "x19-rf1-high-energy-trauma",
+        "x20-rf1-fall-older-neck-pain"]
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +85,19 @@ def test_fever_and_iv_drug_use_mri_with_and_without_contrast(replies):
     rf1 = card(replies, "s18-fever-iv-drug-use-back-pain", "serious-spinal-pathology")
     assert "variant 7" in rf1["detail"] and "epidural abscess" in rf1["detail"]
     assert orders(rf1) == [[({"72158"}, "urgent")]]
+
+
+def test_high_energy_trauma_says_emergency_and_ct_and_nothing_else(replies):
+    rf1 = card(replies, "x19-rf1-high-energy-trauma", "serious-spinal-pathology")
+    assert "emergency assessment" in rf1["summary"] and "CT" in rf1["summary"]
+    assert "suggestions" not in rf1, "no outpatient fracture work-up beside an emergency"
+    assert "variant 6" not in rf1["detail"]
+
+
+def test_older_age_fall_with_neck_pain_images_the_cervical_spine(replies):
+    rf1 = card(replies, "x20-rf1-fall-older-neck-pain", "serious-spinal-pathology")
+    assert rf1["summary"].startswith("Neck pain") and "cervical spine" in rf1["summary"]
+    assert orders(rf1) == [[({"72040"}, "urgent")], [({"72141"}, "routine")]]
 
 
 def test_myelopathy_card_orders_cervical_mri_and_spinal_referral(replies):

@@ -184,7 +184,7 @@ REQUIRED = {
     "FAS-LAB range", "FAS-RAD", "H1", "H2",
     # CLINICAL.md §5.1 red flags
     "RF-1 cancer", "RF-1 MSCC", "RF-1 fracture", "RF-1 infection", "RF-1 weak alone", "RF-1 order",
-    "MYE-1", "MYE-1 R29.2", "MYE-1 order",
+    "RF-1 trauma", "RF-1 older age", "RF-1 age threshold", "MYE-1", "MYE-1 R29.2", "MYE-1 order", "MYE-1 diagnosis",
 }
 
 
