@@ -21,7 +21,7 @@ SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)
 TOPICS = {"cauda-equina-emergency", "cauda-equina-urgent", "motor-neuron-disease-referral", "progressive-deficit",
           "radiculopathy-imaging", "electrodiagnostic-testing", "conservative-management", "benign-fasciculation",
           "electrolyte-contributor", "imaging-not-indicated", "ncs-without-emg", "electrodiagnostic-not-indicated",
-          "duplicate-order"}
+          "duplicate-order", "serious-spinal-pathology", "cervical-myelopathy"}
 ORDER_ONLY = {"imaging-not-indicated", "ncs-without-emg", "electrodiagnostic-not-indicated", "duplicate-order"}
 CLINICAL_SYSTEMS = {"http://hl7.org/fhir/sid/icd-10-cm", "http://snomed.info/sct", "http://loinc.org",
                     "http://www.ama-assn.org/go/cpt"}
@@ -182,6 +182,9 @@ REQUIRED = {
     "CES-1 clause 1", "CES-1 clause 4", "CES-2 bullet 1", "CES-2 bullet 2", "IMG-2 variant", "IMG-3 cervical",
     "IMG-4", "EDX-3", "EDX-3 peroneal", "EDX-5", "MND-1 critical", "FAS-BEN variant", "FAS-LAB fallback",
     "FAS-LAB range", "FAS-RAD", "H1", "H2",
+    # CLINICAL.md §5.1 red flags
+    "RF-1 cancer", "RF-1 MSCC", "RF-1 fracture", "RF-1 infection", "RF-1 weak alone", "RF-1 order",
+    "RF-1 trauma", "RF-1 older age", "RF-1 age threshold", "MYE-1", "MYE-1 R29.2", "MYE-1 order", "MYE-1 diagnosis",
 }
 
 

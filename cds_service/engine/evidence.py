@@ -19,6 +19,7 @@ from .labs import LabResult, read_lab
 
 # FHIR R4 status semantics (CLINICAL.md H1, H2): engineering rules, not clinical knowledge.
 _CONDITION_COUNTS = frozenset({"active", "recurrence", "relapse"})
+_CONDITION_PAST = frozenset({"inactive", "remission", "resolved"})  # counts only for `history` findings
 _CONDITION_VOID = frozenset({"refuted", "entered-in-error"})
 _CONDITION_SUSPECTED = frozenset({"unconfirmed", "provisional", "differential"})
 _OBSERVATION_COUNTS = frozenset({"final", "amended", "corrected", "preliminary"})
@@ -141,8 +142,9 @@ class Reader:
     # ---- evidence -------------------------------------------------------------------------
     def _add(self, resource: dict, per_coding: list, concepts: frozenset[str], *, positive: bool,
              when: dates.When | None, suspected: bool, graded: float | None, marker: bool,
-             recorded: date | None = None) -> None:
-        """Record the resource as evidence for every finding whose criterion it meets."""
+             recorded: date | None = None, past: bool = False) -> None:
+        """Record the resource as evidence for every finding whose criterion it meets; a past
+        Condition only for findings that ask for history (e.g. cancer, active or past)."""
         observation = resource.get("resourceType") == "Observation"
         around = concepts | self._body_site_concepts(resource.get("bodySite"))
         sites = around & self.defs.sites
@@ -155,6 +157,8 @@ class Reader:
         for concept in concepts:
             for fdef, crit in self.defs.by_concept.get(concept, ()):
                 if fdef.name in done or (crit.site and not crit.site & sites) or crit.not_site & sites:
+                    continue
+                if past and not fdef.history:
                     continue
                 done.add(fdef.name)
                 group = (concepts & crit.codes, sites, sides) if observation else (reference,)
@@ -184,7 +188,7 @@ class Reader:
         clinical = fj.code(cond.get("clinicalStatus"))
         if clinical is None:
             self.notes.append(f"Condition/{cond.get('id')} has no clinicalStatus; treated as active")
-        elif clinical not in _CONDITION_COUNTS:
+        elif clinical not in _CONDITION_COUNTS | _CONDITION_PAST:
             return
         if ("onsetAge" in cond or "onsetRange" in cond) and self.birth is None:
             self.notes.append(f"Condition/{cond.get('id')} gives onset as an age but the patient has no birthDate")
@@ -198,7 +202,8 @@ class Reader:
         recorded = dates.parse(cond.get("recordedDate"))
         self._add(cond, per_coding, concepts, positive=True, when=when,
                   suspected=verification in _CONDITION_SUSPECTED, graded=None,
-                  marker=self._marker(cond, [cond.get("severity")]), recorded=recorded.day if recorded else None)
+                  marker=self._marker(cond, [cond.get("severity")]), recorded=recorded.day if recorded else None,
+                  past=clinical in _CONDITION_PAST)
 
     def observation(self, obs: dict) -> None:
         """H2 status, H3 polarity; labs go to labs.py."""

@@ -322,6 +322,13 @@ def _p_draft(arg: Mapping[str, Any], ctx: Context) -> Result:
     return bool(found), found
 
 
+@predicate("about_drafts")
+def _p_about_drafts(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """Always holds; the considered drafts of these kinds become facts, so a red-flag card that
+    makes them appropriate (RF-1, MYE-1) carries its PAMA rating to them. No drafts, no facts."""
+    return True, list(_considered(ctx, arg["kinds"]))
+
+
 @predicate("no_draft")
 def _p_no_draft(arg: Mapping[str, Any], ctx: Context) -> Result:
     """No draft at all (selected or not) of these kinds: NCS drafted without its needle EMG."""

@@ -36,6 +36,7 @@ class FindingDef:
     progression: bool = False  # whether "progressive" is worked out for this finding
     graded_worse_when: str | None = None  # "lower" (MRC grade) or "higher" (pain score)
     description: str = ""
+    history: bool = False  # a past (inactive, remission, resolved) Condition counts too, e.g. cancer history
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def _criterion(r: _Reader, value: Any, place: str) -> Criterion:
 
 
 def _finding(r: _Reader, name: str, value: Any, place: str) -> FindingDef:
-    keys = ("codes", "site", "not_site", "sides", "any_of", "category", "progression", "description")
+    keys = ("codes", "site", "not_site", "sides", "any_of", "category", "progression", "description", "history")
     entry = r.mapping(value, place, keys)
     if ("any_of" in entry) == ("codes" in entry):
         r.fail(place, "needs either 'codes' or 'any_of' (not both)")
@@ -174,7 +175,10 @@ def _finding(r: _Reader, name: str, value: Any, place: str) -> FindingDef:
     description = entry.get("description", "")
     if not isinstance(description, str):
         r.fail(f"{place}.description", "must be text")
-    return FindingDef(name, criteria, frozenset(categories), progression, worse_when, description)
+    history = entry.get("history", False)
+    if not isinstance(history, bool):
+        r.fail(f"{place}.history", "must be true or false")
+    return FindingDef(name, criteria, frozenset(categories), progression, worse_when, description, history)
 
 
 def _lab(r: _Reader, name: str, value: Any, place: str) -> LabDef:

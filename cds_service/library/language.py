@@ -40,4 +40,5 @@ ARGUMENTS: dict[str, str] = {
     "graded_at_most": "grade",
     "noting_labs": "labwindow",
     "age_under": "setting",
+    "about_drafts": "draft",
 }
