@@ -12,7 +12,6 @@ import gzip
 import json
 import uuid
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 import requests
