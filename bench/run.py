@@ -40,10 +40,11 @@ from cds_service.tools.scenarios import load_scenario  # noqa: E402
 SIZES = (50, 500, 5000)
 WORKERS = 2  # the `nerve-cds serve` default, gevent workers
 KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
-        "diagnosticReports", "medicationStatements")
+        "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
 ORDER = {"Patient": "patient", "Condition": "conditions", "Observation": "observations", "ServiceRequest": "serviceRequests",
          "Procedure": "procedures", "ImagingStudy": "imagingStudies", "DiagnosticReport": "diagnosticReports",
-         "MedicationStatement": "medicationStatements"}
+         "MedicationStatement": "medicationStatements", "CarePlan": "carePlans", "MedicationRequest": "medicationRequests",
+         "Medication": "medicationRequests"}
 
 
 def noise(i: int, pid: str) -> dict:

@@ -12,7 +12,7 @@ The subpackages, in the order a hook call meets them:
     core      settings, errors, FHIR JSON and date helpers that every layer shares
 
 Imports go one way: tools -> web -> {data, engine, storage} ; data -> hooks ;
-engine -> {library, hooks} ; library -> hooks ; everything -> core. Nothing imports web or tools.
+engine -> {library, hooks, data} ; library -> hooks ; everything -> core. Nothing imports web or tools.
 """
 from .web.app import create_app
 

@@ -14,7 +14,7 @@ ALLOWED = {
     "hooks": {"core"},
     "library": {"hooks", "core"},
     "data": {"hooks", "core"},
-    "engine": {"library", "hooks", "core"},
+    "engine": {"library", "hooks", "data", "core"},
     "storage": {"core"},
     "web": {"data", "engine", "storage", "hooks", "library", "core"},
     "tools": {"web", "data", "engine", "storage", "hooks", "library", "core"},

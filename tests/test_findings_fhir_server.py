@@ -17,8 +17,8 @@ from test_findings_support import (
     symptom,
 )
 
+from cds_service.data.record import build_record
 from cds_service.engine.findings import find
-from cds_service.engine.record import build_record
 
 HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
 

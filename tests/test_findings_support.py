@@ -9,8 +9,8 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 
+from cds_service.data.record import build_record
 from cds_service.engine.findings import Findings, find
-from cds_service.engine.record import build_record
 from cds_service.library.finding_defs import FindingDefs, load_finding_defs
 from cds_service.library.terminology import Terminology, load_terminology
 

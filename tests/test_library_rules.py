@@ -56,7 +56,7 @@ BREAKAGES = [
      "cards/rules/fasciculation.yaml: rules[0].card.suggestions[0].when.lab_low.labs: unknown lab 'potasium'"),
     ("rules/electrodiagnostic.yaml", "conclusion: imaging-not-diagnostic", "conclusion: imaging-normal",
      "cards/rules/electrodiagnostic.yaml: rules[1].when.all[3].any[0].study.conclusion: unknown value set 'imaging-normal'"),
-    ("findings.yaml", "  - nsaid\n  - potassium-wasting-diuretic\n", "  - nsaid\n",
+    ("findings.yaml", "  - thiazide\n  - loop-diuretic\n  - systemic", "  - systemic",
      "cards/findings.yaml: contributor_medications: not listed under medications, so never read"),
     ("orders.yaml", 'code: "72146"', 'code: " 72146 "',
      "cards/orders.yaml: orders.mri-thoracic.requests[0]: not a valid R4 ServiceRequest"),

@@ -83,7 +83,7 @@ def hook_request(fhir_server: str, access_token: str, marker: str, full_prefetch
                                                    "entry": [{"resource": condition}]}}
     if full_prefetch:
         for key in ("observations", "serviceRequests", "procedures", "imagingStudies", "diagnosticReports",
-                    "medicationStatements"):
+                    "medicationStatements", "carePlans", "medicationRequests"):
             prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "entry": []}
     return {
         "hook": "patient-view", "hookInstance": str(uuid.uuid4()), "fhirServer": fhir_server,

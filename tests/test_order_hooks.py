@@ -73,7 +73,7 @@ def test_imaging_draft_no_rule_judges_is_no_criteria_apply(tmp_path):
     draft = {"resourceType": "ServiceRequest", "id": "ct-1", "status": "draft", "intent": "order",
              "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72125"}]}}
     keys = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
-            "diagnosticReports", "medicationStatements")
+            "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
     body = {"hook": "order-sign", "hookInstance": str(uuid.uuid4()), "prefetch": {k: None for k in keys},
             "context": {"userId": "Practitioner/a", "patientId": "p", "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]}}}
     response = app.test_client().post("/cds-services/nerve-cds-order-sign", json=body).get_json()
@@ -105,7 +105,7 @@ def test_incomplete_draft_is_updated_as_a_whole_valid_resource(tmp_path):
     ces = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
         "resourceType": "Condition", "id": "c-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},
         "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}
-    keys = ("patient", "observations", "serviceRequests", "procedures", "imagingStudies", "diagnosticReports", "medicationStatements")
+    keys = ("patient", "observations", "serviceRequests", "procedures", "imagingStudies", "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
     body = {"hook": "order-select", "hookInstance": str(uuid.uuid4()), "prefetch": {**{k: None for k in keys}, "conditions": ces},
             "context": {"userId": "Practitioner/a", "patientId": "p-9", "selections": ["ServiceRequest/mri-1"],
                         "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]}}}

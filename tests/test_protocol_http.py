@@ -11,7 +11,7 @@ from cds_service.core.settings import Settings
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 NULL_PREFETCH = {k: None for k in ("patient", "conditions", "observations", "serviceRequests", "procedures",
-                                   "imagingStudies", "diagnosticReports", "medicationStatements")}
+                                   "imagingStudies", "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")}
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """build_record: resources from every prefetch key, de-duplicated, Patient kept apart."""
 from __future__ import annotations
 
-from cds_service.engine.record import build_record
+from cds_service.data.record import build_record
 
 
 def res(rtype, rid, **fields):

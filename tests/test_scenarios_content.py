@@ -161,7 +161,7 @@ def test_suggestions_point_at_this_patients_real_resources(cards, sid):
 def test_s10_benign_card_lists_the_low_potassium_as_a_contributor(cards):
     detail = card(cards, "s10-twitching-low-potassium", "benign-fasciculation")["detail"]
     assert "none recorded" not in detail and "potassium" in detail.lower()
-    assert "Thiazide or loop diuretic" in detail, "the hydrochlorothiazide on the record"
+    assert "Thiazide and thiazide-like diuretics" in detail, "the hydrochlorothiazide on the record"
 
 
 @pytest.mark.parametrize("sid", ["s07-mri-done-20-days-ago", "x06-img4-open-mri-order", "e09-mri-week5-now-week10"])

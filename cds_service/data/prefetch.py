@@ -1,7 +1,8 @@
 """Prefetch exactly as CDS Hooks 2.0 defines it, with the service fetching what the client did not.
 
 A key the client left out, or answered with an OperationOutcome, is fetched; a key set to null
-means the client looked and found nothing, so it is not fetched again. All fetches of one call go
+means the client looked and found nothing, so it is not fetched again. A required key that cannot
+be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
 to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap.
 """
 from __future__ import annotations
@@ -14,8 +15,10 @@ from urllib.parse import quote
 from ..core.errors import PreconditionFailed
 from ..core.settings import Settings
 from ..hooks.requests import user_tokens
+from . import medrefs
 from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
 
+MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 
 
@@ -26,7 +29,7 @@ class TokenError(ValueError):
 @dataclass
 class Gathered:
     data: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed
+    sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed | partial
     round_trips: int = 0
 
 
@@ -87,19 +90,17 @@ def gather(
             result.data[key], result.sources[key] = sent[key], "sent"
             if sent[key].get("resourceType") == "Bundle" and _next_link(sent[key]):
                 to_page.append(key)
-    if not to_fetch and not to_page:
-        return result
-
     failures: dict[str, str] = {}
-    client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
-    if client is not None:
-        try:
-            _fetch(client, templates, to_fetch, context, user_id, result, failures)
-            for key in to_page:
-                _follow_pages(client, key, result, failures)
-        finally:
-            result.round_trips = client.round_trips
-            client.close()
+    if to_fetch or to_page:
+        client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
+        if client is not None:
+            try:
+                _fetch(client, templates, to_fetch, context, user_id, result, failures)
+                for key in to_page:
+                    _follow_pages(client, key, result, failures)
+            finally:
+                result.round_trips = client.round_trips
+                client.close()
     for key, reason in failures.items():
         result.data.pop(key, None)
         result.sources[key] = "failed"
@@ -107,7 +108,33 @@ def gather(
     if missing:
         detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
         raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
+    _resolve_medications(result, fhir_server, access_token, settings, allowlist)
     return result
+
+
+def _resolve_medications(result: Gathered, server, token, settings, allowlist) -> None:
+    """Read the Medications that orders reference but no key holds, in one more batch; a key
+    whose drugs stay unknown is "partial" (its orders cannot be classed)."""
+    open_refs = medrefs.unresolved(result.data)
+    if not open_refs:
+        return
+    wanted = sorted(set().union(*open_refs.values()))
+    unknown: dict[str, str] = {}
+    client = _client(server, token, settings, allowlist, wanted, unknown)
+    found: list[dict[str, Any]] = []
+    if client is not None:
+        try:
+            replies = client.batch({ref: ref for ref in wanted})
+            result.round_trips += client.round_trips
+        finally:
+            client.close()
+        found = [r for r in replies.values() if not isinstance(r, FetchError) and r.get("resourceType") == "Medication"]
+    if found:
+        result.data[MEDICATIONS_KEY] = medrefs.as_bundle(found)
+    have = {f"Medication/{m.get('id')}" for m in found}
+    for key, refs in open_refs.items():
+        if refs - have:
+            result.sources[key] = "partial"
 
 
 def _client(server, token, settings, allowlist, keys, failures) -> FhirClient | None:

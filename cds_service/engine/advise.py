@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
+from ..data.record import build_record
 from ..library.loader import Library, ServiceDef
 from .drafts import read_drafts, reason_conditions
 from .findings import find
 from .pama import rating_actions
 from .predicates import Context
-from .record import build_record
 from .render import render
 from .rules import evaluate_rules
 
@@ -35,16 +35,19 @@ def advise(
     data: Mapping[str, dict | None],
     now: datetime,
     pama: bool = False,
+    missing: frozenset[str] = frozenset(),
 ) -> Advice:
+    """`missing`: optional prefetch keys that could be had neither from prefetch nor the server."""
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
     reasons = reason_conditions(drafts, str(context.get("patientId", "")))
     if reasons:  # a draft's indication counts like a recorded condition
         data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
     record = build_record(data)
     findings = find(record, library.findings, library.terminology, now)
-    ctx = Context(findings=findings, settings=library.settings, drafts=drafts)
+    ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing)
     fired = evaluate_rules(library.rules, service.hook, ctx)
     actions = rating_actions(drafts, fired, library.pama_kinds) if pama else []
     stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
-    cards = render(fired, findings, library.presentation, context, stand_ins)
+    missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
+    cards = render(fired, findings, library.presentation, context, stand_ins, missing_data)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality))

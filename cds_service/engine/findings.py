@@ -2,7 +2,7 @@
 
 evidence.py reads each Condition and Observation into evidence items (H1-H3, H5, H6); this
 module decides per finding: latest wins (H4), onset, sides, sites, suspected, progressive.
-Studies and medications: studies.py; lab values: labs.py; the YAML: finding_defs.py.
+Studies: studies.py; medications: medications.py; lab values: labs.py; the YAML: finding_defs.py.
 """
 from __future__ import annotations
 
@@ -12,12 +12,13 @@ from datetime import date, datetime
 from typing import Mapping
 
 from ..core import dates
+from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDef, FindingDefs, load_finding_defs
 from ..library.terminology import Terminology
 from .evidence import Evidence, Item, Reader
 from .labs import LabResult
-from .record import PatientRecord
-from .studies import Study, read_medications, read_studies
+from .medications import MedicationUse, read_medication_uses
+from .studies import Study, read_studies
 
 __all__ = ["Evidence", "Finding", "Findings", "FindingDefs", "LabResult", "Study", "find", "load_finding_defs"]
 
@@ -52,9 +53,10 @@ class Findings:
     by_name: Mapping[str, Finding]
     labs: Mapping[str, LabResult]
     studies: tuple[Study, ...]
-    medications: frozenset[str]
+    medications: frozenset[str]  # drug classes in current use
     data_quality: tuple[str, ...]
     names: frozenset[str] = frozenset()  # every defined finding; asking for another is a bug
+    medication_uses: tuple[MedicationUse, ...] = ()  # current and past use, for windowed rules
 
     def get(self, name: str) -> Finding | None:
         if self.names and name not in self.names:
@@ -158,6 +160,7 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         name: _summarise(defs.findings[name], items)
         for name, items in reader.items.items()
     }
+    uses = read_medication_uses(record, defs, terminology)
     return Findings(
         now=now,
         today=today,
@@ -165,7 +168,8 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         by_name=by_name,
         labs={name: result for name, (_, result) in reader.labs.items()},
         studies=read_studies(record, defs, terminology),
-        medications=read_medications(record, defs, terminology),
+        medications=frozenset(u.kind for u in uses if u.active),
         data_quality=tuple(reader.notes),
         names=defs.names(),
+        medication_uses=uses,
     )

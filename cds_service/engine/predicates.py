@@ -23,6 +23,7 @@ class Context:
     settings: Mapping[str, float]
     fired: set[str] = field(default_factory=set)  # topics of higher-priority rules that fired
     drafts: tuple[Draft, ...] = ()  # draft orders on order hooks
+    missing: frozenset[str] = frozenset()  # optional prefetch keys that could not be had
 
 
 Result = tuple[bool, list[Fact]]
@@ -301,7 +302,23 @@ def _p_age_under(arg: str, ctx: Context) -> Result:
 
 @predicate("medication")
 def _p_medication(arg: Any, ctx: Context) -> Result:
+    """A drug of these classes in current use."""
     return bool(set(_names(arg)) & ctx.findings.medications), []
+
+
+@predicate("medication_within")
+def _p_medication_within(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """A drug of these classes in current use, or a course that ended within `within` days."""
+    kinds, within = set(_names(arg["kinds"])), ctx.settings[arg["within"]]
+    found = [u for u in ctx.findings.medication_uses if u.kind in kinds
+             and (u.active or (u.when is not None and _days_since(ctx, u.when) <= within))]
+    return bool(found), []
+
+
+@predicate("data_missing")
+def _p_data_missing(arg: Any, ctx: Context) -> Result:
+    """One of these prefetch keys could not be had (neither sent nor fetched): the record is partial."""
+    return bool(set(_names(arg)) & ctx.missing), []
 
 
 @predicate("fired")

@@ -27,18 +27,20 @@ def render(
     look: Presentation,
     context: Mapping[str, Any],
     stand_ins: Mapping[str, str] | None = None,
+    missing_data: str = "",
 ) -> list[dict[str, Any]]:
     """`stand_ins` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
-    as the draft's reason and never referenced, since no such Condition exists on the server."""
+    as the draft's reason and never referenced, since no such Condition exists on the server.
+    `missing_data` names the optional data that could not be had, for {missing_data} in card text."""
     hook_instance = str(context.get("hookInstance", ""))
     stand_ins = stand_ins or {}
-    return [_card(f, findings, look, context, hook_instance, stand_ins) for f in fired if not f.rule.silent]
+    return [_card(f, findings, look, context, hook_instance, stand_ins, missing_data) for f in fired if not f.rule.silent]
 
 
 def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping[str, Any], hook_instance: str,
-          stand_ins: Mapping[str, str]) -> dict:
+          stand_ins: Mapping[str, str], missing_data: str) -> dict:
     rule = fired.rule
-    values = text_values(fired, findings, look, stand_ins)
+    values = text_values(fired, findings, look, stand_ins, missing_data)
     card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
     detail = fired.text.detail.format_map(values).strip()
     detail += "\n\n" + _sources_markdown(rule.sources, look)
@@ -70,8 +72,10 @@ def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping
     return card
 
 
-def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins: Mapping[str, str]) -> dict[str, Any]:
+def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins: Mapping[str, str],
+                missing_data: str = "") -> dict[str, Any]:
     values: dict[str, Any] = dict(look.setting_texts)
+    values["missing_data"] = missing_data or "none"
     values["triggers"] = _triggers(fired.facts, look, stand_ins)
     labs = [f for f in fired.facts if isinstance(f, LabResult)]
     values["contributors"] = _contributors(findings, look, labs)

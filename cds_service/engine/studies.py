@@ -1,7 +1,8 @@
-"""Studies already done or ordered (H7 de-duplication) and active medications, from the record.
+"""Studies already done or ordered (H7 de-duplication, evidence of care), from the record.
 
-A study is any ServiceRequest, Procedure, ImagingStudy or DiagnosticReport coded in one of the
-order value sets listed under `studies` in cards/findings.yaml; state says whether it happened
+A study is any ServiceRequest, Procedure, ImagingStudy or DiagnosticReport, or CarePlan activity
+(Synthea and many EHRs record physiotherapy as a plan activity, not a procedure), coded in one of
+the order value sets listed under `studies` in cards/findings.yaml; state says whether it happened
 ("done") or is still pending ("open"). What counts as done or open is FHIR R4 status semantics.
 """
 from __future__ import annotations
@@ -12,9 +13,9 @@ from typing import Mapping
 
 from ..core import dates
 from ..core import fhirjson as fj
+from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDefs
 from ..library.terminology import Terminology
-from .record import PatientRecord
 
 # resourceType -> status -> state. Statuses not listed (cancelled, revoked, entered-in-error,
 # not-done, stopped, unknown ...) mean the study neither happened nor is pending.
@@ -27,7 +28,13 @@ _STATES: Mapping[str, Mapping[str, str]] = {
         "preliminary": "done", "partial": "done", "registered": "open",
     },
 }
-_ACTIVE_MEDICATION = {"MedicationStatement": ("active",), "MedicationRequest": ("active",)}
+# CarePlan.activity.detail.status -> state: physiotherapy under way counts as care given.
+_ACTIVITY_STATES: Mapping[str, str] = {
+    "completed": "done", "in-progress": "done", "stopped": "done",
+    "scheduled": "open", "not-started": "open", "on-hold": "open",
+}
+# CarePlan.status -> state; revoked, entered-in-error and unknown plans are no evidence.
+_PLAN_STATES: Mapping[str, str] = {"completed": "done", "active": "done", "draft": "open", "on-hold": "open"}
 
 
 @dataclass(frozen=True)
@@ -77,28 +84,28 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
                                               for c in fj.items(resource.get("conclusionCode"))))
             for kind in sorted(kinds):
                 studies.append(Study(kind, state, when.day if when else None, reference, conclusions))
-    return tuple(studies)
+    return tuple(studies) + _plan_activities(record, defs, terminology)
 
 
-def _medication_codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
-    """medicationCodeableConcept, else the code of the referenced (or contained) Medication."""
-    concept = resource.get("medicationCodeableConcept")
-    if not isinstance(concept, dict):
-        ref = fj.text(fj.mapping(resource.get("medicationReference")).get("reference")) or ""
-        if ref.startswith("#"):
-            medication = next((c for c in fj.items(resource.get("contained")) if c.get("id") == ref[1:]), {})
-        else:
-            medication = medications.get(ref, {})
-        concept = medication.get("code")
-    return fj.codings(concept)
-
-
-def read_medications(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> frozenset[str]:
-    """Value-set ids (from `medications` in cards/findings.yaml) of the active medications."""
-    found: set[str] = set()
-    medications = {f"Medication/{m.get('id')}": m for m in record.of_type("Medication")}
-    for rtype, statuses in _ACTIVE_MEDICATION.items():
-        for resource in record.of_type(rtype):
-            if fj.text(resource.get("status")) in statuses:
-                found |= terminology.concepts_in(_medication_codings(resource, medications)) & defs.medications
-    return frozenset(found)
+def _plan_activities(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> tuple[Study, ...]:
+    """A CarePlan whose category is a study kind (Synthea: "Physical therapy procedure"), and each
+    activity.detail coded as one; dated by the activity's schedule, else the plan's start."""
+    found = []
+    for plan in record.of_type("CarePlan"):
+        plan_state = _PLAN_STATES.get(fj.text(plan.get("status")) or "")
+        if plan_state is None:
+            continue
+        plan_start = dates.parse_period_start(plan.get("period"))
+        reference = f"CarePlan/{plan.get('id')}"
+        categories = [c for concept in fj.items(plan.get("category")) for c in fj.codings(concept)]
+        for kind in sorted(terminology.concepts_in(categories) & defs.study_kinds):
+            found.append(Study(kind, plan_state, plan_start.day if plan_start else None, reference))
+        for activity in fj.items(plan.get("activity")):
+            detail = fj.mapping(activity.get("detail"))
+            state = _ACTIVITY_STATES.get(fj.text(detail.get("status")) or "")
+            kinds = terminology.concepts_in(fj.codings(detail.get("code"))) & defs.study_kinds
+            if state is None or not kinds:
+                continue
+            when = dates.parse_period_start(detail.get("scheduledPeriod")) or plan_start
+            found += [Study(kind, state, when.day if when else None, reference) for kind in sorted(kinds)]
+    return tuple(found)

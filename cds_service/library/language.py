@@ -9,7 +9,7 @@ from __future__ import annotations
 # Placeholders the engine fills in card text, besides every threshold in cards/settings.yaml
 # (`{name}`, and `{name_weeks}` for the same value in weeks). Text naming anything else is refused
 # at load, so a `{trigers}` typo is found by `nerve-cds cards validate`, not on an emergency card.
-TEXT_VALUES = frozenset({"triggers", "contributors", "low_labs", "lab_values", "labs_not_measured", "age"})
+TEXT_VALUES = frozenset({"triggers", "contributors", "low_labs", "lab_values", "labs_not_measured", "missing_data", "age"})
 
 ARGUMENTS: dict[str, str] = {
     "present": "findings",
@@ -41,4 +41,6 @@ ARGUMENTS: dict[str, str] = {
     "noting_labs": "labwindow",
     "age_under": "setting",
     "about_drafts": "draft",
+    "medication_within": "medwithin",
+    "data_missing": "prefetch",
 }

@@ -5,7 +5,7 @@ a name that does not resolve stops the service from starting, with the file and 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
@@ -30,7 +30,8 @@ class ServiceDef:
     description: str
     usage_requirements: str
     prefetch: Mapping[str, str]
-    # Keys without which no sound advice can be given: unobtainable -> 412.
+    # Keys without which no sound advice can be given: unobtainable -> 412. The others are
+    # optional: advice goes on without them and the rules can say what was not checked.
     required_prefetch: frozenset[str]
 
     def discovery(self) -> dict[str, Any]:
@@ -54,6 +55,7 @@ class Library:
     presentation: Presentation
     path: Path
     pama_kinds: frozenset[str] = frozenset()
+    missing_notes: Mapping[str, str] = field(default_factory=dict)  # optional key -> what is then unknown
 
     def service(self, service_id: str) -> ServiceDef | None:
         for svc in self.services:
@@ -62,17 +64,19 @@ class Library:
         return None
 
 
-def load_services(cards_dir: Path) -> tuple[ServiceDef, ...]:
+def load_services(cards_dir: Path) -> tuple[tuple[ServiceDef, ...], dict[str, str]]:
+    """The services, and for each optional prefetch key the note on what is unknown without it."""
     where = "cards/services.yaml"
     data = read_yaml(cards_dir / "services.yaml", where)
     check_schema(data, read_schema(cards_dir, "services"), where)
+    when_missing = data["whenMissing"]
     services = []
     for i, entry in enumerate(data["services"]):
         prefetch = entry.get("prefetch", {})
-        required = entry.get("requiredPrefetch", list(prefetch))
-        unknown = sorted(set(required) - set(prefetch))
-        if unknown:
-            raise LibraryError(f"{where}: services[{i}].requiredPrefetch: not prefetch keys: {unknown}")
+        undeclared = sorted(set(prefetch) - set(when_missing))
+        if undeclared:
+            raise LibraryError(f"{where}: services[{i}].prefetch: keys without a whenMissing entry: {undeclared}")
+        required = [k for k in prefetch if when_missing[k]["action"] == "fail"]
         if entry["hook"] not in HOOKS:
             raise LibraryError(f"{where}: services[{i}].hook: unknown hook '{entry['hook']}'")
         services.append(ServiceDef(
@@ -87,7 +91,8 @@ def load_services(cards_dir: Path) -> tuple[ServiceDef, ...]:
     ids = [s.id for s in services]
     if len(ids) != len(set(ids)):
         raise LibraryError(f"{where}: service ids must be unique")
-    return tuple(services)
+    notes = {k: v["note"] for k, v in when_missing.items() if v["action"] == "continue"}
+    return tuple(services), notes
 
 
 def check_publishers(sources: Mapping[str, Any]) -> None:
@@ -122,6 +127,7 @@ def load_library(cards_dir: Path) -> Library:
         for at, text in texts:
             check_placeholders(text, f"cards/orders.yaml: orders.{name}.{at}", frozenset(settings))
 
+    services, missing_notes = load_services(cards_dir)
     topics = {t["code"]: t["display"] for t in settings_doc["topics"]}
     names = Names(
         findings=findings.names(),
@@ -135,6 +141,7 @@ def load_library(cards_dir: Path) -> Library:
         sites=frozenset(findings.sites),
         hooks=frozenset(HOOKS),
         valuesets=frozenset(terminology.valuesets),
+        prefetch_keys=frozenset(missing_notes),
     )
     rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
     pama_kinds = frozenset(settings_doc.get("pama_imaging_kinds", []))
@@ -156,7 +163,7 @@ def load_library(cards_dir: Path) -> Library:
         contributor_medications={m: terminology.valuesets[m].title for m in sorted(findings.contributor_medications)},
     )
     return Library(
-        services=load_services(cards_dir),
+        services=services,
         terminology=terminology,
         findings=findings,
         settings=settings,
@@ -164,4 +171,5 @@ def load_library(cards_dir: Path) -> Library:
         presentation=presentation,
         path=cards_dir,
         pama_kinds=pama_kinds,
+        missing_notes=missing_notes,
     )

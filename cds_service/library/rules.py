@@ -63,6 +63,7 @@ class Names:
     sites: frozenset[str]
     hooks: frozenset[str]
     valuesets: frozenset[str] = frozenset()
+    prefetch_keys: frozenset[str] = frozenset()
 
 
 def load_rules(directory: Path, schema: Mapping[str, Any], names: Names) -> tuple[Rule, ...]:
@@ -173,6 +174,7 @@ _KNOWN = {
     "medications": "medications",
     "topics": "topics",
     "setting": "settings",
+    "prefetch": "prefetch_keys",
 }
 
 
@@ -235,6 +237,9 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
             known(arg["conclusion"], names.valuesets, "value set", f"{place}.conclusion")
         if argument == "since":
             known(field("findings"), names.findings, "finding", f"{place}.findings")
+    elif argument == "medwithin":
+        known(field("kinds"), names.medications, "medication", f"{place}.kinds")
+        known(field("within"), names.settings, "setting", f"{place}.within")
     elif argument == "labcheck":
         known(field("labs"), names.labs, "lab", f"{place}.labs")
         known(field("days"), names.settings, "setting", f"{place}.days")

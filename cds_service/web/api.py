@@ -80,7 +80,8 @@ def call_service(service_id: str) -> Any:
     g.log_fields["fhirRoundTrips"] = gathered.round_trips
     clock: Clock = current_app.config["NERVE_CDS_CLOCK"]
     raw_context["hookInstance"] = hook_request.hookInstance
-    advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions)
+    missing = frozenset(k for k, source in gathered.sources.items() if source in ("failed", "partial"))
+    advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions, missing=missing)
     payload: dict[str, Any] = {"cards": advice.cards}
     if advice.system_actions:
         payload["systemActions"] = advice.system_actions

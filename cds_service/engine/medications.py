@@ -1,0 +1,87 @@
+"""Medications from the record, by drug class, as US Core records them.
+
+A MedicationRequest or MedicationStatement names its drug in medicationCodeableConcept or through
+medicationReference (a contained Medication, or one the search `_include`d or the service fetched).
+The drug class comes from the class value sets listed under `medications` in cards/findings.yaml,
+which list RxNorm ingredients and clinical and branded drugs; the code is the only key (free text
+is never matched: "naproxen allergy" or "stop ibuprofen" would read as a prescription).
+
+Active orders and statements are current use; completed or stopped ones are past use, dated by
+their end (or when written) so rules can ask for use within a window set in cards/settings.yaml.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterator, Mapping
+
+from ..core import dates
+from ..core import fhirjson as fj
+from ..data.record import PatientRecord
+from ..library.finding_defs import FindingDefs
+from ..library.terminology import Terminology
+
+# resourceType -> status -> current ("active") or past ("ended"). Other statuses (cancelled,
+# entered-in-error, draft, not-taken, intended, unknown ...) are no evidence of use.
+_STATES: Mapping[str, Mapping[str, str]] = {
+    "MedicationRequest": {"active": "active", "on-hold": "active", "completed": "ended", "stopped": "ended"},
+    "MedicationStatement": {"active": "active", "on-hold": "active", "completed": "ended", "stopped": "ended"},
+}
+
+
+@dataclass(frozen=True)
+class MedicationUse:
+    kind: str  # drug class: a value-set id from `medications`
+    active: bool
+    when: date | None  # end of a past course (or when it was written); None if not recorded
+    reference: str
+
+
+def medication_reference(resource: Mapping) -> str | None:
+    """The medicationReference.reference of an order or statement, if it has one."""
+    return fj.text(fj.mapping(resource.get("medicationReference")).get("reference"))
+
+
+def _codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
+    """medicationCodeableConcept, else the code of the referenced (contained or pooled) Medication."""
+    concept = resource.get("medicationCodeableConcept")
+    if not isinstance(concept, dict):
+        ref = medication_reference(resource) or ""
+        if ref.startswith("#"):
+            medication = next((c for c in fj.items(resource.get("contained")) if c.get("id") == ref[1:]), {})
+        else:
+            medication = medications.get(ref, {})
+        concept = medication.get("code")
+    return fj.codings(concept)
+
+
+def _ended(resource: dict) -> dates.When | None:
+    """When a past course ended, else when it started or was written."""
+    if resource.get("resourceType") == "MedicationRequest":
+        validity = fj.mapping(fj.mapping(resource.get("dispenseRequest")).get("validityPeriod"))
+        return dates.parse(validity.get("end")) or dates.parse(resource.get("authoredOn"))
+    period = fj.mapping(resource.get("effectivePeriod"))
+    return (dates.parse(period.get("end")) or dates.effective(resource)
+            or dates.parse(resource.get("dateAsserted")))
+
+
+def _uses(record: PatientRecord) -> Iterator[tuple[dict, str]]:
+    for rtype, states in _STATES.items():
+        for resource in record.of_type(rtype):
+            state = states.get(fj.text(resource.get("status")) or "")
+            if state is not None:
+                yield resource, state
+
+
+def read_medication_uses(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> tuple[MedicationUse, ...]:
+    """Every current or past use of a drug in one of the classes under `medications`."""
+    pool = {f"Medication/{m.get('id')}": m for m in record.of_type("Medication")}
+    found = []
+    for resource, state in _uses(record):
+        kinds = terminology.concepts_in(_codings(resource, pool)) & defs.medications
+        if not kinds:
+            continue
+        when = None if state == "active" else _ended(resource)
+        reference = f"{resource['resourceType']}/{resource.get('id')}"
+        found += [MedicationUse(kind, state == "active", when.day if when else None, reference) for kind in sorted(kinds)]
+    return tuple(found)
