@@ -14,7 +14,7 @@ from typing import Mapping
 from . import dates
 from .evidence import Evidence, Item, Reader
 from .finding_defs import FindingDef, FindingDefs, load_finding_defs
-from .labs import LabResult
+from .labs import LabResult, corrected
 from .record import PatientRecord
 from .studies import Study, read_medications, read_studies
 from .terminology import Terminology
@@ -129,7 +129,7 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         today=today,
         age_years=dates.years_between(birth.day, today) if birth else None,
         by_name=by_name,
-        labs={name: result for name, (_, result) in reader.labs.items()},
+        labs=corrected({name: result for name, (_, result) in reader.labs.items()}, defs),
         studies=read_studies(record, defs, terminology),
         medications=read_medications(record, defs, terminology),
         data_quality=tuple(reader.notes),

@@ -96,3 +96,21 @@ def test_explicit_valueset_ids_argument(cards):
     (cards_dir / "findings.yaml").write_text(yaml.safe_dump(data))
     with pytest.raises(LibraryError, match="unknown value set"):
         load_finding_defs(cards_dir / "findings.yaml", valuesets={"numbness"})
+
+
+def test_every_finding_needs_a_clinical_label(cards):
+    message = broken(cards, lambda d: d["findings"]["saddle-sensory-loss"].pop("label"))
+    assert message == "cards/findings.yaml: findings.saddle-sensory-loss: missing required key 'label'"
+    message = broken(cards, lambda d: d["findings"]["urinary-retention"].update(label=""))
+    assert message == "cards/findings.yaml: findings.urinary-retention.label: must be a non-empty string"
+
+
+def test_labels_are_clinical_terms_not_ids(cards):
+    defs = library()[0]
+    assert all(f.label and f.label != f.name for f in defs.findings.values())
+    assert defs.findings["saddle-sensory-loss"].label == "Saddle anaesthesia or paraesthesia"
+
+
+def test_correction_must_name_a_known_lab(cards):
+    message = broken(cards, lambda d: d["labs"]["calcium"]["corrected_by"].update(lab="albumen"))
+    assert message == "cards/findings.yaml: labs.calcium.corrected_by.lab: unknown lab 'albumen'"
