@@ -29,8 +29,9 @@ class CodeRule:
         code = code.strip()
         if self.upper:
             code = code.upper()
-        if self.dot_after and len(code) > self.dot_after and "." not in code:
-            code = f"{code[:self.dot_after]}.{code[self.dot_after:]}"
+        n = self.dot_after
+        if n and len(code) > n and "." not in code:
+            code = f"{code[:n]}.{code[n:]}"
         return code
 
 
@@ -49,10 +50,7 @@ class CodeSystems:
         self._seen: dict[str, CodeRule | str] = {uri: rule for uri, rule in self._rules.items()}
 
     def _system(self, system: str) -> CodeRule | str:
-        """The rule of a known system, else the system string itself (stripped)."""
-        found = self._seen.get(system)
-        if found is not None:
-            return found
+        """The rule of a known system, else the system string itself (stripped); cached."""
         key = _key(system)
         uri = self._aliases.get(key.rstrip("/"))
         if uri is None:
@@ -64,8 +62,9 @@ class CodeSystems:
 
     def canonical(self, system: str | None, code: str | None) -> Coding:
         """(system, code) as the value sets write it."""
-        rule = self._system(system or "")
-        if isinstance(rule, str):
+        system = system or ""
+        rule = self._seen.get(system) or self._system(system)
+        if rule.__class__ is str:
             return rule, (code or "").strip()
         return rule.uri, rule.code(code or "")
 
