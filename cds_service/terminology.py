@@ -15,6 +15,9 @@ from .codesystems import Coding, CodeSystems, load_code_systems
 from .schema import LibraryError
 
 _NONE: frozenset[str] = frozenset()
+# Codings not in canonical form (or in no value set) remembered as sent: records repeat the same
+# vitals and routine-lab codes, and normalising them again costs more than the lookup itself.
+_AS_SENT_LIMIT = 8192
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Terminology:
                                        f"(expected {systems.canonical(*coding)}; see cards/code-systems.yaml)")
                 index.setdefault(coding, set()).add(vs.id)
         self._index = {coding: frozenset(ids) for coding, ids in index.items()}
+        self._as_sent: dict[Coding, frozenset[str]] = {}
 
     def canonical(self, system: str | None, code: str | None) -> Coding:
         """A coding as the record sends it -> as the value sets write it."""
@@ -50,8 +54,12 @@ class Terminology:
         raw = (system or "", code or "")
         found = self._index.get(raw)
         if found is None:
+            found = self._as_sent.get(raw)
+        if found is None:
             coding = self.systems.canonical(*raw)
             found = self._index.get(coding, _NONE) if coding != raw else _NONE
+            if len(self._as_sent) < _AS_SENT_LIMIT:
+                self._as_sent[raw] = found
         return found
 
     def concepts_in(self, codings: Iterable[Mapping]) -> frozenset[str]:

@@ -134,3 +134,14 @@ def test_the_cache_of_raw_system_names_is_bounded(systems):
         systems.canonical(f"http://example.org/cs/{i}", "x")
     assert len(systems._seen) <= 512 + len(systems.names())
     assert systems.canonical("urn:oid:2.16.840.1.113883.6.90", "M5416") == (ICD, "M54.16")
+
+
+def test_codings_remembered_as_sent_are_bounded_and_still_right():
+    from cds_service.terminology import load_terminology
+
+    terms = load_terminology(CARDS / "valuesets")
+    for i in range(10000):
+        terms.concepts_for("http://example.org/cs", f"code-{i}")
+    assert len(terms._as_sent) <= 8192
+    assert "radiculopathy-lumbar" in terms.concepts_for("urn:oid:2.16.840.1.113883.6.90", "M5416")
+    assert "radiculopathy-lumbar" in terms.concepts_for("urn:oid:2.16.840.1.113883.6.90", "M5416")
