@@ -106,3 +106,21 @@ def test_sides_takes_only_both(cards):
 def test_sides_goes_inside_an_any_of_entry(cards):
     message = broken(cards, lambda d: d["findings"]["saddle-sensory-loss"].update(sides="both"))
     assert message == "cards/findings.yaml: findings.saddle-sensory-loss: 'site', 'not_site' and 'sides' go inside each 'any_of' entry"
+
+
+def test_every_finding_needs_a_clinical_label(cards):
+    message = broken(cards, lambda d: d["findings"]["saddle-sensory-loss"].pop("label"))
+    assert message == "cards/findings.yaml: findings.saddle-sensory-loss: missing required key 'label'"
+    message = broken(cards, lambda d: d["findings"]["urinary-retention"].update(label=""))
+    assert message == "cards/findings.yaml: findings.urinary-retention.label: must be a non-empty string"
+
+
+def test_labels_are_clinical_terms_not_ids(cards):
+    defs = library()[0]
+    assert all(f.label and f.label != f.name for f in defs.findings.values())
+    assert defs.findings["saddle-sensory-loss"].label == "Saddle anaesthesia or paraesthesia"
+
+
+def test_correction_must_name_a_known_lab(cards):
+    message = broken(cards, lambda d: d["labs"]["calcium"]["corrected_by"].update(lab="albumen"))
+    assert message == "cards/findings.yaml: labs.calcium.corrected_by.lab: unknown lab 'albumen'"

@@ -124,7 +124,7 @@ def test_real_library_loads_and_names_every_value_set_it_uses():
     used = {vs for f in defs.findings.values() for c in f.criteria for vs in c.codes | c.site | c.not_site}
     assert used <= set(terminology.valuesets)
     assert {"saddle-sensory-loss", "fasciculation", "weakness-objective", "lower-limb-symptoms"} <= defs.names()
-    assert set(defs.labs) == {"potassium", "magnesium", "calcium"}
+    assert set(defs.labs) == {"potassium", "magnesium", "calcium", "calcium-ionised", "albumin"}
 
 
 def test_fallback_limits_are_marked_design_choices_in_the_yaml():

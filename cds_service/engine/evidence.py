@@ -130,7 +130,7 @@ class Reader:
             return False
         codings = [c for concept in concepts for c in fj.codings(concept)]
         codings += self._extension_codings(resource.get("extension"))
-        return any((c.get("system"), c["code"]) in markers for c in codings)
+        return any(self.terms.canonical(c.get("system"), c["code"]) in markers for c in codings)
 
     def _absent(self, concepts: Iterable[Any]) -> bool:
         return bool(self._concepts(concepts) & self.defs.answer_absent)

@@ -16,7 +16,7 @@ from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDef, FindingDefs, load_finding_defs
 from ..library.terminology import Terminology
 from .evidence import Evidence, Item, Reader
-from .labs import LabResult
+from .labs import LabResult, corrected
 from .medications import MedicationUse, read_medication_uses
 from .studies import Study, read_studies
 
@@ -166,7 +166,7 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         today=today,
         age_years=dates.years_between(birth.day, today) if birth else None,
         by_name=by_name,
-        labs={name: result for name, (_, result) in reader.labs.items()},
+        labs=corrected({name: result for name, (_, result) in reader.labs.items()}, defs),
         studies=read_studies(record, defs, terminology),
         medications=frozenset(u.kind for u in uses if u.active),
         data_quality=tuple(reader.notes),

@@ -1,12 +1,14 @@
 """Lab results (potassium, magnesium, calcium) judged low against the lab's own limits (FAS-LAB).
 
 Order of evidence, per CLINICAL.md §1.5: the result's referenceRange.low (converted to the same
-unit), else its interpretation (L/LL/LU), else the fallback limit in cards/findings.yaml.
+unit), else its interpretation (L/LL/LU), else the fallback limit in cards/findings.yaml. A lab
+with `corrected_by` (total calcium by albumin) is re-judged on its corrected value.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from typing import Mapping
 
 from ..core import dates
 from ..core import fhirjson as fj
@@ -25,10 +27,15 @@ class LabResult:
     when: date | None
     reference: str
     display: str
+    label: str = ""
+    reference_low: float | None = None  # the lab's own lower limit, canonical unit
+    measured: float | None = None  # before correction, in `unit`; None if not corrected
+    corrected_with: LabResult | None = None  # the result it was corrected with (albumin)
 
 
 def _unit(quantity: dict) -> str | None:
-    return fj.text(quantity.get("code")) or fj.text(quantity.get("unit"))
+    unit = fj.text(quantity.get("code")) or fj.text(quantity.get("unit"))
+    return unit.strip() if unit else None
 
 
 def _reference_low(result: dict, lab: LabDef, unit: str | None) -> float | None:
@@ -84,4 +91,27 @@ def read_lab(
         when=when.day if when else None,
         reference=reference,
         display=display,
+        label=lab.label or lab.name,
+        reference_low=ref_low,
     )
+
+
+def corrected(labs: Mapping[str, LabResult], defs: FindingDefs) -> dict[str, LabResult]:
+    """The latest result per lab, with each `corrected_by` lab re-judged on its corrected value."""
+    out = dict(labs)
+    for name, result in labs.items():
+        rule = defs.labs[name].corrected_by
+        other = labs.get(rule.lab) if rule else None
+        if rule is None or other is None or result.when is None or other.when is None:
+            continue
+        if abs((result.when - other.when).days) > rule.max_days_apart:
+            continue
+        lab = defs.labs[name]
+        value = result.value_canonical + rule.factor * (rule.reference - other.value_canonical)
+        limit = result.reference_low if result.reference_low is not None else lab.fallback_low
+        critical = lab.fallback_critical_low is not None and value < lab.fallback_critical_low
+        per_unit = lab.to_canonical(1.0, result.unit) or 1.0
+        out[name] = replace(result, value=round(value / per_unit, 2), value_canonical=value,
+                            low=critical or (limit is not None and value < limit), critical_low=critical,
+                            measured=result.value, corrected_with=other)
+    return out

@@ -89,7 +89,17 @@ def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins:
 
 
 def _lab(lab: LabResult) -> str:
-    return f"{lab.name} {lab.value:g} {lab.unit}"
+    """E.g. "potassium 3.1 mmol/L"; a corrected value says so: "corrected calcium 2.2 mmol/L"."""
+    return f"{'corrected ' if lab.corrected_with else ''}{lab.label or lab.name} {lab.value:g} {lab.unit}"
+
+
+def _lab_evidence(lab: LabResult) -> str:
+    """The lab line under "Triggered by", with what a corrected value was computed from."""
+    if lab.corrected_with is None or lab.measured is None:
+        return _lab(lab)
+    other = lab.corrected_with
+    return (f"{_lab(lab)} (measured {lab.measured:g} {lab.unit}, {other.label or other.name} {other.value:g} "
+            f"{other.unit} on {other.when.isoformat() if other.when else 'date not recorded'})")
 
 
 def _lab_state(lab: LabResult) -> str:
@@ -113,7 +123,7 @@ def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, 
         elif isinstance(fact, LabResult) and fact.reference not in seen:
             seen.add(fact.reference)
             when = fact.when.isoformat() if fact.when else "date not recorded"
-            lines.append(f"- {_lab(fact)}{' (low)' if fact.low else ''} (Observation, {when})")
+            lines.append(f"- {_lab_evidence(fact)}{' (low)' if fact.low else ''} (Observation, {when})")
         elif isinstance(fact, Draft) and fact.reference not in seen:
             seen.add(fact.reference)
             lines.append(f"- Draft order: {fact.display}, priority {fact.priority} ({fact.reference})")

@@ -37,6 +37,17 @@ class FindingDef:
     graded_worse_when: str | None = None  # "lower" (MRC grade) or "higher" (pain score)
     description: str = ""
     history: bool = False  # a past (inactive, remission, resolved) Condition counts too, e.g. cancer history
+    label: str = ""  # the clinical term a card shows ("Saddle anaesthesia")
+
+
+@dataclass(frozen=True)
+class Correction:
+    """value + factor x (reference - other lab's value), when the other lab is at most max_days_apart."""
+
+    lab: str
+    reference: float
+    factor: float
+    max_days_apart: int
 
 
 @dataclass(frozen=True)
@@ -47,9 +58,11 @@ class LabDef:
     factors: Mapping[str, float]  # lower-cased unit -> multiply to get the canonical unit
     fallback_low: float | None
     fallback_critical_low: float | None
+    label: str = ""  # how a card names it, mid-sentence ("ionised calcium")
+    corrected_by: Correction | None = None
 
     def to_canonical(self, value: float, unit: str | None) -> float | None:
-        factor = self.factors.get((unit or self.unit).lower())
+        factor = self.factors.get((unit or self.unit).strip().lower())
         return None if factor is None else value * factor
 
 
@@ -148,8 +161,9 @@ def _criterion(r: _Reader, value: Any, place: str) -> Criterion:
 
 
 def _finding(r: _Reader, name: str, value: Any, place: str) -> FindingDef:
-    keys = ("codes", "site", "not_site", "sides", "any_of", "category", "progression", "description", "history")
-    entry = r.mapping(value, place, keys)
+    keys = ("label", "codes", "site", "not_site", "sides", "any_of", "category", "progression", "description", "history")
+    entry = r.mapping(value, place, keys, ("label",))
+    label = r.text(entry["label"], f"{place}.label")
     if ("any_of" in entry) == ("codes" in entry):
         r.fail(place, "needs either 'codes' or 'any_of' (not both)")
     if "any_of" in entry:
@@ -178,12 +192,12 @@ def _finding(r: _Reader, name: str, value: Any, place: str) -> FindingDef:
     history = entry.get("history", False)
     if not isinstance(history, bool):
         r.fail(f"{place}.history", "must be true or false")
-    return FindingDef(name, criteria, frozenset(categories), progression, worse_when, description, history)
+    return FindingDef(name, criteria, frozenset(categories), progression, worse_when, description, history, label)
 
 
 def _lab(r: _Reader, name: str, value: Any, place: str) -> LabDef:
-    keys = ("codes", "unit", "convert", "fallback_low", "fallback_critical_low", "description")
-    entry = r.mapping(value, place, keys, ("codes", "unit"))
+    keys = ("codes", "unit", "convert", "fallback_low", "fallback_critical_low", "description", "label", "corrected_by")
+    entry = r.mapping(value, place, keys, ("codes", "unit", "label"))
     unit = r.text(entry["unit"], f"{place}.unit")
     factors = {unit.lower(): 1.0}
     convert = r.mapping(entry.get("convert", {}), f"{place}.convert", [k for k in entry.get("convert", {})])
@@ -200,6 +214,19 @@ def _lab(r: _Reader, name: str, value: Any, place: str) -> LabDef:
             if "fallback_critical_low" in entry
             else None
         ),
+        label=r.text(entry["label"], f"{place}.label"),
+        corrected_by=_correction(r, entry["corrected_by"], f"{place}.corrected_by") if "corrected_by" in entry else None,
+    )
+
+
+def _correction(r: _Reader, value: Any, place: str) -> Correction:
+    keys = ("lab", "reference", "factor", "max_days_apart", "description")
+    entry = r.mapping(value, place, keys, ("lab", "reference", "factor", "max_days_apart"))
+    return Correction(
+        lab=r.text(entry["lab"], f"{place}.lab"),
+        reference=r.setting(entry["reference"], f"{place}.reference"),
+        factor=r.setting(entry["factor"], f"{place}.factor"),
+        max_days_apart=int(r.setting(entry["max_days_apart"], f"{place}.max_days_apart")),
     )
 
 
@@ -247,6 +274,9 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         r.fail("findings", "must be a non-empty mapping of finding name -> definition")
     findings = {str(n): _finding(r, str(n), v, f"findings.{n}") for n, v in findings_in.items()}
     labs = {str(n): _lab(r, str(n), v, f"labs.{n}") for n, v in labs_in.items() if n != "interpretation"}
+    for lab in labs.values():
+        if lab.corrected_by and lab.corrected_by.lab not in labs:
+            r.fail(f"labs.{lab.name}.corrected_by.lab", f"unknown lab '{lab.corrected_by.lab}'")
     by_concept: dict[str, list[tuple[FindingDef, Criterion]]] = {}
     for fdef in findings.values():
         for crit in fdef.criteria:

@@ -156,7 +156,7 @@ def load_library(cards_dir: Path) -> Library:
         topic_system=settings_doc["topic_system"],
         override_system=settings_doc["override_system"],
         source_label=settings_doc["source_label"],
-        finding_labels={n: n.replace("-", " ").capitalize() for n in findings.findings},
+        finding_labels={n: fdef.label for n, fdef in findings.findings.items()},
         contributor_findings=tuple(sorted(findings.in_category("contributor"))),
         setting_texts=setting_texts(settings),
         lab_names=tuple(findings.labs),

@@ -1,15 +1,23 @@
 """Value sets from cards/valuesets as an in-memory index, built once at start-up.
 
-The rules never see codes: they ask which named concepts a coding belongs to.
+The rules never see codes: they ask which named concepts a coding belongs to. A coding from the
+record is put in canonical form (cards/code-systems.yaml) here, where it is looked up, and nowhere
+else; the index itself holds canonical codings only.
 """
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
-Coding = tuple[str, str]  # (system, code)
+from .codesystems import CodeSystems, Coding, load_code_systems
+from .schema import LibraryError
+
+_NONE: frozenset[str] = frozenset()
+# Codings not in canonical form (or in no value set) remembered as sent: records repeat the same
+# vitals and routine-lab codes, and normalising them again costs more than the lookup itself.
+_AS_SENT_LIMIT = 8192
 
 
 @dataclass(frozen=True)
@@ -23,18 +31,36 @@ class ValueSet:
 
 
 class Terminology:
-    """Answers "which value sets hold this coding?" in one dict lookup."""
+    """Answers "which value sets hold this coding?" in one dict lookup (two for a non-canonical one)."""
 
-    def __init__(self, valuesets: Iterable[ValueSet]):
+    def __init__(self, valuesets: Iterable[ValueSet], systems: CodeSystems):
         self.valuesets: dict[str, ValueSet] = {vs.id: vs for vs in valuesets}
+        self.systems = systems
         index: dict[Coding, set[str]] = {}
         for vs in self.valuesets.values():
             for coding in vs.codes:
+                if systems.canonical(*coding) != coding:
+                    raise LibraryError(f"cards/valuesets/{vs.id}.json: {coding[0]} {coding[1]!r} is not in canonical form "
+                                       f"(expected {systems.canonical(*coding)}; see cards/code-systems.yaml)")
                 index.setdefault(coding, set()).add(vs.id)
         self._index = {coding: frozenset(ids) for coding, ids in index.items()}
+        self._as_sent: dict[Coding, frozenset[str]] = {}
+
+    def canonical(self, system: str | None, code: str | None) -> Coding:
+        """A coding as the record sends it -> as the value sets write it."""
+        return self.systems.canonical(system, code)
 
     def concepts_for(self, system: str | None, code: str | None) -> frozenset[str]:
-        return self._index.get((system or "", code or ""), frozenset())
+        raw = (system or "", code or "")
+        found = self._index.get(raw)
+        if found is None:
+            found = self._as_sent.get(raw)
+        if found is None:
+            coding = self.systems.canonical(*raw)
+            found = self._index.get(coding, _NONE) if coding != raw else _NONE
+            if len(self._as_sent) < _AS_SENT_LIMIT:
+                self._as_sent[raw] = found
+        return found
 
     def concepts_in(self, codings: Iterable[Mapping]) -> frozenset[str]:
         """Value-set ids for a list of FHIR Coding dicts (a CodeableConcept's `coding`)."""
@@ -46,25 +72,48 @@ class Terminology:
     def codes(self, valueset_id: str) -> frozenset[Coding]:
         return self.valuesets[valueset_id].codes
 
-    def display(self, system: str, code: str) -> str | None:
-        for vs_id in self.concepts_for(system, code):
-            shown = self.valuesets[vs_id].displays.get((system, code))
+    def display(self, system: str | None, code: str | None) -> str | None:
+        coding = self.systems.canonical(system, code)
+        for vs_id in self.concepts_for(*coding):
+            shown = self.valuesets[vs_id].displays.get(coding)
             if shown:
                 return shown
         return None
+
+
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+FILTER_OPS = ("is-a", "descendent-of")  # FHIR filter-operator: with / without the code itself
+
+
+def filter_problem(system: str, filt: Any) -> str | None:
+    """Why a compose filter is not one this service understands, or None."""
+    if system != ICD10CM:
+        return f"filters are supported for ICD-10-CM only, not {system}"
+    if not isinstance(filt, dict) or filt.get("property") != "concept" or filt.get("op") not in FILTER_OPS:
+        return "a filter must be {property: concept, op: is-a | descendent-of, value: <ICD-10-CM code>}"
+    if not isinstance(filt.get("value"), str) or not filt["value"]:
+        return "a filter needs an ICD-10-CM code as its value"
+    return None
 
 
 UNVERIFIED_EXTENSION = "http://example.org/nerve-cds/StructureDefinition/code-verification"
 
 
 def read_valueset(path: Path) -> ValueSet:
-    """A FHIR ValueSet with an enumerated compose.include (concepts listed, no filters)."""
+    """A FHIR ValueSet: compose.include concepts, plus the `expansion` of any ICD-10-CM filter
+    (written at build time by cds_service.tools.valueset_expansion)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     codes: set[Coding] = set()
     displays: dict[Coding, str] = {}
     unverified: set[Coding] = set()
+    filtered = False
     for include in data.get("compose", {}).get("include", []):
         system = include["system"]
+        for filt in include.get("filter", []):
+            problem = filter_problem(system, filt)
+            if problem:
+                raise LibraryError(f"cards/valuesets/{path.name}: compose.include.filter: {problem}")
+            filtered = True
         for concept in include.get("concept", []):
             coding = (system, concept["code"])
             codes.add(coding)
@@ -73,6 +122,14 @@ def read_valueset(path: Path) -> ValueSet:
             for ext in concept.get("extension", []):
                 if ext.get("url") == UNVERIFIED_EXTENSION and ext.get("valueCode") == "unverified":
                     unverified.add(coding)
+    if filtered and not data.get("expansion", {}).get("contains"):
+        raise LibraryError(f"cards/valuesets/{path.name}: has a filter but no expansion; "
+                           "run python -m cds_service.tools.valueset_expansion")
+    for row in data.get("expansion", {}).get("contains", []):
+        coding = (row["system"], row["code"])
+        codes.add(coding)
+        if row.get("display"):
+            displays.setdefault(coding, row["display"])
     return ValueSet(
         id=data["id"],
         url=data.get("url", ""),
@@ -83,5 +140,8 @@ def read_valueset(path: Path) -> ValueSet:
     )
 
 
-def load_terminology(directory: Path) -> Terminology:
-    return Terminology(read_valueset(p) for p in sorted(directory.glob("*.json")))
+def load_terminology(directory: Path, systems: CodeSystems | None = None) -> Terminology:
+    """The value sets in `directory`; code systems from the sibling code-systems.yaml by default."""
+    directory = Path(directory)
+    systems = systems if systems is not None else load_code_systems(directory.parent)
+    return Terminology((read_valueset(p) for p in sorted(directory.glob("*.json"))), systems)
