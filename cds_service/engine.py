@@ -44,7 +44,7 @@ def advise(
     findings = find(record, library.findings, library.terminology, now)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts)
     fired = evaluate_rules(library.rules, service.hook, ctx)
-    actions = rating_actions(drafts, fired, library.pama_kinds) if pama else []
+    actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
     stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
     cards = render(fired, findings, library.presentation, context, stand_ins)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality))

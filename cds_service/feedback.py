@@ -6,7 +6,6 @@ analyst can see which kind of card was overridden and why.
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -21,6 +20,7 @@ from sqlalchemy import JSON, DateTime, Integer, String, Text, UniqueConstraint, 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from . import jsonin
 from .errors import BadRequest
 
 log = logging.getLogger("nerve_cds.feedback")
@@ -71,9 +71,11 @@ class FeedbackItem(BaseModel):
     def timestamp(self) -> datetime:
         try:
             parsed = datetime.fromisoformat(self.outcomeTimestamp.upper().replace("Z", "+00:00"))
+            return parsed.astimezone(timezone.utc)
         except ValueError:
             raise ValueError("outcomeTimestamp is not a real date-time") from None
-        return parsed.astimezone(timezone.utc)
+        except OverflowError:  # e.g. year 1 with a positive offset is before year 1 in UTC
+            raise ValueError("outcomeTimestamp is outside the years 1-9999 in UTC") from None
 
 
 class _Body(BaseModel):
@@ -82,9 +84,9 @@ class _Body(BaseModel):
 
 def parse_feedback(body: bytes) -> list[FeedbackItem]:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("feedback body is not valid JSON") from None
+        data = jsonin.loads(body)
+    except jsonin.JsonError as exc:
+        raise BadRequest(f"feedback body is {exc}") from None
     try:
         return _Body.model_validate(data).feedback
     except ValidationError as exc:

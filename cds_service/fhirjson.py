@@ -5,7 +5,11 @@ accessors return a usable value or an empty one, so one malformed resource canno
 """
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
+
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
 
 
 def mapping(value: Any) -> dict:
@@ -22,7 +26,19 @@ def text(value: Any) -> str | None:
 
 
 def number(value: Any) -> float | None:
-    return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+    """A finite float; None for non-numbers and for numbers beyond float range (1e400, 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def bad_number(value: Any) -> bool:
+    """A JSON number this service cannot use (beyond float range): worth a data-quality note."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and number(value) is None
 
 
 def codings(concept: Any) -> list[dict]:
@@ -45,3 +61,8 @@ def code(concept: Any) -> str | None:
     """The first code of a CodeableConcept (status elements such as clinicalStatus)."""
     found = codings(concept)
     return found[0]["code"] if found else None
+
+
+def is_id(value: Any) -> bool:
+    """A FHIR id: what may follow `ResourceType/` in a reference we send."""
+    return isinstance(value, str) and FHIR_ID.fullmatch(value) is not None

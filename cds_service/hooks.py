@@ -5,12 +5,13 @@ Error messages carry field paths and reasons only: never the values sent, which 
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import fhirjson as fj, jsonin
 from .errors import BadRequest
+from .ownership import referenced_patient
 
 NonEmpty = Field(min_length=1)
 
@@ -54,7 +55,21 @@ class _OrderContext(_Context):
         entries = value.get("entry", [])
         if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
             raise ValueError("entry must be a list of Bundle entries")
+        for i, entry in enumerate(entries):
+            resource = entry.get("resource")
+            if isinstance(resource, dict) and "id" in resource and not fj.is_id(resource["id"]):
+                raise ValueError(f"entry[{i}].resource.id is not a FHIR id ([A-Za-z0-9-.], 1 to 64 characters)")
         return value
+
+    @model_validator(mode="after")
+    def _drafts_are_this_patients(self) -> "_OrderContext":
+        for i, entry in enumerate(self.draftOrders.get("entry", [])):
+            resource = entry.get("resource")
+            if isinstance(resource, dict) and "subject" in resource:
+                found = referenced_patient(fj.mapping(resource["subject"]).get("reference"))
+                if found is not None and found != self.patientId:
+                    raise ValueError(f"draftOrders.entry[{i}].resource.subject is not the context patient")
+        return self
 
     def draft_keys(self) -> set[str]:
         """`ResourceType/id` of every draft that has an id."""
@@ -124,9 +139,9 @@ def _describe(error: ValidationError, prefix: str = "") -> str:
 def parse_request(body: bytes | str, hook: str) -> tuple[HookRequest, _Context]:
     """The request for a service registered on `hook`, or BadRequest saying what is wrong."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON ({exc.__class__.__name__})") from None
+        data = jsonin.loads(body)
+    except jsonin.JsonError as exc:
+        raise BadRequest(f"request body is {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     try:

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Mapping, Sequence
 from urllib.parse import quote
 
+from . import fhirjson as fj
 from .errors import PreconditionFailed
 from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
 from .hooks import user_tokens
+from .ownership import screen
 from .settings import Settings
 
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -26,8 +28,9 @@ class TokenError(ValueError):
 @dataclass
 class Gathered:
     data: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed
+    sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed | wrong
     round_trips: int = 0
+    data_quality: list[str] = field(default_factory=list)  # resources dropped: another patient's, wrong type
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -50,8 +53,8 @@ def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -
 
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in bundle.get("link", []) or []:
-        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+    for link in fj.items(bundle.get("link")):
+        if link.get("relation") == "next" and fj.text(link.get("url")):
             return link["url"]
     return None
 
@@ -87,11 +90,10 @@ def gather(
             result.data[key], result.sources[key] = sent[key], "sent"
             if sent[key].get("resourceType") == "Bundle" and _next_link(sent[key]):
                 to_page.append(key)
-    if not to_fetch and not to_page:
-        return result
-
     failures: dict[str, str] = {}
-    client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
+    client = None
+    if to_fetch or to_page:
+        client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
     if client is not None:
         try:
             _fetch(client, templates, to_fetch, context, user_id, result, failures)
@@ -107,6 +109,12 @@ def gather(
     if missing:
         detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
         raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
+    screened = screen(result.data, templates, str(context.get("patientId", "")))
+    result.data, result.data_quality = screened.data, screened.notes
+    if screened.wrong_keys:
+        result.sources.update({k: "wrong" for k in screened.wrong_keys})
+        detail = "; ".join(f"{k}: {r}" for k, r in sorted(screened.wrong_keys.items()))
+        raise PreconditionFailed(f"prefetch data is not this patient's ({detail})")
     return result
 
 
@@ -143,7 +151,7 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
 def _follow_pages(client: FhirClient, key: str, result: Gathered, failures: dict[str, str]) -> None:
     """Merge every page of a searchset into one Bundle; more pages than the cap is a failure."""
     first = result.data[key]
-    entries = list(first.get("entry", []) or [])
+    entries = fj.items(first.get("entry"))
     link = _next_link(first)
     pages = 1
     while link:
@@ -155,7 +163,7 @@ def _follow_pages(client: FhirClient, key: str, result: Gathered, failures: dict
         except FetchError as exc:
             failures[key] = str(exc)
             return
-        entries.extend(page.get("entry", []) or [])
+        entries.extend(fj.items(page.get("entry")))
         link = _next_link(page)
         pages += 1
     merged = {k: v for k, v in first.items() if k != "link"}

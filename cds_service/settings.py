@@ -49,6 +49,8 @@ class Settings:
     max_body_bytes: int = 2_000_000
     fhir_connect_timeout: float = 3.0
     fhir_read_timeout: float = 8.0
+    # One budget for all FHIR work of a hook call (every batch, read and page), in seconds.
+    fhir_deadline: float = 5.0
     fhir_max_pages: int = 20
     fhir_max_response_bytes: int = 20_000_000
     # Opt-in: return the PAMA appropriateness rating as a systemActions update.
