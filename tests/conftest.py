@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -24,3 +25,11 @@ def fhir_base_url():
         yield server.base_url
     finally:
         server.stop()
+
+
+# Fuzz tests (test_fuzz_endpoints.py): derandomized so a CI failure reproduces on any machine;
+# no example database and no per-example deadline (the machine may be shared and slow).
+settings.register_profile("nerve-cds", derandomize=True, database=None, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                 HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "nerve-cds"))

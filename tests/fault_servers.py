@@ -1,18 +1,27 @@
 """Small real HTTP servers for tests: a recording proxy in front of the FHIR server, and servers
-that misbehave on purpose (500s, broken JSON, huge bodies, redirects, silence)."""
+that misbehave on purpose (500s, broken JSON, huge bodies, redirects, silence, one byte a second,
+another patient's data)."""
 from __future__ import annotations
 
+import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 
 import requests
 
 
+class _Httpd(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections when the service's parallel reads (up to 8)
+    # arrive on a busy machine, and the client's SYN retry comes after its connect timeout.
+    request_queue_size = 64
+
+
 class _Server:
     def __init__(self, handler: type[BaseHTTPRequestHandler]):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd = _Httpd(("127.0.0.1", 0), handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -147,3 +156,43 @@ def closed_port_url() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/fhir"
+
+
+def trickle(status: int, body: bytes, interval: float, headers_too: bool = True):
+    """Send the reply one byte every `interval` seconds (from the status line, or from the body):
+    every socket read succeeds quickly, so only an overall deadline ends the wait."""
+    def respond(handler: BaseHTTPRequestHandler) -> None:
+        head = (f"HTTP/1.1 {status} OK\r\nContent-Type: application/fhir+json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        slow = head + body if headers_too else body
+        try:
+            if not headers_too:
+                handler.wfile.write(head)
+                handler.wfile.flush()
+            for byte in slow:
+                handler.wfile.write(bytes([byte]))
+                handler.wfile.flush()
+                time.sleep(interval)
+        except OSError:  # the client gave up: that is the point
+            pass
+        handler.close_connection = True
+
+    return respond
+
+
+class ByPath(Misbehaving):
+    """A FHIR server answering GETs from a table of path prefix -> JSON body, and refusing batch
+    (405), so each prefetch key is one GET; unknown paths get an empty searchset."""
+
+    def __init__(self, answers: dict[str, dict]):
+        self.answers = answers
+
+        def respond(handler: BaseHTTPRequestHandler) -> None:
+            if handler.command == "POST":
+                return reply(405, b'{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported"}]}')(handler)
+            path = handler.path[len("/fhir/"):]
+            body = next((b for prefix, b in self.answers.items() if path.startswith(prefix)),
+                        {"resourceType": "Bundle", "type": "searchset", "entry": []})
+            return reply(200, json.dumps(body).encode())(handler)
+
+        super().__init__(respond)

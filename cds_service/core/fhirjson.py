@@ -5,6 +5,7 @@ accessors return a usable value or an empty one, so one malformed resource canno
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -22,7 +23,19 @@ def text(value: Any) -> str | None:
 
 
 def number(value: Any) -> float | None:
-    return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
+    """A finite float; None for non-numbers and for numbers beyond float range (1e400, 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:
+        return None
+    return result if math.isfinite(result) else None
+
+
+def bad_number(value: Any) -> bool:
+    """A JSON number this service cannot use (beyond float range): worth a data-quality note."""
+    return not isinstance(value, bool) and isinstance(value, (int, float)) and number(value) is None
 
 
 def codings(concept: Any) -> list[dict]:

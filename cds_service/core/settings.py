@@ -66,6 +66,8 @@ class Settings(BaseModel):
     fhir_read_timeout: PositiveFloat = 8.0
     fhir_max_pages: PositiveInt = 20
     fhir_max_response_bytes: PositiveInt = 20_000_000
+    # One budget for all FHIR work of a hook call (every batch, read and page), in seconds.
+    fhir_deadline: PositiveFloat = 5.0
     # Opt-in: return the PAMA appropriateness rating as a systemActions update.
     pama_system_actions: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

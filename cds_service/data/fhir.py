@@ -14,8 +14,10 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from ..core import jsonin
 from ..core.settings import Settings
 from ..core.urls import is_loopback_host
+from .deadline import Deadline, DeadlineAdapter
 
 FHIR_JSON = "application/fhir+json"
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -74,15 +76,29 @@ class FhirClient:
         self.base = base_url.rstrip("/") + "/"
         self.origin = _origin(self.base)[:3]
         self.settings = settings
-        self.timeout = (settings.fhir_connect_timeout, settings.fhir_read_timeout)
+        self.deadline = Deadline(settings.fhir_deadline)
         self.round_trips = 0
         self.session = requests.Session()
+        adapter = DeadlineAdapter(self.deadline)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": FHIR_JSON, "Prefer": "handling=strict"})
         if access_token:
             self.session.headers["Authorization"] = f"Bearer {access_token}"
 
     def close(self) -> None:
+        self.deadline.cancel()
         self.session.close()
+
+    def _timeout(self) -> tuple[float, float]:
+        """Each socket wait bounded by its setting and by what is left of the call's deadline."""
+        left = self.deadline.remaining()
+        if left <= 0:
+            raise self._late()
+        return min(self.settings.fhir_connect_timeout, left), min(self.settings.fhir_read_timeout, left)
+
+    def _late(self) -> FetchError:
+        return FetchError(f"FHIR server did not answer in time (the {self.settings.fhir_deadline:g} s deadline for all FHIR work ran out)")
 
     def url(self, relative_or_absolute: str) -> str:
         """Absolute URL on this server; a link that points elsewhere (a `next` link) is refused."""
@@ -133,6 +149,7 @@ class FhirClient:
     def _send(self, method: str, url: str, json_body: Any = None, retry: bool = False) -> Reply:
         attempts = 2 if retry else 1
         for attempt in range(attempts):
+            timeout = self._timeout()
             try:
                 self.round_trips += 1
                 with self.session.request(
@@ -140,18 +157,20 @@ class FhirClient:
                     url,
                     data=json.dumps(json_body) if json_body is not None else None,
                     headers={"Content-Type": FHIR_JSON} if json_body is not None else None,
-                    timeout=self.timeout,
+                    timeout=timeout,
                     allow_redirects=False,
                     stream=True,
                 ) as response:
                     return self._read(response)
-            except requests.Timeout:  # the time budget is spent: no retry
-                raise FetchError("FHIR server did not answer in time") from None
-            except requests.ConnectionError:
+            except requests.RequestException as exc:
+                if self.deadline.expired:  # the timer shut the socket: whatever broke, time ran out
+                    raise self._late() from None
+                if isinstance(exc, requests.Timeout):  # the time budget is spent: no retry
+                    raise FetchError("FHIR server did not answer in time") from None
+                if not isinstance(exc, requests.ConnectionError):
+                    raise FetchError("FHIR request failed") from None
                 if attempt == attempts - 1:
                     raise FetchError("FHIR server could not be reached") from None
-            except requests.RequestException:
-                raise FetchError("FHIR request failed") from None
         raise FetchError("FHIR server could not be reached")
 
     def _read(self, response: requests.Response) -> Reply:
@@ -160,13 +179,15 @@ class FhirClient:
         cap = self.settings.fhir_max_response_bytes
         chunks, size = [], 0
         for chunk in response.iter_content(chunk_size=65536):
+            if self.deadline.expired:
+                raise self._late()
             size += len(chunk)
             if size > cap:
                 return Reply(response.status_code, None, f"FHIR response over {cap} bytes")
             chunks.append(chunk)
         try:
-            body = json.loads(b"".join(chunks)) if chunks else None
-        except ValueError:
+            body = jsonin.loads(b"".join(chunks)) if chunks else None
+        except jsonin.JsonError:
             return Reply(response.status_code, None, "FHIR server sent a body that is not JSON")
         if body is not None and not isinstance(body, dict):
             return Reply(response.status_code, None, "FHIR server sent JSON that is not a resource")

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Mapping, Sequence
 from urllib.parse import quote
 
+from ..core import fhirjson as fj
 from ..core.errors import PreconditionFailed
 from ..core.settings import Settings
 from ..hooks.requests import user_tokens
 from . import medrefs
 from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
+from .ownership import screen
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -29,8 +31,9 @@ class TokenError(ValueError):
 @dataclass
 class Gathered:
     data: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed | partial
+    sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed | partial | wrong
     round_trips: int = 0
+    data_quality: list[str] = field(default_factory=list)  # resources dropped: another patient's, wrong type
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -53,8 +56,8 @@ def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -
 
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in bundle.get("link", []) or []:
-        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+    for link in fj.items(bundle.get("link")):
+        if link.get("relation") == "next" and fj.text(link.get("url")):
             return link["url"]
     return None
 
@@ -91,16 +94,17 @@ def gather(
             if sent[key].get("resourceType") == "Bundle" and _next_link(sent[key]):
                 to_page.append(key)
     failures: dict[str, str] = {}
+    client = None
     if to_fetch or to_page:
         client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
-        if client is not None:
-            try:
-                _fetch(client, templates, to_fetch, context, user_id, result, failures)
-                for key in to_page:
-                    _follow_pages(client, key, result, failures)
-            finally:
-                result.round_trips = client.round_trips
-                client.close()
+    if client is not None:
+        try:
+            _fetch(client, templates, to_fetch, context, user_id, result, failures)
+            for key in to_page:
+                _follow_pages(client, key, result, failures)
+        finally:
+            result.round_trips = client.round_trips
+            client.close()
     for key, reason in failures.items():
         result.data.pop(key, None)
         result.sources[key] = "failed"
@@ -108,6 +112,12 @@ def gather(
     if missing:
         detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
         raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
+    screened = screen(result.data, templates, str(context.get("patientId", "")))
+    result.data, result.data_quality = screened.data, screened.notes
+    if screened.wrong_keys:
+        result.sources.update({k: "wrong" for k in screened.wrong_keys})
+        detail = "; ".join(f"{k}: {r}" for k, r in sorted(screened.wrong_keys.items()))
+        raise PreconditionFailed(f"prefetch data is not this patient's ({detail})")
     _resolve_medications(result, fhir_server, access_token, settings, allowlist)
     return result
 
@@ -170,7 +180,7 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
 def _follow_pages(client: FhirClient, key: str, result: Gathered, failures: dict[str, str]) -> None:
     """Merge every page of a searchset into one Bundle; more pages than the cap is a failure."""
     first = result.data[key]
-    entries = list(first.get("entry", []) or [])
+    entries = fj.items(first.get("entry"))
     link = _next_link(first)
     pages = 1
     while link:
@@ -182,7 +192,7 @@ def _follow_pages(client: FhirClient, key: str, result: Gathered, failures: dict
         except FetchError as exc:
             failures[key] = str(exc)
             return
-        entries.extend(page.get("entry", []) or [])
+        entries.extend(fj.items(page.get("entry")))
         link = _next_link(page)
         pages += 1
     merged = {k: v for k, v in first.items() if k != "link"}

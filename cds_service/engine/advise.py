@@ -46,7 +46,7 @@ def advise(
     findings = find(record, library.findings, library.terminology, now)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing)
     fired = evaluate_rules(library.rules, service.hook, ctx)
-    actions = rating_actions(drafts, fired, library.pama_kinds) if pama else []
+    actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
     stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     cards = render(fired, findings, library.presentation, context, stand_ins, missing_data)

@@ -9,6 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+from fhir.resources.R4B.servicerequest import ServiceRequest
+from pydantic import ValidationError
+
 from ..core import fhirjson as fj
 from ..hooks.registry import HOOKS
 from ..library.terminology import Terminology
@@ -23,7 +26,11 @@ class Draft:
 
     @property
     def priority(self) -> str:
-        return str(self.resource.get("priority") or "routine")
+        return fj.text(self.resource.get("priority")) or "routine"
+
+    def valid_copy(self, patient_id: str) -> dict[str, Any]:
+        """The draft as a whole R4 ServiceRequest a card can send back in an update."""
+        return valid_service_request(self.resource, patient_id)
 
     @property
     def display(self) -> str:
@@ -73,3 +80,66 @@ def reason_conditions(drafts: tuple[Draft, ...], patient_id: str) -> list[tuple[
                 "recordedDate": draft.resource.get("authoredOn"),
             }, draft.reference))
     return conditions
+
+
+def _without_empty(value: Any) -> Any:
+    """Nulls, "", [] and {} dropped at every level (the CDS Hooks Sandbox sends `reasonCode: []`)."""
+    if isinstance(value, dict):
+        kept = {k: _without_empty(v) for k, v in value.items()}
+        return {k: v for k, v in kept.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        kept_items = [_without_empty(v) for v in value]
+        return [v for v in kept_items if v not in (None, "", [], {})]
+    return value
+
+
+def _child(parent: Any, step: Any) -> bool:
+    if isinstance(parent, dict):
+        return step in parent
+    return isinstance(parent, list) and isinstance(step, int) and 0 <= step < len(parent)
+
+
+def _blank(resource: dict[str, Any], loc: tuple) -> bool:
+    """Set the element at `loc` to None (True if one was). When the path ends early (a required
+    child is missing, or validation names a part inside a value), the deepest element present is
+    the invalid one."""
+    parent: Any = resource
+    for n, step in enumerate(loc):
+        if not _child(parent, step):
+            return False
+        if n + 1 == len(loc) or not _child(parent[step], loc[n + 1]):
+            parent[step] = None
+            return True
+        parent = parent[step]
+    return False
+
+
+_MAX_REPAIRS = 8
+_KEPT = ("resourceType", "id")
+
+
+def _with_required(copy: dict[str, Any], resource: Mapping[str, Any], patient_id: str) -> dict[str, Any]:
+    """resourceType and id as sent (checked when the request was parsed); the rest R4 requires."""
+    copy.update({k: resource[k] for k in _KEPT})
+    copy.setdefault("status", "draft")
+    copy.setdefault("intent", "order")
+    copy.setdefault("subject", {"reference": f"Patient/{patient_id}"})
+    return copy
+
+
+def valid_service_request(resource: Mapping[str, Any], patient_id: str) -> dict[str, Any]:
+    """`resource` as a whole, valid R4 ServiceRequest for an update: empty members dropped, the
+    elements R4 requires filled in when missing, and every element R4 validation names left out,
+    so a card copying a draft carries what was valid instead of failing the whole response."""
+    copy = _with_required(_without_empty(dict(resource)), resource, patient_id)
+    for _ in range(_MAX_REPAIRS):
+        try:
+            ServiceRequest.model_validate(copy)
+            return copy
+        except ValidationError as exc:
+            for error in exc.errors(include_input=False, include_url=False):
+                loc = tuple(error["loc"])
+                if not _blank(copy, loc) and loc and loc[0] not in _KEPT:
+                    copy.pop(loc[0], None)
+        copy = _with_required(_without_empty(copy), resource, patient_id)
+    return _with_required({}, resource, patient_id)  # nothing else could be kept

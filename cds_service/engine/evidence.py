@@ -56,12 +56,15 @@ class Item:
         return (self.instant or FAR_PAST, self.evidence.positive)
 
 
-def _graded(obs: dict) -> float | None:
+def _graded(obs: dict, notes: list[str]) -> float | None:
     """A graded value (e.g. an MRC grade): valueQuantity/valueInteger, else the first component's."""
     for part in (obs, *fj.items(obs.get("component"))):
-        value = fj.number(fj.mapping(part.get("valueQuantity")).get("value"))
+        raw = [fj.mapping(part.get("valueQuantity")).get("value"), part.get("valueInteger")]
+        if any(fj.bad_number(v) for v in raw):
+            notes.append(f"Observation/{obs.get('id')}: a value is beyond the range of numbers; ignored")
+        value = fj.number(raw[0])
         if value is None:
-            value = fj.number(part.get("valueInteger"))
+            value = fj.number(raw[1])
         if value is not None:
             return value
     return None
@@ -227,7 +230,7 @@ class Reader:
             return
         course = fj.items(obs.get("interpretation")) + fj.items([obs.get("valueCodeableConcept")])
         self._add(obs, per_coding, concepts, positive=positive, when=dates.effective(obs), suspected=False,
-                  graded=_graded(obs), marker=self._marker(obs, course))
+                  graded=_graded(obs, self.notes), marker=self._marker(obs, course))
 
     def _polarity(self, obs: dict) -> bool | None:
         """H3 for an Observation coded with the finding itself; None = not readable, ignore."""

@@ -62,6 +62,8 @@ def read_lab(
     quantity = fj.mapping(result.get("valueQuantity"))
     value = fj.number(quantity.get("value"))
     if value is None:
+        if fj.bad_number(quantity.get("value")):
+            notes.append(f"{reference}: {lab.name} value is beyond the range of numbers; ignored")
         return None
     unit = _unit(quantity)
     canonical = lab.to_canonical(value, unit)

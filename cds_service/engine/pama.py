@@ -15,7 +15,8 @@ RATING_SYSTEM = "http://fhir.org/argonaut/CodeSystem/pama-rating"
 DISPLAYS = {"appropriate": "Appropriate", "not-appropriate": "Not appropriate", "no-criteria-apply": "No criteria apply"}
 
 
-def rating_actions(drafts: Iterable[Draft], fired: Iterable[Fired], imaging_kinds: frozenset[str]) -> list[dict[str, Any]]:
+def rating_actions(drafts: Iterable[Draft], fired: Iterable[Fired], imaging_kinds: frozenset[str],
+                   patient_id: str) -> list[dict[str, Any]]:
     ratings: dict[str, str] = {}
     for item in fired:
         if item.rule.pama_rating:
@@ -27,8 +28,8 @@ def rating_actions(drafts: Iterable[Draft], fired: Iterable[Fired], imaging_kind
         if not draft.considered or not draft.kinds & imaging_kinds:
             continue
         rating = ratings.get(draft.reference, "no-criteria-apply")
-        resource = dict(draft.resource)
-        others = [e for e in resource.get("extension", []) if isinstance(e, dict) and e.get("url") != RATING_EXTENSION]
+        resource = draft.valid_copy(patient_id)
+        others = [e for e in resource.get("extension", []) if e.get("url") != RATING_EXTENSION]
         resource["extension"] = others + [{"url": RATING_EXTENSION, "valueCodeableConcept": {
             "coding": [{"system": RATING_SYSTEM, "code": rating, "display": DISPLAYS[rating]}]}}]
         actions.append({"type": "update", "description": f"Record the PAMA appropriateness rating: {DISPLAYS[rating]}",

@@ -11,9 +11,11 @@ from typing import Any, Iterable, Mapping
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
+from ..core.ids import is_fhir_id
 from ..library.language import TEXT_VALUES
 from ..library.orders import order_resource
 from ..library.presentation import Presentation
+from . import markdown
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .rules import Fired
@@ -119,14 +121,15 @@ def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, 
                     seen.add(ev.reference)
                     when = ev.when.isoformat() if ev.when else "date not recorded"
                     where = f"reason on {stand_ins[ev.reference]}" if ev.reference in stand_ins else ev.reference.split("/")[0]
-                    lines.append(f"- {label}: {ev.display} ({where}, {when})")
+                    lines.append(f"- {label}: {markdown.inline(ev.display)} ({where}, {when})")
         elif isinstance(fact, LabResult) and fact.reference not in seen:
             seen.add(fact.reference)
             when = fact.when.isoformat() if fact.when else "date not recorded"
             lines.append(f"- {_lab_evidence(fact)}{' (low)' if fact.low else ''} (Observation, {when})")
         elif isinstance(fact, Draft) and fact.reference not in seen:
             seen.add(fact.reference)
-            lines.append(f"- Draft order: {fact.display}, priority {fact.priority} ({fact.reference})")
+            lines.append(f"- Draft order: {markdown.inline(fact.display)}, priority {markdown.inline(fact.priority)}"
+                         f" ({fact.reference})")
         elif isinstance(fact, Study) and fact.reference not in seen:
             seen.add(fact.reference)
             when = fact.when.isoformat() if fact.when else "date not recorded"
@@ -157,7 +160,8 @@ def _references(fired: Fired, stand_ins: Mapping[str, str]) -> list[dict[str, st
             refs += [ev.reference for ev in fact.evidence if ev.positive]
         elif isinstance(fact, (LabResult, Study)):
             refs.append(fact.reference)
-    kept = (r for r in refs if r.split("/")[0] in ("Condition", "Observation", "DiagnosticReport") and r not in stand_ins)
+    kept = (r for r in refs if r.split("/")[0] in ("Condition", "Observation", "DiagnosticReport")
+            and is_fhir_id(r.split("/", 1)[1]) and r not in stand_ins)  # a record's id may be anything
     unique = list(dict.fromkeys(kept))
     return [{"reference": r} for r in unique]
 
@@ -194,11 +198,7 @@ def _suggestion(
 
 def _update(draft: Draft, change: Mapping[str, Any], look: Presentation, patient_id: str) -> dict[str, Any]:
     """The whole draft, same id, with the code (and body site) of another order or a new priority."""
-    resource = dict(draft.resource)
-    # A draft may arrive incomplete; an update must carry a whole, valid resource.
-    resource.setdefault("status", "draft")
-    resource.setdefault("intent", "order")
-    resource.setdefault("subject", {"reference": f"Patient/{patient_id}"})
+    resource = draft.valid_copy(patient_id)  # an update must carry a whole, valid resource
     said = []
     if change.get("code_from"):
         request = look.orders[change["code_from"]]["requests"][0]

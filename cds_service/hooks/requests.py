@@ -5,11 +5,11 @@ Error messages carry field paths and reasons only: never the values sent, which 
 """
 from __future__ import annotations
 
-import json
 from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..core import jsonin
 from ..core.errors import BadRequest
 from ..core.validation import describe
 from .contexts import HookContext
@@ -62,9 +62,9 @@ class HookRequest(BaseModel):
 def parse_request(body: bytes | str, hook: str) -> tuple[HookRequest, HookContext]:
     """The request for a service registered on `hook`, or BadRequest saying what is wrong."""
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"request body is not valid JSON ({exc.__class__.__name__})") from None
+        data = jsonin.loads(body)
+    except jsonin.JsonError as exc:
+        raise BadRequest(f"request body is {exc}") from None
     if not isinstance(data, dict):
         raise BadRequest("request body must be a JSON object")
     try:

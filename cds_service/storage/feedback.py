@@ -3,14 +3,15 @@ FeedbackStore: the same card, outcome and timestamp sent twice is one row, becau
 a client send feedback more than once)."""
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime, timezone
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..core import jsonin
 from ..core.errors import BadRequest
+from ..core.validation import describe
 
 # RFC 3339 section 5.6 date-time (the spec asks for UTC; offsets are accepted and normalised).
 RFC3339 = re.compile(
@@ -60,7 +61,10 @@ class FeedbackItem(BaseModel):
             parsed = datetime.fromisoformat(self.outcomeTimestamp.upper().replace("Z", "+00:00"))
         except ValueError:
             raise ValueError("outcomeTimestamp is not a real date-time") from None
-        return parsed.astimezone(timezone.utc)
+        try:
+            return parsed.astimezone(timezone.utc)
+        except OverflowError:  # e.g. year 1 with a positive offset is before year 1 in UTC
+            raise ValueError("outcomeTimestamp is outside the years 1-9999 in UTC") from None
 
 
 class _Body(BaseModel):
@@ -69,14 +73,10 @@ class _Body(BaseModel):
 
 def parse_feedback(body: bytes) -> list[FeedbackItem]:
     try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("feedback body is not valid JSON") from None
+        data = jsonin.loads(body)
+    except jsonin.JsonError as exc:
+        raise BadRequest(f"feedback body is {exc}") from None
     try:
         return _Body.model_validate(data).feedback
     except ValidationError as exc:
-        parts = []
-        for err in exc.errors(include_input=False, include_url=False):
-            place = ".".join(str(p) for p in err["loc"])
-            parts.append(f"{place}: {err['msg']}" if place else err["msg"])
-        raise BadRequest("; ".join(parts)) from None
+        raise BadRequest(describe(exc)) from None

@@ -41,6 +41,7 @@ def _json_body() -> bytes:
     if length is not None and length > settings.max_body_bytes:
         raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
     body = request.get_data(cache=False)
+    g.body_read = True
     if len(body) > settings.max_body_bytes:
         raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
     return body
@@ -90,7 +91,7 @@ def call_service(service_id: str) -> Any:
     except ResponseError as exc:
         raise ServerError(f"the service built a response that breaks CDS Hooks 2.0: {exc}") from None
     g.log_fields["cards"] = [c["source"].get("topic", {}).get("code") for c in advice.cards]
-    g.log_fields["dataQualityNotes"] = advice.data_quality
+    g.log_fields["dataQualityNotes"] = advice.data_quality + len(gathered.data_quality)
     g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:

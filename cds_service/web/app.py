@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
         log.warning(DEV_WARNING)
 
     _install_request_log(app)  # first, so the latency of a refused call is measured too
+    _install_connection_close(app)
     _install_security(app, settings)
     app.register_blueprint(bp)
     _install_error_handlers(app)
@@ -99,4 +100,17 @@ def _install_request_log(app: Flask) -> None:
             if app.config["NERVE_CDS_SETTINGS"].dev and not app.config["NERVE_CDS_SETTINGS"].authenticate:
                 fields["warning"] = "dev mode: caller not authenticated"
             logs.request_line(**fields)
+        return response
+
+
+def _install_connection_close(app: Flask) -> None:
+    """A reply sent before the request body was read (413, 415, 401 ...) ends the connection: the
+    unread rest of the body cannot be told apart from a next request, so the client is told."""
+
+    @app.after_request
+    def _close(response: Response) -> Response:
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        unread = (request.content_length or chunked) and not g.get("body_read")
+        if response.status_code == 413 or unread:
+            response.headers["Connection"] = "close"
         return response
