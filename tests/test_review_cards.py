@@ -17,7 +17,8 @@ SETTINGS = Settings()
 SIDS = ["r02-cancer-new-weakness-no-pain", "r03-cancer-new-sciatica", "r04-prednisolone-two-years-back-pain",
         "r07-twitching-leg-weakness-l5-radiculopathy", "r08-thoracic-pain-umn-leg-numbness",
         "r12-osteoporosis-lumbar-mri-signed", "r13-car-crash-new-leg-weakness", "r14-young-twitching-no-exam",
-        "r15-thoracic-pain-both-legs-weak-gait", "r16-cancer-back-pain-both-legs-weak"]
+        "r15-thoracic-pain-both-legs-weak-gait", "r16-cancer-back-pain-both-legs-weak",
+        "r17-breast-cancer-12-years-remission-back-pain", "r18-neck-pain-clumsy-numb-hands-unsteady"]
 WHOLE_SPINE = [{"72141"}, {"72146"}, {"72148"}]
 EMERGENCY_REFERRAL = {"306104004"}
 
@@ -101,3 +102,17 @@ def test_twitching_with_weakness_in_a_radicular_limb_is_never_reassured(replies)
 def test_benign_twitch_card_without_an_exam_claims_only_what_is_recorded(replies):
     ben = card(replies, "r14-young-twitching-no-exam", "benign-fasciculation")
     assert "no weakness or wasting recorded" in ben["summary"] and "without weakness" not in ben["summary"]
+
+
+def test_remote_cancer_asks_about_metastasis_features_before_the_mri(replies):
+    """Design choice rf1-remote-cancer: the whole-spine MRI is offered, not recommended, until a feature is found."""
+    rf1 = card(replies, "r17-breast-cancer-12-years-remission-back-pain", "serious-spinal-pathology")
+    assert rf1["summary"].startswith("Spinal pain with a past cancer: ask about") and "pain on straining" in rf1["detail"]
+    assert [s.get("isRecommended", False) for s in rf1["suggestions"]] == [False]
+
+
+def test_myelopathy_symptoms_without_an_exam_ask_for_one_and_order_nothing(replies):
+    """Design choice mye1-examine-symptoms-only: examine first, no MRI yet, no conservative care."""
+    mye = card(replies, "r18-neck-pain-clumsy-numb-hands-unsteady", "cervical-myelopathy")
+    assert "examine for cervical myelopathy" in mye["summary"] and "suggestions" not in mye
+    assert "conservative-management" not in {c["source"]["topic"]["code"] for c in replies["r18-neck-pain-clumsy-numb-hands-unsteady"]["cards"]}
