@@ -91,7 +91,7 @@ def test_fever_and_iv_drug_use_mri_with_and_without_contrast(replies):
 def test_high_energy_trauma_says_emergency_and_ct_and_nothing_else(replies):
     rf1 = card(replies, "x19-rf1-high-energy-trauma", "serious-spinal-pathology")
     assert "emergency assessment" in rf1["summary"] and "CT" in rf1["summary"]
-    assert "suggestions" not in rf1, "no outpatient fracture work-up beside an emergency"
+    assert orders(rf1) == [[({"306104004"}, "stat")]], "only the emergency referral: no outpatient fracture work-up"
     assert "variant 6" not in rf1["detail"]
 
 

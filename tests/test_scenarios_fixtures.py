@@ -21,7 +21,7 @@ SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)
 TOPICS = {"cauda-equina-emergency", "cauda-equina-urgent", "motor-neuron-disease-referral", "progressive-deficit",
           "radiculopathy-imaging", "electrodiagnostic-testing", "conservative-management", "benign-fasciculation",
           "electrolyte-contributor", "imaging-not-indicated", "ncs-without-emg", "electrodiagnostic-not-indicated",
-          "duplicate-order", "serious-spinal-pathology", "cervical-myelopathy"}
+          "duplicate-order", "serious-spinal-pathology", "cervical-myelopathy", "fasciculation-with-weakness"}
 ORDER_ONLY = {"imaging-not-indicated", "ncs-without-emg", "electrodiagnostic-not-indicated", "duplicate-order"}
 CLINICAL_SYSTEMS = {"http://hl7.org/fhir/sid/icd-10-cm", "http://snomed.info/sct", "http://loinc.org",
                     "http://www.ama-assn.org/go/cpt"}

@@ -35,6 +35,7 @@ class MedicationUse:
     active: bool
     when: date | None  # end of a past course (or when it was written); None if not recorded
     reference: str
+    started: date | None = None  # when the course began, for "in use for at least N days"
 
 
 def medication_reference(resource: Mapping) -> str | None:
@@ -65,6 +66,14 @@ def _ended(resource: dict) -> dates.When | None:
             or dates.parse(resource.get("dateAsserted")))
 
 
+def _started(resource: dict) -> dates.When | None:
+    """When a course began: the statement's effective start, else when the order was written."""
+    if resource.get("resourceType") == "MedicationRequest":
+        return dates.parse(resource.get("authoredOn"))
+    period = fj.mapping(resource.get("effectivePeriod"))
+    return dates.parse(period.get("start")) or dates.parse(resource.get("effectiveDateTime"))
+
+
 def _uses(record: PatientRecord) -> Iterator[tuple[dict, str]]:
     for rtype, states in _STATES.items():
         for resource in record.of_type(rtype):
@@ -83,5 +92,7 @@ def read_medication_uses(record: PatientRecord, defs: FindingDefs, terminology: 
             continue
         when = None if state == "active" else _ended(resource)
         reference = f"{resource['resourceType']}/{resource.get('id')}"
-        found += [MedicationUse(kind, state == "active", when.day if when else None, reference) for kind in sorted(kinds)]
+        start = _started(resource)
+        found += [MedicationUse(kind, state == "active", when.day if when else None, reference, start.day if start else None)
+                  for kind in sorted(kinds)]
     return tuple(found)

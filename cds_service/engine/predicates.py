@@ -154,10 +154,13 @@ def _p_bilateral_within(arg: Mapping[str, Any], ctx: Context) -> Result:
 @predicate("onset_since")
 def _p_onset_since(arg: Mapping[str, Any], ctx: Context) -> Result:
     """Present with a known onset no earlier than the earliest known onset of the `since` findings:
-    begun within the current episode (e.g. sexual dysfunction new since the back pain began)."""
+    begun within the current episode (e.g. sexual dysfunction new since the back pain began).
+    `unknown_counts`: with no dated `since` finding the episode start is unknown, and the findings
+    count (an undated episode cannot show them to be older); otherwise nothing counts."""
     starts = [f.onset for f in _present(ctx, arg["since"]) if f.onset]
     if not starts:
-        return False, []
+        found = _present(ctx, arg["findings"]) if arg.get("unknown_counts", False) else []
+        return bool(found), found
     begun = min(starts)
     found = [f for f in _present(ctx, arg["findings"]) if f.onset and f.onset >= begun]
     return bool(found), found
@@ -312,6 +315,16 @@ def _p_medication_within(arg: Mapping[str, Any], ctx: Context) -> Result:
     kinds, within = set(_names(arg["kinds"])), ctx.settings[arg["within"]]
     found = [u for u in ctx.findings.medication_uses if u.kind in kinds
              and (u.active or (u.when is not None and _days_since(ctx, u.when) <= within))]
+    return bool(found), []
+
+
+@predicate("medication_for_at_least")
+def _p_medication_for_at_least(arg: Mapping[str, Any], ctx: Context) -> Result:
+    """A drug of these classes in current use, begun at least `days` ago: long-term use read from
+    the medication record itself (e.g. systemic steroids without a Z79.52 code). Unknown start: no."""
+    kinds, days = set(_names(arg["kinds"])), ctx.settings[arg["days"]]
+    found = [u for u in ctx.findings.medication_uses if u.kind in kinds and u.active
+             and u.started is not None and _days_since(ctx, u.started) >= days]
     return bool(found), []
 
 

@@ -42,5 +42,6 @@ ARGUMENTS: dict[str, str] = {
     "age_under": "setting",
     "about_drafts": "draft",
     "medication_within": "medwithin",
+    "medication_for_at_least": "medlong",
     "data_missing": "prefetch",
 }

@@ -240,6 +240,9 @@ def _check_argument(argument: str, arg: Any, place: str, where: str, names: Name
     elif argument == "medwithin":
         known(field("kinds"), names.medications, "medication", f"{place}.kinds")
         known(field("within"), names.settings, "setting", f"{place}.within")
+    elif argument == "medlong":
+        known(field("kinds"), names.medications, "medication", f"{place}.kinds")
+        known(field("days"), names.settings, "setting", f"{place}.days")
     elif argument == "labcheck":
         known(field("labs"), names.labs, "lab", f"{place}.labs")
         known(field("days"), names.settings, "setting", f"{place}.days")
