@@ -14,7 +14,7 @@ from typing import Mapping
 from ..core import dates
 from ..library.finding_defs import FindingDef, FindingDefs, load_finding_defs
 from ..library.terminology import Terminology
-from .evidence import Evidence, Item, Reader
+from .evidence import Decision, Evidence, Item, Reader
 from .labs import LabResult
 from .record import PatientRecord
 from .studies import Study, read_medications, read_studies
@@ -52,6 +52,7 @@ class Findings:
     medications: frozenset[str]
     data_quality: tuple[str, ...]
     names: frozenset[str] = frozenset()  # every defined finding; asking for another is a bug
+    decisions: tuple[Decision, ...] = ()  # explain mode: evidence set aside, and why
 
     def get(self, name: str) -> Finding | None:
         if self.names and name not in self.names:
@@ -67,8 +68,10 @@ class Findings:
         return bool(found and found.negated)
 
 
-def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Finding:
-    """H4 latest wins within each group; H5 onset; H6 sides and sites; progression."""
+def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int, decisions: list[Decision] | None = None) -> Finding:
+    """H4 latest wins within each group; H5 onset; H6 sides and sites; progression.
+
+    In explain mode `decisions` gets each positive that a later negative superseded."""
     groups: dict[tuple, list[Item]] = defaultdict(list)
     for item in items:
         groups[item.group].append(item)
@@ -79,9 +82,15 @@ def _summarise(fdef: FindingDef, items: list[Item], repeated_days: int) -> Findi
         if group[-1].evidence.positive:
             last_negative = max((n for n, i in enumerate(group) if not i.evidence.positive), default=-1)
             current.extend(group[last_negative + 1:])
+            stale = group[:last_negative + 1]
         else:
             negated_any = True
             previously_positive = previously_positive or any(i.evidence.positive for i in group)
+            stale = group
+        if decisions is not None:
+            latest_negative = [i.evidence.reference for i in stale if not i.evidence.positive][-1:]
+            decisions += [(i.evidence.reference, fdef.name, f"superseded by the later negative {latest_negative[0]}")
+                          for i in stale if i.evidence.positive]
     present = bool(current)
     days = [i.evidence.when for i in current if i.evidence.when]
     return Finding(
@@ -111,17 +120,20 @@ def _progressive(fdef: FindingDef, current: list[Item], repeated_days: int) -> b
     return len(observed) >= 2 and (observed[-1].instant - observed[0].instant).days >= repeated_days
 
 
-def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now: datetime) -> Findings:
-    """Everything the rules need from the record, at time `now`."""
+def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now: datetime,
+         explain: bool = False) -> Findings:
+    """Everything the rules need from the record, at time `now`; with `explain`, also the
+    evidence set aside and why (Findings.decisions)."""
     today = now.date()
     birth = dates.parse((record.patient or {}).get("birthDate"))
-    reader = Reader(defs, terminology, birth)
+    decisions: list[Decision] | None = [] if explain else None
+    reader = Reader(defs, terminology, birth, decisions)
     for cond in record.of_type("Condition"):
         reader.condition(cond)
     for obs in record.of_type("Observation"):
         reader.observation(obs)
     by_name = {
-        name: _summarise(defs.findings[name], items, defs.repeated_positive_min_days)
+        name: _summarise(defs.findings[name], items, defs.repeated_positive_min_days, decisions)
         for name, items in reader.items.items()
     }
     return Findings(
@@ -134,4 +146,5 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         medications=read_medications(record, defs, terminology),
         data_quality=tuple(reader.notes),
         names=defs.names(),
+        decisions=tuple(decisions or ()),
     )
