@@ -16,8 +16,9 @@ ALLOWED = {
     "data": {"hooks", "core"},
     "engine": {"library", "hooks", "core"},
     "feedback": {"core"},
-    "web": {"data", "engine", "feedback", "hooks", "library", "core"},
-    "tools": {"web", "data", "engine", "feedback", "hooks", "library", "core"},
+    "workbench": {"data", "engine", "feedback", "hooks", "library", "core"},
+    "web": {"workbench", "data", "engine", "feedback", "hooks", "library", "core"},
+    "tools": {"web", "workbench", "data", "engine", "feedback", "hooks", "library", "core"},
 }
 
 

@@ -13,6 +13,7 @@ from ..core.errors import HttpError, operation_outcome
 from ..core.settings import Settings
 from ..feedback.store import FeedbackStore
 from ..library.loader import load_library
+from ..workbench.views import install_workbench
 from . import auth, cors, logs
 from .api import bp, utcnow
 
@@ -43,6 +44,8 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     _install_request_log(app)  # first, so the latency of a refused call is measured too
     _install_security(app, settings)
     app.register_blueprint(bp)
+    if settings.workbench_enabled:
+        install_workbench(app, settings)
     _install_error_handlers(app)
     return app
 
