@@ -11,10 +11,10 @@ import yaml
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
+from cds_service.data.scenarios import load_scenario
 from cds_service.hooks.contexts import PatientViewContext
 from cds_service.hooks.registry import HOOKS, Hook
 from cds_service.library.loader import LibraryError, load_library
-from cds_service.tools.scenarios import load_scenario
 
 
 @pytest.fixture

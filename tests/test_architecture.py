@@ -16,8 +16,9 @@ ALLOWED = {
     "data": {"hooks", "core"},
     "engine": {"library", "hooks", "data", "core"},
     "storage": {"core"},
-    "web": {"data", "engine", "storage", "hooks", "library", "core"},
-    "tools": {"web", "data", "engine", "storage", "hooks", "library", "core"},
+    "workbench": {"data", "engine", "storage", "hooks", "library", "core"},
+    "web": {"workbench", "data", "engine", "storage", "hooks", "library", "core"},
+    "tools": {"web", "workbench", "data", "engine", "storage", "hooks", "library", "core"},
 }
 
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.tools.scenarios import list_scenarios, load_scenario
+from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.web.response import check_response
 
 REQUESTS_PER_ENDPOINT = 2000

@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 
 from cds_service.core.settings import Settings
+from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.library.loader import LibraryError, load_library
 from cds_service.tools.cli import main
 from cds_service.tools.compare import compare, scenario_advice
-from cds_service.tools.scenarios import list_scenarios, load_scenario
 
 SETTINGS = Settings()
 TODAY = date.today()

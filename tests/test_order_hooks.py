@@ -8,8 +8,8 @@ import pytest
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
+from cds_service.data.scenarios import load_scenario
 from cds_service.engine.pama import RATING_EXTENSION, RATING_SYSTEM
-from cds_service.tools.scenarios import load_scenario
 
 SETTINGS = Settings()
 

@@ -14,8 +14,8 @@ from test_findings_support import run as findings_of
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
+from cds_service.data.scenarios import load_scenario
 from cds_service.engine.pama import RATING_EXTENSION
-from cds_service.tools.scenarios import load_scenario
 
 SETTINGS = Settings()
 CPT = "http://www.ama-assn.org/go/cpt"

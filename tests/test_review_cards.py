@@ -11,7 +11,7 @@ import requests
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.tools.scenarios import load_scenario
+from cds_service.data.scenarios import load_scenario
 
 SETTINGS = Settings()
 SIDS = ["r02-cancer-new-weakness-no-pain", "r03-cancer-new-sciatica", "r04-prednisolone-two-years-back-pain",

@@ -13,7 +13,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.tools.scenarios import load_scenario
+from cds_service.data.scenarios import load_scenario
 
 KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
         "diagnosticReports", "medicationStatements")

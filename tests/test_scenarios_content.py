@@ -11,7 +11,7 @@ import requests
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.tools.scenarios import list_scenarios, load_scenario
+from cds_service.data.scenarios import list_scenarios, load_scenario
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)

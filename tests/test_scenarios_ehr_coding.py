@@ -14,7 +14,7 @@ from test_scenarios import ehr_prefetch
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.tools.scenarios import load_scenario
+from cds_service.data.scenarios import load_scenario
 
 SETTINGS = Settings()
 SID = "s03-classic-cauda-equina"

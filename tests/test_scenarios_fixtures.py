@@ -12,9 +12,9 @@ import simple_icd_10_cm
 import yaml
 
 from cds_service.core.settings import Settings
+from cds_service.data.scenarios import RELATIVE, concrete_date, list_scenarios, load_scenario
 from cds_service.library.coverage import gps_path, read_gps
 from cds_service.library.loader import load_library
-from cds_service.tools.scenarios import RELATIVE, concrete_date, list_scenarios, load_scenario
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)

@@ -13,7 +13,7 @@ from fault_servers import RecordingProxy
 from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.prefetch import substitute
-from cds_service.tools.scenarios import list_scenarios, load_scenario
+from cds_service.data.scenarios import list_scenarios, load_scenario
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)

@@ -17,7 +17,7 @@ import requests
 from sekmet import free_port
 
 from cds_service.core.settings import Settings
-from cds_service.tools.scenarios import load_scenario
+from cds_service.data.scenarios import load_scenario
 
 SLOW = 200
 SERVICE = "nerve-cds-patient-view"

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr, ValidationError
 
 from .config import ConfigError
 from .validation import describe
@@ -71,6 +71,11 @@ class Settings(BaseModel):
     # Opt-in: return the PAMA appropriateness rating as a systemActions update.
     pama_system_actions: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    # The informatics workbench (/workbench) shows patient data: off unless enabled, and outside
+    # dev mode it needs its own credential (never a CDS client's JWT), sent as HTTP Basic
+    # (any user name, this as the password) or as a Bearer token.
+    workbench_enabled: bool = False
+    workbench_token: SecretStr | None = None
 
     @property
     def authenticate(self) -> bool:
@@ -104,6 +109,6 @@ def _from_text(annotation: Any, raw: str) -> Any:
     kind = str(annotation)
     if kind.startswith("tuple"):
         return tuple(part.strip() for part in raw.split(",") if part.strip())
-    if "Path" in kind and not raw.strip():
+    if ("Path" in kind or "SecretStr" in kind) and not raw.strip():
         return None
     return raw.strip()

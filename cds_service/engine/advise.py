@@ -12,11 +12,12 @@ from typing import Any, Mapping
 from ..data.record import build_record
 from ..library.loader import Library, ServiceDef
 from .drafts import read_drafts, reason_conditions
-from .findings import find
+from .findings import Findings, find
 from .pama import rating_actions
 from .predicates import Context
 from .render import render
 from .rules import evaluate_rules
+from .trace import RuleTrace
 
 
 @dataclass
@@ -26,6 +27,9 @@ class Advice:
     # how many data-quality problems the record had (e.g. a Condition without clinicalStatus),
     # counted for the request log; the notes themselves name resources, so they stay in-process
     data_quality: int = 0
+    # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
+    findings: Findings | None = None
+    trace: tuple[RuleTrace, ...] = ()
 
 
 def advise(
@@ -36,18 +40,22 @@ def advise(
     now: datetime,
     pama: bool = False,
     missing: frozenset[str] = frozenset(),
+    explain: bool = False,
 ) -> Advice:
-    """`missing`: optional prefetch keys that could be had neither from prefetch nor the server."""
+    """`missing`: optional prefetch keys that could be had neither from prefetch nor the server;
+    with `explain`, the same run also keeps its findings and rule trace."""
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
     reasons = reason_conditions(drafts, str(context.get("patientId", "")))
     if reasons:  # a draft's indication counts like a recorded condition
         data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
     record = build_record(data)
-    findings = find(record, library.findings, library.terminology, now)
+    findings = find(record, library.findings, library.terminology, now, explain)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing)
-    fired = evaluate_rules(library.rules, service.hook, ctx)
+    trace: list[RuleTrace] | None = [] if explain else None
+    fired = evaluate_rules(library.rules, service.hook, ctx, trace)
     actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
     stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     cards = render(fired, findings, library.presentation, context, stand_ins, missing_data)
-    return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality))
+    return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
+                  findings=findings if explain else None, trace=tuple(trace or ()))

@@ -24,6 +24,8 @@ _CONDITION_VOID = frozenset({"refuted", "entered-in-error"})
 _CONDITION_SUSPECTED = frozenset({"unconfirmed", "provisional", "differential"})
 _OBSERVATION_COUNTS = frozenset({"final", "amended", "corrected", "preliminary"})
 FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)
+# (resource reference, finding name or "", what was decided): kept only in explain mode
+Decision = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class Evidence:
     display: str
     when: date | None
     positive: bool
+    code: str = ""  # "system|code" of the coding that matched the finding's criterion
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,10 @@ def _graded(obs: dict, notes: list[str]) -> float | None:
 class Reader:
     """Collects evidence items per finding and the latest result per lab, one resource at a time."""
 
-    def __init__(self, defs: FindingDefs, terminology: Terminology, birth: dates.When | None):
+    def __init__(self, defs: FindingDefs, terminology: Terminology, birth: dates.When | None,
+                 decisions: list[Decision] | None = None):
         self.defs = defs
+        self.decisions = decisions  # explain mode: why a resource about a finding was not used
         self.terms = terminology
         self.birth = birth
         self.notes: list[str] = []
@@ -162,23 +167,37 @@ class Reader:
                 if fdef.name in done or (crit.site and not crit.site & sites) or crit.not_site & sites:
                     continue
                 if past and not fdef.history:
+                    if self.decisions is not None:
+                        status = fj.code(resource.get("clinicalStatus"))
+                        self.decisions.append((reference, fdef.name, f"ignored: clinicalStatus is {status}"))
                     continue
                 done.add(fdef.name)
                 group = (concepts & crit.codes, sites, sides) if observation else (reference,)
-                evidence = Evidence(reference, self._display(per_coding, crit), day, positive)
+                display, code = self._display(per_coding, crit)
+                evidence = Evidence(reference, display, day, positive, code)
                 self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
                                                   marker, sites, sides, crit.both_sides, documented))
 
-    def _display(self, per_coding: list, crit: Criterion) -> str:
-        """Our value set's display of the matching coding (never the record's free text)."""
+    def _display(self, per_coding: list, crit: Criterion) -> tuple[str, str]:
+        """Our value set's display of the matching coding (never the record's free text), and the
+        coding itself as "system|code"."""
         for coding, ids in per_coding:
             if ids & crit.codes:
                 system, code = coding.get("system"), coding["code"]
-                return self.terms.display(system, code) or fj.text(coding.get("display")) or code
-        return ""
+                return self.terms.display(system, code) or fj.text(coding.get("display")) or code, f"{system}|{code}"
+        return "", ""
 
     def _relevant(self, concepts: frozenset[str]) -> bool:
         return any(c in self.defs.by_concept for c in concepts)
+
+    def _about_findings(self, obs: dict) -> bool:
+        """Explain mode: whether an Observation set aside unread is coded as one of our findings."""
+        concepts = self._coded(obs.get("code"))[1] | self._coded(obs.get("valueCodeableConcept"))[1]
+        return self._relevant(concepts)
+
+    def _decided(self, resource: dict, why: str) -> None:
+        if self.decisions is not None:
+            self.decisions.append((f"{resource.get('resourceType')}/{resource.get('id')}", "", why))
 
     def condition(self, cond: dict) -> None:
         """H1: clinical and verification status; H5: onset."""
@@ -187,11 +206,13 @@ class Reader:
             return
         verification = fj.code(cond.get("verificationStatus"))
         if verification in _CONDITION_VOID:
+            self._decided(cond, f"ignored: verificationStatus is {verification}")
             return
         clinical = fj.code(cond.get("clinicalStatus"))
         if clinical is None:
             self.notes.append(f"Condition/{cond.get('id')} has no clinicalStatus; treated as active")
         elif clinical not in _CONDITION_COUNTS | _CONDITION_PAST:
+            self._decided(cond, f"ignored: clinicalStatus is {clinical}")
             return
         if ("onsetAge" in cond or "onsetRange" in cond) and self.birth is None:
             self.notes.append(f"Condition/{cond.get('id')} gives onset as an age but the patient has no birthDate")
@@ -211,11 +232,15 @@ class Reader:
     def observation(self, obs: dict) -> None:
         """H2 status, H3 polarity; labs go to labs.py."""
         if fj.text(obs.get("status")) not in _OBSERVATION_COUNTS:
+            if self.decisions is not None and self._about_findings(obs):
+                self._decided(obs, f"ignored: status is {fj.text(obs.get('status')) or 'missing'}")
             return
         per_coding, concepts = self._coded(obs.get("code"))
         if concepts & self.lab_ids or obs.get("component"):
             self._labs(obs, concepts, per_coding)
         if "dataAbsentReason" in obs:
+            if self.decisions is not None and self._about_findings(obs):
+                self._decided(obs, "ignored: dataAbsentReason, no value")
             return
         if concepts & self.defs.symptom_observation:
             per_coding, concepts = self._coded(obs.get("valueCodeableConcept"))

@@ -15,7 +15,7 @@ from ..core import dates
 from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDef, FindingDefs, load_finding_defs
 from ..library.terminology import Terminology
-from .evidence import Evidence, Item, Reader
+from .evidence import Decision, Evidence, Item, Reader
 from .labs import LabResult, corrected
 from .medications import MedicationUse, read_medication_uses
 from .studies import Study, read_studies
@@ -57,6 +57,7 @@ class Findings:
     data_quality: tuple[str, ...]
     names: frozenset[str] = frozenset()  # every defined finding; asking for another is a bug
     medication_uses: tuple[MedicationUse, ...] = ()  # current and past use, for windowed rules
+    decisions: tuple[Decision, ...] = ()  # explain mode: evidence set aside, and why
 
     def get(self, name: str) -> Finding | None:
         if self.names and name not in self.names:
@@ -72,8 +73,10 @@ class Findings:
         return bool(found and found.negated)
 
 
-def _summarise(fdef: FindingDef, items: list[Item]) -> Finding:
-    """H4 latest wins within each group; H5 onset; H6 sides and sites; progression."""
+def _summarise(fdef: FindingDef, items: list[Item], decisions: list[Decision] | None = None) -> Finding:
+    """H4 latest wins within each group; H5 onset; H6 sides and sites; progression.
+
+    In explain mode `decisions` gets each positive that a later negative superseded."""
     groups: dict[tuple, list[Item]] = defaultdict(list)
     for item in items:
         groups[item.group].append(item)
@@ -84,9 +87,15 @@ def _summarise(fdef: FindingDef, items: list[Item]) -> Finding:
         if group[-1].evidence.positive:
             last_negative = max((n for n, i in enumerate(group) if not i.evidence.positive), default=-1)
             current.extend(group[last_negative + 1:])
+            stale = group[:last_negative + 1]
         else:
             negated_any = True
             previously_positive = previously_positive or any(i.evidence.positive for i in group)
+            stale = group
+        if decisions is not None:
+            latest_negative = [i.evidence.reference for i in stale if not i.evidence.positive][-1:]
+            decisions += [(i.evidence.reference, fdef.name, f"superseded by the later negative {latest_negative[0]}")
+                          for i in stale if i.evidence.positive]
     # evidence that counts only on both sides (e.g. buttock numbness as saddle) is dropped when one-sided
     one_sided = [i for i in current if i.both_sides]
     if one_sided and not {"left", "right"} <= frozenset().union(*(i.sides for i in one_sided)):
@@ -147,17 +156,20 @@ def _progressive(fdef: FindingDef, current: list[Item]) -> bool:
     return False
 
 
-def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now: datetime) -> Findings:
-    """Everything the rules need from the record, at time `now`."""
+def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now: datetime,
+         explain: bool = False) -> Findings:
+    """Everything the rules need from the record, at time `now`; with `explain`, also the
+    evidence set aside and why (Findings.decisions)."""
     today = now.date()
     birth = dates.parse((record.patient or {}).get("birthDate"))
-    reader = Reader(defs, terminology, birth)
+    decisions: list[Decision] | None = [] if explain else None
+    reader = Reader(defs, terminology, birth, decisions)
     for cond in record.of_type("Condition"):
         reader.condition(cond)
     for obs in record.of_type("Observation"):
         reader.observation(obs)
     by_name = {
-        name: _summarise(defs.findings[name], items)
+        name: _summarise(defs.findings[name], items, decisions)
         for name, items in reader.items.items()
     }
     uses = read_medication_uses(record, defs, terminology)
@@ -172,4 +184,5 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         data_quality=tuple(reader.notes),
         names=defs.names(),
         medication_uses=uses,
+        decisions=tuple(decisions or ()),
     )

@@ -11,6 +11,7 @@ from typing import Sequence
 
 from ..library.rules import CardText, Rule
 from .predicates import Context, Fact, evaluate
+from .trace import FIRED, NOT_FIRED, SUPPRESSED, NodeTrace, RuleTrace
 
 
 @dataclass(frozen=True)
@@ -21,32 +22,50 @@ class Fired:
     facts: tuple[Fact, ...]
 
 
-def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context) -> list[Fired]:
+def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[RuleTrace] | None = None) -> list[Fired]:
+    """The rules of `hook` that fire; with a `trace` list, every rule of the hook's outcome too."""
     fired: list[Fired] = []
-    suppressed: set[str] = set()
+    suppressed: dict[str, str] = {}  # topic -> the rule that silenced it
     for rule in rules:  # already sorted by priority
-        if hook not in rule.hooks or rule.topic in suppressed or rule.topic in ctx.fired:
+        if hook not in rule.hooks:
             continue
-        ok, facts = evaluate(rule.when, ctx)
+        if rule.topic in suppressed or rule.topic in ctx.fired:
+            if trace is not None:
+                by = suppressed.get(rule.topic) or next((f.rule.id for f in fired if f.rule.topic == rule.topic), "")
+                trace.append(RuleTrace(rule.id, rule.topic, SUPPRESSED, rule.silent, suppressed_by=by))
+            continue
+        nodes: list[NodeTrace] | None = None if trace is None else []
+        ok, facts = evaluate(rule.when, ctx, nodes)
         if not ok:
+            if trace is not None and nodes is not None:
+                trace.append(RuleTrace(rule.id, rule.topic, NOT_FIRED, rule.silent, when=nodes[0]))
             continue
         indicator = rule.indicator
+        tried: list[NodeTrace] | None = None if trace is None else []
         for when, escalated in rule.escalate:
-            hit, more = evaluate(when, ctx)
+            hit, more = evaluate(when, ctx, tried)
             if hit:
                 indicator, facts = escalated, facts + more
                 break
         text = rule.text
+        chosen: list[NodeTrace] | None = None if trace is None else []
         for variant in rule.variants:
-            hit, more = evaluate(variant.when, ctx)
+            hit, more = evaluate(variant.when, ctx, chosen)
             if hit:
                 text, facts = variant.text, facts + more
                 break
         text = _offered(text, ctx)
         fired.append(Fired(rule, indicator, text, tuple(_unique(facts))))
+        if trace is not None and nodes and tried is not None and chosen is not None:
+            trace.append(RuleTrace(
+                rule.id, rule.topic, FIRED, rule.silent, when=nodes[0], indicator=indicator,
+                escalations=tuple(zip((w for w, _ in rule.escalate), tried)),
+                variants=tuple(zip((v.when for v in rule.variants), chosen)),
+            ))
         if not rule.silent:
             ctx.fired.add(rule.topic)
-            suppressed |= rule.suppresses
+            for topic in rule.suppresses:
+                suppressed.setdefault(topic, rule.id)
     return fired
 
 

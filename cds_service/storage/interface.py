@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Protocol, Sequence
 
+from .analytics import Report
 from .feedback import FeedbackItem
 
 
@@ -76,6 +77,9 @@ class Storage(Protocol):
 
     def ready(self) -> bool:
         """Reachable, with its schema at the current version."""
+
+    def report(self, since: datetime | None = None) -> Report:
+        """What clinicians did with the cards issued since `since`: per topic and per week."""
 
 
 def check_text(field: str, value: object) -> None:

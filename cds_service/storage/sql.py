@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, create_engine, event, literal, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from .analytics import Report, build_report
 from .interface import Storage, StoreUnavailable
 from .sql_feedback import SqlFeedbackStore
 from .sql_replay import SqlReplayStore
@@ -130,6 +132,10 @@ class SqlStorage:
 
     def ready(self) -> bool:
         return self.database.ready()
+
+    def report(self, since: datetime | None = None) -> Report:
+        self.feedback.flush()  # the cards this process has just issued are counted
+        return build_report(self.database.engine, since)
 
 
 def open_storage(url: str) -> Storage:

@@ -13,6 +13,7 @@ import click
 
 from ..core.config import ConfigError
 from ..core.settings import Settings
+from .analyst import cards_diff, explain, feedback, workbench
 from .fixtures import fixtures
 from .invoke import invoke
 
@@ -98,6 +99,9 @@ def _check_port_free(host: str, port: int) -> None:
 
 main.add_command(fixtures)
 main.add_command(invoke)
+main.add_command(explain)
+main.add_command(feedback)
+main.add_command(workbench)
 
 
 @main.group()
@@ -185,35 +189,4 @@ def cards_index(cards_dir: Path | None, write: bool) -> None:
     click.echo(f"wrote {readme}")
 
 
-@cards.command("diff")
-@click.option("--cards-dir", "changed", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The changed card library.")
-@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="The library to compare with (default: the shipped one).")
-def cards_diff(changed: Path, against: Path | None) -> None:
-    """List the scenarios in fixtures/ whose cards change with a modified card library; exit 1
-    when any do, so a team can gate a library change in its own CI."""
-    from datetime import date
-
-    from ..library.loader import LibraryError, load_library
-    from .compare import compare
-
-    settings = Settings.from_env()
-    try:
-        before, after = load_library(against or settings.cards_dir), load_library(changed)
-    except LibraryError as exc:
-        click.secho(f"INVALID: {exc}", fg="red", err=True)
-        sys.exit(1)
-    differences = compare(before, after, settings.fixtures_dir, date.today())
-    if not differences:
-        click.echo("No scenario's cards change.")
-        return
-    for diff in differences:
-        click.secho(diff.scenario, bold=True)
-        for card in sorted(set(diff.before) - set(diff.after)):
-            click.secho(f"  - {card[1]:8} {card[0]}: {card[2]}", fg="red")
-        for card in sorted(set(diff.after) - set(diff.before)):
-            click.secho(f"  + {card[1]:8} {card[0]}: {card[2]}", fg="green")
-    click.echo(f"{len(differences)} scenario(s) change.")
-    sys.exit(1)
-
+cards.add_command(cards_diff)

@@ -1,19 +1,20 @@
 """Run every scenario against two card libraries and say which scenarios' cards differ.
 
 This is the analyst's check after changing a threshold, a code or a rule: no FHIR server needed,
-each scenario's resources go straight to the engine as if prefetched.
+each scenario's resources go straight to the engine as if prefetched. The work is the
+workbench's preview (workbench/preview.py); this is its fixture-only, cards-only view.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timezone
+from datetime import date
 from pathlib import Path
 
+from ..data.scenarios import Scenario
 from ..engine.advise import advise
 from ..library.loader import Library
-from .scenarios import Scenario, list_scenarios, load_scenario
-
-Card = tuple[str, str, str]  # topic, indicator, summary
+from ..workbench.cases import fixture_cases, noon, scenario_case, service_for
+from ..workbench.preview import Card, preview
 
 
 @dataclass(frozen=True)
@@ -25,24 +26,10 @@ class Difference:
 
 def scenario_advice(library: Library, scenario: Scenario, today: date) -> list[dict]:
     """The cards a scenario gets, its resources handed to the engine as if prefetched."""
-    service = next(s for s in library.services if s.hook == scenario.request["hook"])
-    data = {"record": {"resourceType": "Bundle", "type": "searchset",
-                       "entry": [{"resource": e["resource"]} for e in scenario.bundle["entry"]]}}
-    context = {**scenario.request["context"], "hookInstance": scenario.request["hookInstance"]}
-    now = datetime.combine(today, time(12, 0), timezone.utc)
-    return advise(library, service, context, data, now).cards
-
-
-def scenario_cards(library: Library, scenario: Scenario, today: date) -> tuple[Card, ...]:
-    cards = scenario_advice(library, scenario, today)
-    return tuple(sorted((c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in cards))
+    case = scenario_case(scenario)
+    return advise(library, service_for(library, case.hook), case.context, case.data, noon(today)).cards
 
 
 def compare(before: Library, after: Library, fixtures_dir: Path, today: date) -> list[Difference]:
-    differences = []
-    for sid in list_scenarios(fixtures_dir):
-        scenario = load_scenario(fixtures_dir, sid, today)
-        old, new = scenario_cards(before, scenario, today), scenario_cards(after, scenario, today)
-        if old != new:
-            differences.append(Difference(sid, old, new))
-    return differences
+    result = preview(before, after, fixture_cases(fixtures_dir, today), noon(today))
+    return [Difference(c.case, c.before, c.after) for c in result.changes]

@@ -13,7 +13,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from ..core.settings import Settings
-from .scenarios import list_scenarios, load_scenario
+from ..data.scenarios import list_scenarios, load_scenario
 
 FHIR_JSON = "application/fhir+json"
 FHIR_ID_CHARS = re.compile(r"^[A-Za-z0-9\-.]*$")

@@ -13,6 +13,7 @@ from ..core.errors import HttpError, operation_outcome
 from ..core.settings import Settings
 from ..library.loader import load_library
 from ..storage.sql import open_storage
+from ..workbench.views import install_workbench
 from . import auth, cors, logs
 from .api import bp, utcnow
 
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     _install_connection_close(app)
     _install_security(app, settings)
     app.register_blueprint(bp)
+    if settings.workbench_enabled:
+        install_workbench(app, settings)
     _install_error_handlers(app)
     return app
 

@@ -1,0 +1,34 @@
+"""What one engine run decided, recorded as it ran (explain mode): per rule its outcome, per
+condition of its `when` tree whether it held and on which facts.
+
+Only the walkers in predicates.py and rules.py write these; explain.py turns them into the
+report the workbench and `nerve-cds explain` show.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+FIRED, NOT_FIRED, SUPPRESSED = "fired", "not fired", "suppressed"
+
+
+@dataclass(frozen=True)
+class NodeTrace:
+    kind: str  # all / any / not, or a predicate of the rule language
+    arg: Any  # the node's argument as written in cards/rules/
+    held: bool
+    facts: tuple[Any, ...]
+    children: tuple["NodeTrace", ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleTrace:
+    rule_id: str
+    topic: str
+    outcome: str  # FIRED, NOT_FIRED or SUPPRESSED
+    silent: bool = False
+    suppressed_by: str | None = None  # the rule whose card suppressed this topic
+    when: NodeTrace | None = None
+    indicator: str | None = None
+    escalations: tuple[tuple[Mapping[str, Any], NodeTrace], ...] = ()  # tried in order, last one held if any did
+    variants: tuple[tuple[Mapping[str, Any], NodeTrace], ...] = ()

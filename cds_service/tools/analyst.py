@@ -1,0 +1,187 @@
+"""The informatics team's commands: explain a patient's cards, diff two card libraries over
+scenarios, report feedback, and run the workbench pages on loopback."""
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from ..core.settings import Settings
+from ..engine.explain import outline
+from ..library.loader import Library, LibraryError, load_library
+from ..storage.sql import open_storage
+from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
+from ..workbench.preview import change_lines, preview
+from .terminal import show_cards
+
+
+def _library(directory: Path | None) -> Library:
+    try:
+        return load_library(directory or Settings.from_env().cards_dir)
+    except LibraryError as exc:
+        click.secho(f"INVALID: {exc}", fg="red", err=True)
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("scenario", required=False)
+@click.option("--request", "request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A CDS Hooks request JSON file with its prefetch.")
+@click.option("--fhir-server", help="FHIR R4 base URL holding the patient (with --patient).")
+@click.option("--patient", help="Patient id on that server.")
+@click.option("--cards-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Card library (default: the configured one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the cards and the explanation as JSON.")
+def explain(scenario: str | None, request_file: Path | None, fhir_server: str | None, patient: str | None,
+            cards_dir: Path | None, as_json: bool) -> None:
+    """Why each rule fired, did not fire, or was suppressed, for a scenario id from fixtures/fhir,
+    a request file, or a patient on a FHIR server: every condition, the findings that fed it
+    (resource ids, codes, dates) and the evidence set aside."""
+    settings = Settings.from_env()
+    library = _library(cards_dir)
+    now = datetime.now(timezone.utc)
+    try:
+        if scenario:
+            case, now = fixture_case(settings.fixtures_dir, scenario, now.date()), noon(now.date())
+        elif request_file:
+            case = request_case(request_file)
+        elif fhir_server and patient:
+            case = fhir_case(library, settings, fhir_server, patient)
+        else:
+            raise click.UsageError("give a SCENARIO id, --request FILE, or --fhir-server URL with --patient ID")
+        run = run_case(library, case, now)
+    except CaseError as exc:
+        click.secho(f"nerve-cds: {exc}", fg="red", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps({"case": case.id, "hook": case.hook, "cards": run.cards, "explanation": run.report}, indent=2))
+        return
+    show_cards(Console(), {"cards": run.cards})
+    for line in outline(run.report):
+        rule_line = not line.startswith(" ")
+        style = None if not rule_line or "NOT FIRED" in line else "magenta" if "SUPPRESSED" in line else "green" if "FIRED" in line else None
+        click.secho(line, fg=style, bold=rule_line)
+
+
+def _cases(settings: Settings, requests: Path | None, fhir_server: str | None, patients: tuple[str, ...],
+           library: Library) -> tuple[list[Case], datetime]:
+    now = datetime.now(timezone.utc)
+    if requests:
+        return folder_cases(requests), now
+    if fhir_server and patients:
+        return [fhir_case(library, settings, fhir_server, p) for p in patients], now
+    return fixture_cases(settings.fixtures_dir, now.date()), noon(now.date())
+
+
+@click.command("diff")
+@click.option("--cards-dir", "changed", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The changed card library.")
+@click.option("--against", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="The library to compare with (default: the shipped one).")
+@click.option("--requests", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="A folder of the team's own request files (JSON with prefetch) instead of fixtures/fhir.")
+@click.option("--fhir-server", help="Run patients on this FHIR server instead (with --patient, repeatable).")
+@click.option("--patient", "patients", multiple=True, help="Patient id on --fhir-server.")
+@click.option("--matrix", is_flag=True, help="Also print the scenario x card-topic matrix for both libraries.")
+@click.option("--json", "as_json", is_flag=True, help="Print the matrix and the changes with their reasons as JSON.")
+def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_server: str | None,
+               patients: tuple[str, ...], matrix: bool, as_json: bool) -> None:
+    """List the scenarios whose cards change with a modified card library, what each gains and
+    loses, and why (rule outcomes and conditions that changed); exit 1 when any change, so a team
+    can gate a library change in its own CI."""
+    settings = Settings.from_env()
+    before, after = _library(against), _library(changed)
+    try:
+        cases, now = _cases(settings, requests, fhir_server, patients, before)
+    except CaseError as exc:
+        click.secho(f"nerve-cds: {exc}", fg="red", err=True)
+        sys.exit(2)
+    result = preview(before, after, cases, now)
+    if as_json:
+        click.echo(json.dumps({
+            "topics": list(result.topics), "before": result.before, "after": result.after,
+            "changes": [{"case": c.case, "gained": c.gained, "lost": c.lost, "reworded": c.reworded, "why": c.why}
+                        for c in result.changes]}, indent=2))
+    else:
+        if matrix:
+            _print_matrix(result.cases, result.topics, result.before, result.after)
+        for change in result.changes:
+            click.secho(change.case, bold=True)
+            for line in change_lines(change):
+                click.secho(line, fg="red" if line.startswith("  -") else "green" if line.startswith("  +") else None)
+        click.echo(f"{len(result.changes)} scenario(s) change." if result.changes else "No scenario's cards change.")
+    if result.changes:
+        sys.exit(1)
+
+
+def _print_matrix(cases: list[str], topics: tuple[str, ...], before: dict, after: dict) -> None:
+    click.echo("case".ljust(44) + " | ".join(t[:12].ljust(12) for t in topics))
+    for case in cases:
+        cells = []
+        for t in topics:
+            a, b = before[case].get(t, ""), after[case].get(t, "")
+            cells.append((a[:4] if a == b else f"{a[:4] or '·'}>{b[:4] or '·'}").ljust(12))
+        click.echo(case[:43].ljust(44) + " | ".join(cells))
+
+
+@click.group()
+def feedback() -> None:
+    """Clinicians' feedback on the cards."""
+
+
+@feedback.command("report")
+@click.option("--weeks", default=12, show_default=True, type=click.IntRange(1, 520), help="How far back to look.")
+@click.option("--json", "as_json", is_flag=True)
+def feedback_report(weeks: int, as_json: bool) -> None:
+    """Per card topic: cards shown, accepted, overridden and with which reasons; week by week."""
+    settings = Settings.from_env()
+    library = _library(None)
+    rules: dict[str, list[str]] = {}
+    for rule in library.rules:
+        rules.setdefault(rule.topic, []).append(rule.id)
+    report = open_storage(settings.database_url).report(datetime.now(timezone.utc) - timedelta(weeks=weeks))
+    if as_json:
+        body = report.as_json()
+        for entry in body["topics"]:
+            entry["rules"] = rules.get(entry["topic"], [])
+        click.echo(json.dumps(body, indent=2))
+        return
+    click.echo(f"{'topic':34} {'rules':14} {'shown':>6} {'accepted':>9} {'overridden':>11} {'share':>6}")
+    for t in report.topics:
+        share = f"{t.acceptance:.0%}" if t.acceptance is not None else "-"
+        click.echo(f"{t.topic:34} {','.join(rules.get(t.topic, [])):14} {t.issued:6} {t.accepted:9} {t.overridden:11} {share:>6}")
+        for (code, display), n in t.reasons.most_common():
+            click.echo(f"{'':36}override: {display} [{code or '-'}] x{n}")
+        if t.suggestions:
+            click.echo(f"{'':36}suggestions accepted: {sum(t.suggestions.values())}")
+    if report.weeks:
+        click.echo("\nweek of      shown  accepted  overridden")
+        for w in report.weeks:
+            counts = [sum(getattr(per[w], k) for per in report.weekly.values() if w in per) for k in ("issued", "accepted", "overridden")]
+            click.echo(f"{w.isoformat()}  {counts[0]:6} {counts[1]:9} {counts[2]:11}")
+    if not report.topics:
+        click.echo("No cards shown and no feedback in this period.")
+
+
+@click.command()
+@click.option("--port", default=8081, show_default=True, type=int)
+@click.option("--dev", is_flag=True, help="Dev mode: open on loopback without a token, cards/ reloaded on edit.")
+def workbench(port: int, dev: bool) -> None:
+    """Run the service with the workbench at http://127.0.0.1:PORT/workbench/ (loopback only)."""
+    from werkzeug.serving import run_simple
+
+    from ..web.app import create_app
+
+    overrides: dict = {"workbench_enabled": True}
+    if dev:
+        overrides.update(dev=True, auth_enabled=False)
+    settings = Settings.from_env(**overrides)
+    if not dev and settings.workbench_token is None:
+        click.secho("nerve-cds: set NERVE_CDS_WORKBENCH_TOKEN (or use --dev on a machine with no real patient data)",
+                    fg="red", err=True)
+        sys.exit(2)
+    click.secho(f"workbench: http://127.0.0.1:{port}/workbench/", bold=True, err=True)
+    run_simple("127.0.0.1", port, create_app(settings), threaded=True)

@@ -1,0 +1,1 @@
+"""The informatics workbench: explain cards, preview a library change, read clinicians' feedback."""

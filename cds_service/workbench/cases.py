@@ -1,0 +1,131 @@
+"""The patients an analyst asks about: a fixture scenario, the team's own request files, or a
+patient on a FHIR server; each becomes one hook call's context and data, run through the engine.
+
+Every case is advised by the one engine entry point, advise(), in explain mode: the cards and
+their explanation come from the same run.
+"""
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..core.errors import HttpError
+from ..core.settings import Settings
+from ..data import prefetch
+from ..data.scenarios import Scenario, list_scenarios, load_scenario
+from ..engine.advise import Advice, advise
+from ..engine.explain import explanation
+from ..hooks.registry import HOOKS
+from ..library.loader import Library, ServiceDef
+
+
+class CaseError(ValueError):
+    """A case that cannot be run: unreadable file, unknown hook, unreachable patient."""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    hook: str
+    context: Mapping[str, Any]  # includes hookInstance
+    data: Mapping[str, Any]  # prefetch-shaped: key -> resource or Bundle
+
+
+@dataclass(frozen=True)
+class Run:
+    case: Case
+    advice: Advice
+    report: dict[str, Any]
+
+    @property
+    def cards(self) -> list[dict[str, Any]]:
+        return self.advice.cards
+
+
+def noon(today: date) -> datetime:
+    """The instant fixtures are judged at: noon UTC of `today`, as the golden tests do."""
+    return datetime.combine(today, time(12, 0), timezone.utc)
+
+
+def fixture_case(fixtures_dir: Path, scenario_id: str, today: date) -> Case:
+    if scenario_id not in list_scenarios(fixtures_dir):
+        raise CaseError(f"no scenario '{scenario_id}' in {Path(fixtures_dir) / 'fhir'}")
+    return scenario_case(load_scenario(fixtures_dir, scenario_id, today))
+
+
+def scenario_case(scenario: Scenario) -> Case:
+    """A fixture's resources handed to the engine as if prefetched, with its request's context."""
+    data = {"record": {"resourceType": "Bundle", "type": "searchset",
+                       "entry": [{"resource": e["resource"]} for e in scenario.bundle["entry"]]}}
+    context = {**scenario.request["context"], "hookInstance": scenario.request["hookInstance"]}
+    return Case(scenario.id, scenario.request["hook"], context, data)
+
+
+def fixture_cases(fixtures_dir: Path, today: date) -> list[Case]:
+    return [fixture_case(fixtures_dir, sid, today) for sid in list_scenarios(fixtures_dir)]
+
+
+def request_case(path: Path) -> Case:
+    """A CDS Hooks request saved as JSON, with its prefetch (what the EHR would have sent)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CaseError(f"{path}: not readable ({exc.__class__.__name__})") from None
+    return parse_request_case(text, Path(path).stem)
+
+
+def parse_request_case(text: str, name: str) -> Case:
+    """A request's JSON text: hook, context and prefetch; hookInstance kept if given."""
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise CaseError(f"{name}: not valid JSON") from None
+    if not isinstance(body, dict) or body.get("hook") not in HOOKS or not isinstance(body.get("context"), dict):
+        raise CaseError(f"{name}: a request needs a known 'hook' and a 'context' object")
+    if not isinstance(body.get("prefetch"), dict):
+        raise CaseError(f"{name}: the request has no 'prefetch' object; the workbench runs requests as sent")
+    context = {**body["context"], "hookInstance": str(body.get("hookInstance") or uuid.uuid5(uuid.NAMESPACE_URL, name))}
+    return Case(name, body["hook"], context, body["prefetch"])
+
+
+def folder_cases(folder: Path) -> list[Case]:
+    files = sorted(Path(folder).glob("*.json"))
+    if not files:
+        raise CaseError(f"{folder}: no *.json request files")
+    return [request_case(p) for p in files]
+
+
+def fhir_case(library: Library, settings: Settings, fhir_server: str, patient: str) -> Case:
+    """The patient-only hook (no drafts) for a patient on a FHIR server, its data fetched with the service's own
+    prefetch templates. The analyst named the server, so it is the one server allowed."""
+    hook = next(name for name, h in HOOKS.items() if h.drafts == "none")
+    service = service_for(library, hook)
+    context = {"patientId": patient, "userId": "Practitioner/nerve-cds-workbench",
+               "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{fhir_server}|{patient}"))}
+    allowed = settings.model_copy(update={"fhir_allow_http": True})
+    try:
+        gathered = prefetch.gather(templates=service.prefetch, required=service.required_prefetch, context=context,
+                                   user_id=context["userId"], prefetch=None, fhir_server=fhir_server,
+                                   access_token=None, settings=allowed, allowlist=(fhir_server,))
+    except HttpError as exc:
+        raise CaseError(f"Patient/{patient} on {fhir_server}: {exc.message}") from None
+    if not any(isinstance(v, dict) and v.get("resourceType") == "Patient" for v in gathered.data.values()):
+        raise CaseError(f"no Patient/{patient} on {fhir_server}")
+    return Case(f"{patient}@{fhir_server}", hook, context, gathered.data)
+
+
+def service_for(library: Library, hook: str) -> ServiceDef:
+    service = next((s for s in library.services if s.hook == hook), None)
+    if service is None:
+        raise CaseError(f"the library offers no service for the {hook} hook")
+    return service
+
+
+def run_case(library: Library, case: Case, now: datetime) -> Run:
+    """Cards and their explanation, from one explain-mode engine run."""
+    advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True)
+    return Run(case, advice, explanation(advice, library))

@@ -1,0 +1,136 @@
+"""Preview a library change: every case run against the current and a candidate card library.
+
+Gives the scenario x card-topic matrix for both, what each case gains and loses, and why: the
+rule outcomes for each changed topic and the conditions whose result differs between the runs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+from ..library.loader import Library
+from .cases import Case, Run, run_case
+
+Card = tuple[str, str, str]  # topic, indicator, summary
+
+
+def cards_of(run: Run) -> tuple[Card, ...]:
+    return tuple(sorted((c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in run.cards))
+
+
+@dataclass(frozen=True)
+class Change:
+    case: str
+    before: tuple[Card, ...]
+    after: tuple[Card, ...]
+    why: Mapping[str, Mapping[str, Any]]  # topic -> {"before": [...], "after": [...], "conditions": [...]}
+
+    @property
+    def gained(self) -> list[str]:
+        return sorted({c[0] for c in self.after} - {c[0] for c in self.before})
+
+    @property
+    def lost(self) -> list[str]:
+        return sorted({c[0] for c in self.before} - {c[0] for c in self.after})
+
+    @property
+    def reworded(self) -> list[str]:
+        """Topics on both sides whose indicator or summary changed."""
+        old, new = {c[0]: c for c in self.before}, {c[0]: c for c in self.after}
+        return sorted(t for t in old.keys() & new.keys() if old[t] != new[t])
+
+
+@dataclass(frozen=True)
+class Preview:
+    topics: tuple[str, ...]
+    before: Mapping[str, Mapping[str, str]]  # case -> topic -> indicator
+    after: Mapping[str, Mapping[str, str]]
+    changes: tuple[Change, ...]
+
+    @property
+    def cases(self) -> list[str]:
+        return list(self.before)
+
+
+def preview(current: Library, candidate: Library, cases: Iterable[Case], now: datetime) -> Preview:
+    before: dict[str, dict[str, str]] = {}
+    after: dict[str, dict[str, str]] = {}
+    changes = []
+    for case in cases:
+        old, new = run_case(current, case, now), run_case(candidate, case, now)
+        before[case.id] = {c[0]: c[1] for c in cards_of(old)}
+        after[case.id] = {c[0]: c[1] for c in cards_of(new)}
+        if cards_of(old) != cards_of(new):
+            changes.append(_change(case.id, old, new))
+    topics = sorted({t for row in (*before.values(), *after.values()) for t in row})
+    return Preview(tuple(topics), before, after, tuple(changes))
+
+
+def _change(case_id: str, old: Run, new: Run) -> Change:
+    a, b = cards_of(old), cards_of(new)
+    topics = sorted({c[0] for c in set(a) ^ set(b)})
+    why = {topic: {"before": _rules(old.report, topic), "after": _rules(new.report, topic),
+                   "conditions": _differing(old.report, new.report, topic)} for topic in topics}
+    return Change(case_id, a, b, why)
+
+
+def _rules(report: Mapping[str, Any], topic: str) -> list[dict[str, Any]]:
+    return [{k: v for k, v in r.items() if k in ("rule", "outcome", "suppressedBy", "indicator")}
+            for r in report["rules"] if r["topic"] == topic]
+
+
+def _leaves(node: Mapping[str, Any] | None) -> Iterator[tuple[str, bool, str]]:
+    """(condition as written, whether it held, the thresholds it used) for each leaf."""
+    if node is None:
+        return
+    if "children" in node:
+        for child in node["children"]:
+            yield from _leaves(child)
+        return
+    thresholds = ", ".join(f"{a['setting']}={a['value']:g}" for a in node["about"] if "setting" in a)
+    yield node["condition"], node["held"], thresholds
+
+
+def _differing(old: Mapping[str, Any], new: Mapping[str, Any], topic: str) -> list[dict[str, Any]]:
+    """Conditions of this topic's rules whose result or threshold differs between the runs
+    (None: the condition did not run on that side)."""
+    def leaves(report: Mapping[str, Any]) -> dict[str, tuple[bool, str]]:
+        return {c: (held, limits) for r in report["rules"] if r["topic"] == topic for c, held, limits in _leaves(r.get("when"))}
+
+    a, b = leaves(old), leaves(new)
+    out = []
+    for condition in sorted(a.keys() | b.keys()):
+        if a.get(condition) != b.get(condition):
+            entry: dict[str, Any] = {"condition": condition, "before": a[condition][0] if condition in a else None,
+                                     "after": b[condition][0] if condition in b else None}
+            limits = (a.get(condition, (None, ""))[1], b.get(condition, (None, ""))[1])
+            if limits[0] != limits[1] and all(limits):
+                entry["thresholds"] = f"{limits[0]} -> {limits[1]}"
+            out.append(entry)
+    return out
+
+
+def change_lines(change: Change) -> Sequence[str]:
+    """A change as terminal lines: cards lost (-) and gained (+), then why, per topic."""
+    lines = [f"  - {c[1]:8} {c[0]}: {c[2]}" for c in sorted(set(change.before) - set(change.after))]
+    lines += [f"  + {c[1]:8} {c[0]}: {c[2]}" for c in sorted(set(change.after) - set(change.before))]
+    for topic, why in change.why.items():
+        old = ", ".join(_outcome(r) for r in why["before"]) or "no rule"
+        new = ", ".join(_outcome(r) for r in why["after"]) or "no rule"
+        lines.append(f"    why {topic}: before {old}; after {new}")
+        for cond in why["conditions"]:
+            limits = f" [{cond['thresholds']}]" if "thresholds" in cond else ""
+            lines.append(f"      {cond['condition']}{limits}: {_held(cond['before'])} -> {_held(cond['after'])}")
+    return lines
+
+
+def _outcome(rule: Mapping[str, Any]) -> str:
+    text = f"{rule['rule']} {rule['outcome']}"
+    if rule.get("suppressedBy"):
+        text += f" by {rule['suppressedBy']}"
+    return text + (f" ({rule['indicator']})" if rule.get("indicator") else "")
+
+
+def _held(value: bool | None) -> str:
+    return "not evaluated" if value is None else "held" if value else "did not hold"

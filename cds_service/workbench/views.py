@@ -1,0 +1,148 @@
+"""The workbench pages under /workbench: explain a patient's cards, preview a library change,
+read clinicians' feedback. Server-rendered HTML (Jinja templates in this package), no script
+needed; registered only when NERVE_CDS_WORKBENCH_ENABLED is set, behind access.py."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Flask, current_app, render_template, request
+
+from ..core.settings import Settings
+from ..data.scenarios import list_scenarios
+from ..library.loader import Library, LibraryError, load_library
+from . import charts
+from .access import refuse_unless_allowed
+from .cases import (
+    CaseError,
+    Run,
+    fhir_case,
+    fixture_case,
+    fixture_cases,
+    folder_cases,
+    noon,
+    parse_request_case,
+    run_case,
+    service_for,
+)
+from .live import LiveLibrary
+from .markdown import to_html
+from .preview import preview
+
+bp = Blueprint("workbench", __name__, url_prefix="/workbench", template_folder="templates")
+
+
+def install_workbench(app: Flask, settings: Settings) -> None:
+    """Register the pages; in dev mode the workbench's library follows edits under cards/."""
+    app.extensions["nerve_cds.workbench"] = LiveLibrary(app.extensions["nerve_cds.library"], reload=settings.dev)
+    app.register_blueprint(bp)
+
+
+@bp.before_request
+def _guard() -> Any:
+    return refuse_unless_allowed(_settings())
+
+
+@bp.after_request
+def _no_store(response: Any) -> Any:
+    response.headers["Cache-Control"] = "no-store"  # patient data: never cached by the browser
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'"
+    return response
+
+
+def _settings() -> Settings:
+    return current_app.config["NERVE_CDS_SETTINGS"]
+
+
+def _now() -> datetime:
+    return current_app.config["NERVE_CDS_CLOCK"]()
+
+
+def _library() -> tuple[Library | None, str | None]:
+    return current_app.extensions["nerve_cds.workbench"].current()
+
+
+def _page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
+    library, error = _library()
+    settings = _settings()
+    return render_template(f"workbench/{template}", library_error=error, library_path=library.path if library else None,
+                           dev=settings.dev, md=to_html, **values), status
+
+
+@bp.get("/")
+def index() -> Any:
+    return _page("index.html", scenarios=list_scenarios(_settings().fixtures_dir))
+
+
+@bp.route("/explain", methods=["GET", "POST"])
+@bp.get("/explain/<scenario_id>")
+def explain(scenario_id: str | None = None) -> Any:
+    library, _ = _library()
+    if library is None:
+        return _page("explain.html", status=409, run=None, problem=None)  # the page's banner shows the error
+    now = _now()
+    try:
+        if scenario_id:
+            case = fixture_case(_settings().fixtures_dir, scenario_id, now.date())
+            now = noon(now.date())
+        elif request.method == "POST":
+            case = parse_request_case(request.form.get("request", ""), "pasted request")
+        elif request.args.get("patient") and request.args.get("fhir_server"):
+            case = fhir_case(library, _settings(), request.args["fhir_server"], request.args["patient"])
+        else:
+            raise CaseError("choose a scenario, paste a request, or give a FHIR server and a patient id")
+        run = run_case(library, case, now)
+    except CaseError as exc:
+        return _page("explain.html", status=404 if scenario_id else 400, run=None, problem=str(exc))
+    return _page("explain.html", run=run, rows=_rows(run), service=service_for(library, case.hook).id,
+                 feedback_buttons=_settings().dev and not _settings().authenticate,
+                 topics=library.presentation.topics)
+
+
+def _rows(run: Run) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
+    """(card, rule explanation) pairs in rule order: fired rules beside their card."""
+    cards = {c["uuid"]: c for c in run.cards}
+    return [(cards.get(rule.get("card", "")), rule) for rule in run.report["rules"]]
+
+
+@bp.get("/diff")
+def diff() -> Any:
+    library, _ = _library()
+    candidate_dir = request.args.get("candidate", "").strip()
+    requests_dir = request.args.get("requests", "").strip()
+    values: dict[str, Any] = {"candidate": candidate_dir, "requests": requests_dir, "result": None, "problem": None}
+    if library is None:
+        return _page("diff.html", status=409, **values)
+    if not candidate_dir:
+        return _page("diff.html", **values)
+    now = _now()
+    try:
+        if not (Path(candidate_dir) / "services.yaml").is_file():
+            raise CaseError(f"{candidate_dir} is not a card library folder (no services.yaml)")
+        candidate = load_library(Path(candidate_dir))
+        cases = folder_cases(Path(requests_dir)) if requests_dir else fixture_cases(_settings().fixtures_dir, now.date())
+        values["result"] = preview(library, candidate, cases, now if requests_dir else noon(now.date()))
+    except (CaseError, LibraryError) as exc:
+        values["problem"] = str(exc)
+        return _page("diff.html", status=400, **values)
+    return _page("diff.html", **values)
+
+
+@bp.get("/feedback")
+def feedback() -> Any:
+    weeks = request.args.get("weeks", type=int) or 12
+    since = _now() - timedelta(weeks=max(1, min(weeks, 520)))
+    report = current_app.extensions["nerve_cds.storage"].report(since)
+    library, _ = _library()
+    rules = {}
+    for rule in (library.rules if library else ()):
+        rules.setdefault(rule.topic, []).append(rule.id)
+    totals = {kind: [sum(getattr(per.get(w), kind, 0) for per in report.weekly.values() if w in per) for w in report.weeks]
+              for kind in ("issued", "accepted", "overridden")}
+    return _page(
+        "feedback.html", report=report, rules=rules, weeks=weeks,
+        outcome_chart=charts.outcome_bars([(t.topic, t.issued, t.accepted, t.overridden) for t in report.topics]),
+        weekly_chart=charts.weekly_bars(report.weeks, totals) if report.weeks else None,
+    )
