@@ -172,3 +172,22 @@ def test_feedback_while_the_database_is_down_is_503_to_retry():
     item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
     issue = outcome(app.test_client().post(SERVICE + "/feedback", json={"feedback": [item]}), 503)
     assert issue["code"] == "transient" and "again" in issue["diagnostics"]
+
+
+def test_topic_and_override_systems_sit_under_the_operators_canonical_base(tmp_path):
+    """Not example.org: the operator's own base when configured, else the stable urn:nerve-cds: namespace."""
+    from cds_service import create_app
+    from cds_service.core.settings import Settings
+    from cds_service.library.loader import load_library
+
+    plain = load_library(Settings().cards_dir).presentation
+    assert plain.topic_system == "urn:nerve-cds:CodeSystem:card-topic"
+    assert plain.override_system == "urn:nerve-cds:CodeSystem:override-reason"
+    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
+                              canonical_base="https://cds.hospital.example/fhir"))
+    look = app.extensions["nerve_cds.library"].presentation
+    assert look.topic_system == "https://cds.hospital.example/fhir/CodeSystem/card-topic"
+    assert look.override_system == "https://cds.hospital.example/fhir/CodeSystem/override-reason"
+    import pytest
+    with pytest.raises(ValueError):
+        Settings(canonical_base="https://cds.hospital.example/fhir/")

@@ -53,6 +53,9 @@ class Settings(BaseModel):
     database_url: str = "sqlite:///nerve-cds-feedback.db"
     # The URL clients call us at (scheme://host[:port][/prefix]); JWT `aud` is checked against it.
     public_base_url: str = ""
+    # Canonical base for the code systems of card topics and override reasons (an https URL the
+    # organisation controls); empty: the stable urn:nerve-cds: namespace.
+    canonical_base: str = Field(default="", pattern=r"^(https?://\S+[^/])?$")
     trust_file: Path | None = None
     # Longest JWT lifetime (exp - iat) accepted; CDS Hooks suggests 5 minutes.
     jwt_max_lifetime_seconds: PositiveFloat = 300.0

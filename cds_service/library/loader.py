@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from ..hooks.registry import HOOKS
 from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
-from .presentation import Presentation, setting_texts
+from .presentation import Presentation, canonical, setting_texts
 from .rules import Names, Rule, check_placeholders, load_rules
 from .schema import LibraryError, check_schema, read_schema, read_yaml
 from .terminology import Terminology, load_terminology
@@ -104,7 +104,9 @@ def check_publishers(sources: Mapping[str, Any]) -> None:
             raise LibraryError(f"cards/sources.yaml: sources.{name}.url: host '{host}' is not in publisher_hosts")
 
 
-def load_library(cards_dir: Path) -> Library:
+def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
+    """The whole library, checked; `canonical_base` places the topic and override-reason code
+    systems under the operator's own URL (see library/presentation.py canonical)."""
     cards_dir = Path(cards_dir)
     terminology = load_terminology(cards_dir / "valuesets")
     findings = load_finding_defs(cards_dir / "findings.yaml", terminology.valuesets.keys())
@@ -153,8 +155,8 @@ def load_library(cards_dir: Path) -> Library:
         orders=orders["orders"],
         settings=settings,
         topics=topics,
-        topic_system=settings_doc["topic_system"],
-        override_system=settings_doc["override_system"],
+        topic_system=canonical(settings_doc["topic_system"], canonical_base),
+        override_system=canonical(settings_doc["override_system"], canonical_base),
         source_label=settings_doc["source_label"],
         finding_labels={n: fdef.label for n, fdef in findings.findings.items()},
         contributor_findings=tuple(sorted(findings.in_category("contributor"))),

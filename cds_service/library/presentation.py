@@ -34,3 +34,8 @@ def setting_texts(settings: Mapping[str, float]) -> dict[str, str]:
         texts[name] = number_text(value)
         texts[f"{name}_weeks"] = number_text(value / 7)
     return texts
+
+
+def canonical(name: str, base: str) -> str:
+    """`CodeSystem/card-topic` under the operator's canonical base, or in the urn:nerve-cds: namespace."""
+    return f"{base.rstrip('/')}/{name}" if base else "urn:nerve-cds:" + name.replace("/", ":")

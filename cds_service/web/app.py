@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     # the size check in the API sees it is too long (413) instead of parsing a truncated body (400).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it
-    app.extensions["nerve_cds.library"] = load_library(settings.cards_dir)
+    app.extensions["nerve_cds.library"] = load_library(settings.cards_dir, settings.canonical_base)
     storage = open_storage(settings.database_url)  # one database, one engine: feedback, cards, jti
     app.extensions["nerve_cds.storage"] = storage
     app.extensions["nerve_cds.feedback"] = storage.feedback
