@@ -1,4 +1,4 @@
-"""CES-1 / CES-2 precision (CLINICAL.md §5.2, §5.3) through the real card library and engine:
+"""CES-1 / CES-2 precision (docs/clinical-safety.md, §5.3) through the real card library and engine:
 recency and spinal context for bilateral symptoms, saddle sites, retention vs LUTS, sexual
 dysfunction new in the episode, known CES, and the emergency card's content."""
 from __future__ import annotations

@@ -24,7 +24,7 @@ HEADERS = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+
 
 
 def s3_classic_ces() -> list[dict]:
-    """CLINICAL.md S3 plus records that must be ignored (entered-in-error, resolved)."""
+    """docs/clinical-safety.md S3 plus records that must be ignored (entered-in-error, resolved)."""
     return [
         patient("1988-02-10"),
         condition("s3-disc", (ICD, "M51.16"), onsetDateTime="2026-05-26"),

@@ -192,7 +192,7 @@ def test_h4_same_time_positive_and_negative_counts_as_positive():
     assert found.present("urinary-retention") and not found.negated("urinary-retention")
 
 
-# ---- Unknown / not asked: no evidence either way (CLINICAL.md §5.2 corrects H3) -----------------
+# ---- Unknown / not asked: no evidence either way (docs/clinical-safety.md corrects H3) -----------------
 UNKNOWN_ANSWERS = [(SNOMED, "261665006"), (LOINC, "LA4489-6"),
                    ("http://terminology.hl7.org/CodeSystem/v3-NullFlavor", "NASK"),
                    ("http://terminology.hl7.org/CodeSystem/v2-0532", "ASKU"),

@@ -1,4 +1,4 @@
-"""'progressive': worsening graded values or explicit markers; never a mere repeat (CLINICAL.md §5.1)."""
+"""'progressive': worsening graded values or explicit markers; never a mere repeat (docs/clinical-safety.md)."""
 from __future__ import annotations
 
 from test_findings_support import ICD, LEFT, LOWER_LIMB, SNOMED, V3, body_site, concept, condition, observation, run, symptom
@@ -33,7 +33,7 @@ def test_improving_grades_are_not_progressive_even_when_far_apart():
 
 
 def test_weakness_found_again_weeks_later_unchanged_is_persistent_not_progressive():
-    # CLINICAL.md §5.1: "the same deficit recorded twice unchanged is persistent, not progressive"
+    # docs/clinical-safety.md: "the same deficit recorded twice unchanged is persistent, not progressive"
     # (corrects the old rule that two positives 14 days apart meant progressive).
     found = run(symptom("a", LIMB_WEAKNESS, value=True, days=60), symptom("b", LIMB_WEAKNESS, value=True, days=2))
     assert found.present("weakness-objective") and not found.get("weakness-objective").progressive

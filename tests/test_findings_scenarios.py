@@ -1,4 +1,4 @@
-"""CLINICAL.md §3 scenarios as records: the findings each rule will be asked about."""
+"""docs/clinical-safety.md scenarios as records: the findings each rule will be asked about."""
 from __future__ import annotations
 
 from test_findings_support import (

@@ -100,7 +100,7 @@ def test_s4_saddle_paraesthesia_via_perineal_body_site():
 
 
 def test_one_numb_buttock_is_not_saddle_anaesthesia():
-    """CLINICAL.md §5.2: one numb buttock fits an S1 radiculopathy; it stays a sensory symptom."""
+    """docs/clinical-safety.md: one numb buttock fits an S1 radiculopathy; it stays a sensory symptom."""
     found = run(symptom("o1", NUMBNESS, value=True, bodySite=body_site(BUTTOCK, LEFT)))
     assert not found.present("saddle-sensory-loss") and not found.negated("saddle-sensory-loss")
     assert found.present("sensory-symptoms")

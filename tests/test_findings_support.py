@@ -28,7 +28,7 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
 PATIENT_ID = "pat-f1"
 
-# Body sites and qualifiers (CLINICAL.md §2.4, §2.8; all in SNOMED GPS 2020)
+# Body sites and qualifiers (docs/clinical-safety.md, §2.8; all in SNOMED GPS 2020)
 PERINEUM = (SNOMED, "38864007")
 BUTTOCK = (SNOMED, "46862004")
 LOWER_LIMB = (SNOMED, "61685007")

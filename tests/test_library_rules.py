@@ -146,7 +146,7 @@ def test_unchanged_library_changes_nothing(library):
 
 
 def test_no_rule_text_claims_there_are_no_red_flags(library):
-    """CLINICAL.md §5.2 "never claim what was not checked": say what was checked, list the rest."""
+    """docs/clinical-safety.md "never claim what was not checked": say what was checked, list the rest."""
     assert library.rules
     for rule in library.rules:
         for text in (rule.text, *(v.text for v in rule.variants)):

@@ -1,4 +1,4 @@
-"""CLINICAL.md §5.2 recency and episodes, and §5.1 severity, as the rule predicates see them: the real
+"""docs/clinical-safety.md recency and episodes, and §5.1 severity, as the rule predicates see them: the real
 card library's settings, findings built from FHIR resources, no stand-ins for our own code."""
 from __future__ import annotations
 

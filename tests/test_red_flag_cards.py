@@ -1,4 +1,4 @@
-"""RF-1 (serious spinal pathology) and MYE-1 (cervical myelopathy) cards, CLINICAL.md §5.1: what each
+"""RF-1 (serious spinal pathology) and MYE-1 (cervical myelopathy) cards, docs/clinical-safety.md: what each
 scenario's card must say and order, the PAMA rating an order hook gives, and the two findings rules
 behind them (a past cancer counts; R29.2 is not an upper motor neuron sign). Real app, real FHIR server."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What the cards say for the clinical safety review's patients (scenarios r01-r16, CLINICAL.md §5.1,
+"""What the cards say for the clinical safety review's patients (scenarios r01-r16, docs/clinical-safety.md,
 §5.2, §1.5): the right region is imaged, nothing is ordered twice, an emergency offers the emergency
 referral, and reassurance claims only what is recorded. Real app, real FHIR server."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Golden card content: what CLINICAL.md §3 says each scenario's cards must contain, beyond their
+"""Golden card content: what docs/clinical-safety.md says each scenario's cards must contain, beyond their
 topics (the orders and their codes, priorities and body sites, the wording that carries a rule's
 nuance, the values that triggered them). Real app, real FHIR server, the service fetching."""
 from __future__ import annotations
@@ -87,7 +87,7 @@ def test_imaging_card_orders_mri_of_the_affected_region(cards, sid, cpt, body_si
 @pytest.mark.parametrize("sid", ["s02-persistent-radiculopathy-after-pt", "x05-img2-without-documented-care",
                                  "s14-cervical-radiculopathy-7-weeks"])
 def test_six_week_point_is_one_card_with_mri_and_edx_suggestions(cards, sid):
-    """CLINICAL.md §5.2 alert volume: imaging and EDX at the 6-week point are one card, two suggestions
+    """docs/clinical-safety.md alert volume: imaging and EDX at the 6-week point are one card, two suggestions
     (this replaces the separate EDX card these scenarios used to expect)."""
     assert not [c for c in cards[sid][1] if c["source"]["topic"]["code"] == "electrodiagnostic-testing"]
     mri_suggestion, edx_suggestion = card(cards, sid, "radiculopathy-imaging")["suggestions"]
@@ -170,7 +170,7 @@ def test_conservative_card_past_6_weeks_does_not_promise_a_6_week_review(cards, 
     assert "reassess at 6 weeks" not in (cons["summary"] + cons["detail"]).lower()
 
 
-# CLINICAL.md §5 (clinical safety review): deficits without a coded diagnosis, MND without twitching,
+# docs/clinical-safety.md (clinical safety review): deficits without a coded diagnosis, MND without twitching,
 # red flags on order hooks, episodes and recency, alert wording.
 def test_new_foot_drop_with_back_pain_gets_mri_now_not_a_6_week_review(cards):
     deficit = card(cards, "e01-new-foot-drop-back-pain", "progressive-deficit")

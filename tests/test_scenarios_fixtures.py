@@ -1,6 +1,6 @@
 """The scenario fixtures themselves: dates that stay true on any day, ids and references that any
 R4 server accepts (with or without a prefix), codes the card library knows, expectations that
-name real topics, and every CLINICAL.md scenario and rule branch covered."""
+name real topics, and every docs/clinical-safety.md scenario and rule branch covered."""
 from __future__ import annotations
 
 import json
@@ -123,7 +123,7 @@ def test_ids_and_references_hold_together(sid, prefix):
 
 @pytest.mark.parametrize("sid", SCENARIOS)
 def test_resources_follow_the_scenario_conventions(sid):
-    """CLINICAL.md §3 conventions: Conditions carry coded statuses (unless a hygiene scenario omits
+    """docs/clinical-safety.md conventions: Conditions carry coded statuses (unless a hygiene scenario omits
     one on purpose), Observations are final unless H1/H2 is under test."""
     scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
     hygiene = scenario.expected["clinical"] in ("S8", "H1", "H2")
@@ -175,14 +175,14 @@ def test_expectations_name_real_topics_and_say_why(sid):
 
 
 REQUIRED = {
-    # CLINICAL.md §3 and its variants
+    # docs/clinical-safety.md and its variants
     "S1", "S2", "S3", "S4", "S4b", "S5", "S6", "S7", "S7b", "S8", "S9", "S9-H4", "S10", "S11", "S11b", "S12",
     "S13", "S14",
     # one more per rule branch (§1)
     "CES-1 clause 1", "CES-1 clause 4", "CES-2 bullet 1", "CES-2 bullet 2", "IMG-2 variant", "IMG-3 cervical",
     "IMG-4", "EDX-3", "EDX-3 peroneal", "EDX-5", "MND-1 critical", "FAS-BEN variant", "FAS-LAB fallback",
     "FAS-LAB range", "FAS-RAD", "H1", "H2",
-    # CLINICAL.md §5.1 red flags
+    # docs/clinical-safety.md red flags
     "RF-1 cancer", "RF-1 MSCC", "RF-1 fracture", "RF-1 infection", "RF-1 weak alone", "RF-1 order",
     "RF-1 trauma", "RF-1 older age", "RF-1 age threshold", "MYE-1", "MYE-1 R29.2", "MYE-1 order", "MYE-1 diagnosis",
 }

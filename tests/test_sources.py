@@ -1,4 +1,4 @@
-"""Citations go to the publisher (CLINICAL.md §5.3): every source url's host is on the
+"""Citations go to the publisher (docs/clinical-safety.md): every source url's host is on the
 publisher_hosts list kept in cards/sources.yaml, and the library refuses one that is not."""
 from __future__ import annotations
 

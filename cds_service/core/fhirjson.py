@@ -1,6 +1,6 @@
 """Light, type-safe accessors for FHIR JSON read on the hot path (no model validation).
 
-Incoming resources are not validated (DESIGN.md), so an element may hold any JSON type; these
+Incoming resources are not validated (docs/architecture.md), so an element may hold any JSON type; these
 accessors return a usable value or an empty one, so one malformed resource cannot fail a request.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Prefetch keys overlap (a client may send a Condition search and an Observation search that
 both include the Patient), so resources are pooled and de-duplicated by type and id. Nothing
 is validated into fhir.resources models here: that costs more than the whole request
-(DESIGN.md), and findings read only the few elements they need.
+(docs/architecture.md), and findings read only the few elements they need.
 """
 from __future__ import annotations
 

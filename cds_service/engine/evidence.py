@@ -1,4 +1,4 @@
-"""Reading Conditions and Observations into evidence items: CLINICAL.md H1, H2, H3, H5, H6.
+"""Reading Conditions and Observations into evidence items: data hygiene H1, H2, H3, H5, H6 (docs/clinical-safety.md §4).
 
 Each resource is selected by its code first (one Terminology lookup per coding) and read further
 only when some finding in cards/findings.yaml can use it; resources the rules cannot use cost a
@@ -17,7 +17,7 @@ from ..library.finding_defs import Criterion, FindingDefs
 from ..library.terminology import Terminology
 from .labs import LabResult, read_lab
 
-# FHIR R4 status semantics (CLINICAL.md H1, H2): engineering rules, not clinical knowledge.
+# FHIR R4 status semantics (data hygiene H1, H2 (docs/clinical-safety.md §4)): engineering rules, not clinical knowledge.
 _CONDITION_COUNTS = frozenset({"active", "recurrence", "relapse"})
 _CONDITION_PAST = frozenset({"inactive", "remission", "resolved"})  # counts only for `history` findings
 _CONDITION_VOID = frozenset({"refuted", "entered-in-error"})
@@ -144,7 +144,7 @@ class Reader:
         return bool(self._concepts(concepts) & self.defs.answer_absent)
 
     def _unknown(self, concepts: Iterable[Any]) -> bool:
-        """Unknown / not asked / not assessed: no evidence either way (CLINICAL.md §5.2, correcting H3)."""
+        """Unknown / not asked / not assessed: no evidence either way (docs/clinical-safety.md, correcting H3)."""
         return bool(self._concepts(concepts) & self.defs.answer_unknown)
 
     # ---- evidence -------------------------------------------------------------------------

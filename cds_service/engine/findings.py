@@ -1,4 +1,4 @@
-"""Findings: what the record says about each finding in cards/findings.yaml, after CLINICAL.md H1-H6.
+"""Findings: what the record says about each finding in cards/findings.yaml, after data hygiene H1-H6 (docs/clinical-safety.md §4).
 
 evidence.py reads each Condition and Observation into evidence items (H1-H3, H5, H6); this
 module decides per finding: latest wins (H4), onset, sides, sites, suspected, progressive.
@@ -138,7 +138,7 @@ def _bilateral_since(current: list[Item]) -> date | None:
 def _progressive(fdef: FindingDef, current: list[Item]) -> bool:
     """An explicit marker, or a graded value worse than an earlier one for the same muscle/site.
 
-    CLINICAL.md §5.1: the same deficit recorded twice unchanged is persistent, not progressive.
+    docs/clinical-safety.md: the same deficit recorded twice unchanged is persistent, not progressive.
     """
     if any(i.marker for i in current):
         return True

@@ -1,6 +1,6 @@
 """Lab results (potassium, magnesium, calcium) judged low against the lab's own limits (FAS-LAB).
 
-Order of evidence, per CLINICAL.md §1.5: the result's referenceRange.low (converted to the same
+Order of evidence, per docs/clinical-safety.md: the result's referenceRange.low (converted to the same
 unit), else its interpretation (L/LL/LU), else the fallback limit in cards/findings.yaml. A lab
 with `corrected_by` (total calcium by albumin) is re-judged on its corrected value.
 """

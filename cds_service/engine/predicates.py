@@ -181,7 +181,7 @@ def _p_onset_since(arg: Mapping[str, Any], ctx: Context) -> Result:
 
 @predicate("active_episode")
 def _p_active_episode(arg: Mapping[str, Any], ctx: Context) -> Result:
-    """CLINICAL.md §5.2 episodes: present and last documented less than `days` ago (undated counts:
+    """docs/clinical-safety.md episodes: present and last documented less than `days` ago (undated counts:
     duration unknown is not "old"). A problem-list entry untouched for years is no active episode."""
     days = ctx.settings[arg["days"]]
     found = [f for f in _present(ctx, arg["findings"]) if f.documented is None or _days_since(ctx, f.documented) < days]
