@@ -1,16 +1,22 @@
-"""Shared fixtures: a real FHIR server (sekmet-fhir, or FHIR_BASE_URL) for the whole session."""
+"""Shared fixtures: a real FHIR server (sekmet-fhir, or FHIR_BASE_URL) and a throwaway PostgreSQL, once per session."""
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
+from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from sekmet import SekmetServer  # noqa: E402
+from fhir_server import SekmetServer, free_port  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -33,3 +39,58 @@ settings.register_profile("nerve-cds", derandomize=True, database=None, deadline
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                                  HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "nerve-cds"))
+
+
+# ---- a throwaway PostgreSQL for the storage tests (Debian's postgresql server binaries) ----------
+def _pg_bin() -> str | None:
+    found = shutil.which("pg_ctl")
+    if found:
+        return os.path.dirname(os.path.realpath(found))
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return os.path.dirname(candidates[-1]) if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway PostgreSQL cluster on a free port (Debian's postgresql package)."""
+    bindir = _pg_bin()
+    if not bindir:
+        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
+    data = Path(tempfile.mkdtemp(prefix="nerve-cds-pg-"))  # outside pytest's root-only tmp tree
+    port = free_port()
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses to run as root
+        shutil.chown(data, "postgres")
+        os.chmod(data, 0o700)
+        as_user = ["runuser", "-u", "postgres", "--"]
+    subprocess.run(as_user + [f"{bindir}/initdb", "-D", str(data / "db"), "-U", "postgres", "-A", "trust"],
+                   check=True, capture_output=True)
+    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data / "db"), "-o", f"-p {port} -k {data} -h 127.0.0.1",
+                              "-l", str(data / "log"), "-w", "start"], check=True, capture_output=True)
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data / "db"), "-m", "fast", "stop"], capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_postgres(postgres_url):
+    """An empty database of its own in the throwaway PostgreSQL cluster."""
+    name = "t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield postgres_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    return f"sqlite:///{tmp_path}/fb.db" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
+
+

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from test_findings_support import (
+from findings_support import (
     BUTTOCK,
     CARDS,
     CPT,

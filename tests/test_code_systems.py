@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 import yaml
-from test_findings_support import CARDS, ICD, LOINC, RXNORM, SNOMED, V3, concept, condition, library, observation, run
+from findings_support import CARDS, ICD, LOINC, RXNORM, SNOMED, V3, concept, condition, library, observation, run
 
 from cds_service.library.codesystems import load_code_systems
 from cds_service.library.loader import load_library

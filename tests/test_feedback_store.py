@@ -1,72 +1,19 @@
 """Feedback per CDS Hooks 2.0, stored once per card/outcome/time, on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
-from pathlib import Path
 
 import pytest
-from sekmet import free_port
+from storage_support import SERVICE, issue_card
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-
-SERVICE = "/cds-services/nerve-cds-patient-view"
-CES = {"patient": None, "observations": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
-       "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None,
-       "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-           "resourceType": "Condition", "id": "fb-c", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},
-           "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}}
-
-
-def _pg_bin() -> str | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return os.path.dirname(os.path.realpath(found))
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return os.path.dirname(candidates[-1]) if candidates else None
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    """A throwaway PostgreSQL cluster on a free port (Debian's postgresql package)."""
-    bindir = _pg_bin()
-    if not bindir:
-        pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    data = Path(tempfile.mkdtemp(prefix="nerve-cds-pg-"))  # outside pytest's root-only tmp tree
-    port = free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(data, "postgres")
-        os.chmod(data, 0o700)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_user + [f"{bindir}/initdb", "-D", str(data / "db"), "-U", "postgres", "-A", "trust"],
-                   check=True, capture_output=True)
-    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data / "db"), "-o", f"-p {port} -k {data} -h 127.0.0.1",
-                              "-l", str(data / "log"), "-w", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data / "db"), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def app(request, tmp_path):
     url = f"sqlite:///{tmp_path}/fb.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
     return create_app(Settings(dev=True, auth_enabled=False, database_url=url))
-
-
-def issue_card(client):
-    hook_instance = str(uuid.uuid4())
-    r = client.post(SERVICE, json={"hook": "patient-view", "hookInstance": hook_instance,
-                                   "context": {"userId": "Practitioner/a", "patientId": "p"}, "prefetch": CES})
-    card = r.get_json()["cards"][0]
-    return hook_instance, card
 
 
 def test_feedback_stored_once_with_its_card_context(app):

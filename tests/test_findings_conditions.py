@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from test_findings_support import ICD, SNOMED, ago, condition, day, observation, patient, run
+from findings_support import ICD, SNOMED, ago, condition, day, observation, patient, run
 
 CES = (ICD, "G83.4")
 SCIATICA_RIGHT = (ICD, "M54.31")

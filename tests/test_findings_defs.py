@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 import yaml
-from test_findings_support import CARDS, library
+from findings_support import CARDS, library
 
 from cds_service.library.finding_defs import load_finding_defs
 from cds_service.library.loader import LibraryError

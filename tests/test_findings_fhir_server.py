@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import requests
-from test_findings_support import (
+from findings_support import (
     ICD,
     LOINC,
     NOW,

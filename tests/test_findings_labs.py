@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from test_findings_support import LOINC, V3, concept, day, observation, run
+from findings_support import LOINC, V3, concept, day, observation, run
 
 UCUM = "http://unitsofmeasure.org"
 POTASSIUM = (LOINC, "2823-3")

@@ -8,7 +8,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from test_findings_support import CARDS, LOINC, NOW, PATIENT_ID, SNOMED, V3, library, patient, run, searchset
+from findings_support import CARDS, LOINC, NOW, PATIENT_ID, SNOMED, V3, library, patient, run, searchset
 
 from cds_service import create_app
 from cds_service.core.settings import Settings

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_findings_support import CARDS, CPT, NOW, PATIENT_ID, RXNORM, SNOMED, ago, concept, day, run
+from findings_support import CARDS, CPT, NOW, PATIENT_ID, RXNORM, SNOMED, ago, concept, day, run
 
 from cds_service.engine.predicates import Context, evaluate
 from cds_service.library.loader import load_library

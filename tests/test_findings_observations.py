@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from test_findings_support import (
+from findings_support import (
     ABSENT,
     KNOWN_ABSENT,
     LOINC,

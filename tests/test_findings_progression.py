@@ -1,7 +1,7 @@
 """'progressive': worsening graded values or explicit markers; never a mere repeat (docs/clinical-safety.md)."""
 from __future__ import annotations
 
-from test_findings_support import ICD, LEFT, LOWER_LIMB, SNOMED, V3, body_site, concept, condition, observation, run, symptom
+from findings_support import ICD, LEFT, LOWER_LIMB, SNOMED, V3, body_site, concept, condition, observation, run, symptom
 
 WEAKNESS = (SNOMED, "26544005")
 LIMB_WEAKNESS = (SNOMED, "713514005")

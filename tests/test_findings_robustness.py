@@ -1,7 +1,7 @@
 """Malformed but JSON-valid resources never crash find(): one bad resource must not lose the rest."""
 from __future__ import annotations
 
-from test_findings_support import LOINC, SNOMED, condition, observation, run, symptom
+from findings_support import LOINC, SNOMED, condition, observation, run, symptom
 
 ODD_VALUES = [None, "x", 3, True, [], {}, ["x"], [{"coding": "x"}], {"coding": [None, 3, "x", {"code": 5}]}]
 

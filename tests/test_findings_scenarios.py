@@ -1,7 +1,7 @@
 """docs/clinical-safety.md scenarios as records: the findings each rule will be asked about."""
 from __future__ import annotations
 
-from test_findings_support import (
+from findings_support import (
     CPT,
     ICD,
     LEFT,

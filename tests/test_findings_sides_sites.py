@@ -1,7 +1,7 @@
 """H6 laterality and bilaterality; body regions (saddle, limbs) from codes and bodySite."""
 from __future__ import annotations
 
-from test_findings_support import (
+from findings_support import (
     BUTTOCK,
     ICD,
     LEFT,

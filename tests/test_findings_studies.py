@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from test_findings_support import CPT, LOINC, PATIENT_ID, RXNORM, SNOMED, ago, concept, day, run
+from findings_support import CPT, LOINC, PATIENT_ID, RXNORM, SNOMED, ago, concept, day, run
 
 SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
 MRI_LUMBAR = (CPT, "72148")

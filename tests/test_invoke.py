@@ -13,8 +13,8 @@ import requests
 from click.testing import CliRunner
 from cryptography.hazmat.primitives import serialization
 from fault_servers import Misbehaving, reply
+from fhir_server import free_port
 from jwt_support import Issuer, write_trust_file
-from sekmet import free_port
 
 from cds_service.tools.cli import main
 

@@ -2,7 +2,7 @@
 card library's settings, findings built from FHIR resources, no stand-ins for our own code."""
 from __future__ import annotations
 
-from test_findings_support import (
+from findings_support import (
     CPT,
     ICD,
     LEFT,

@@ -11,7 +11,7 @@ import threading
 import uuid
 
 import pytest
-from test_feedback_store import CES, issue_card, postgres_url  # noqa: F401  (fixture reused)
+from storage_support import CES, issue_card
 from werkzeug.serving import make_server
 
 from cds_service import create_app

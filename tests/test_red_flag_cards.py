@@ -3,18 +3,14 @@ scenario's card must say and order, the PAMA rating an order hook gives, and the
 behind them (a past cancer counts; R29.2 is not an upper motor neuron sign). Real app, real FHIR server."""
 from __future__ import annotations
 
-import uuid
-from datetime import date
-
 import pytest
-import requests
 import yaml
-from test_findings_support import ICD, SNOMED, condition
-from test_findings_support import run as findings_of
+from findings_support import ICD, SNOMED, condition
+from findings_support import run as findings_of
+from scenario_support import fetched_replies
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.data.scenarios import load_scenario
 from cds_service.engine.pama import RATING_EXTENSION
 
 SETTINGS = Settings()
@@ -34,16 +30,7 @@ def app(fhir_base_url, tmp_path_factory):
 @pytest.fixture(scope="module")
 def replies(app, fhir_base_url):
     """scenario id -> the service's whole reply, each scenario loaded into the FHIR server and fetched."""
-    out = {}
-    for sid in SIDS:
-        scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
-        loaded = requests.post(fhir_base_url, json=scenario.bundle, headers={"Content-Type": "application/fhir+json"}, timeout=30)
-        assert loaded.status_code == 200, loaded.text[:300]
-        request = {**scenario.request, "hookInstance": str(uuid.uuid4()), "fhirServer": fhir_base_url}
-        response = app.test_client().post(f"/cds-services/nerve-cds-{request['hook']}", json=request)
-        assert response.status_code == 200, response.get_json()
-        out[sid] = response.get_json()
-    return out
+    return fetched_replies(app, fhir_base_url, SIDS)
 
 
 def card(replies, sid, topic):

@@ -3,15 +3,11 @@
 referral, and reassurance claims only what is recorded. Real app, real FHIR server."""
 from __future__ import annotations
 
-import uuid
-from datetime import date
-
 import pytest
-import requests
+from scenario_support import fetched_replies
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.data.scenarios import load_scenario
 
 SETTINGS = Settings()
 SIDS = ["r02-cancer-new-weakness-no-pain", "r03-cancer-new-sciatica", "r04-prednisolone-two-years-back-pain",
@@ -28,16 +24,7 @@ def replies(fhir_base_url, tmp_path_factory):
     """scenario id -> the service's reply, each scenario loaded into the FHIR server and fetched."""
     app = create_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
                               database_url=f"sqlite:///{tmp_path_factory.mktemp('review')}/fb.db"))
-    out = {}
-    for sid in SIDS:
-        scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
-        loaded = requests.post(fhir_base_url, json=scenario.bundle, headers={"Content-Type": "application/fhir+json"}, timeout=30)
-        assert loaded.status_code == 200, loaded.text[:300]
-        request = {**scenario.request, "hookInstance": str(uuid.uuid4()), "fhirServer": fhir_base_url}
-        response = app.test_client().post(f"/cds-services/nerve-cds-{request['hook']}", json=request)
-        assert response.status_code == 200, response.get_json()
-        out[sid] = response.get_json()
-    return out
+    return fetched_replies(app, fhir_base_url, SIDS)
 
 
 def card(replies, sid, topic):

@@ -11,10 +11,10 @@ from datetime import date, timedelta
 
 import pytest
 import requests
+from scenario_support import ehr_prefetch
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.data.prefetch import substitute
 from cds_service.data.scenarios import list_scenarios, load_scenario
 
 SETTINGS = Settings()
@@ -43,26 +43,6 @@ def loaded(fhir_base_url):
         assert reply.status_code == 200, f"{sid}: {reply.status_code} {reply.text[:300]}"
         scenarios[sid] = scenario
     return scenarios
-
-
-def ehr_prefetch(client, fhir_base_url, service_id, context):
-    """What an EHR sends: each discovery template run against its own FHIR server."""
-    services = client.get("/cds-services").get_json()["services"]
-    service = next(s for s in services if s["id"] == service_id)
-    prefetch = {}
-    for key, template in service["prefetch"].items():
-        url = f"{fhir_base_url}/{substitute(template, context, context['userId'])}"
-        body = requests.get(url, headers={"Accept": "application/fhir+json"}, timeout=30).json()
-        while body.get("resourceType") == "Bundle" and any(l["relation"] == "next" for l in body.get("link", [])):
-            nxt = next(l["url"] for l in body["link"] if l["relation"] == "next")
-            page = requests.get(nxt, timeout=30).json()
-            body = {**body, "entry": body.get("entry", []) + page.get("entry", []), "link": page.get("link", [])}
-        if body.get("resourceType") == "Bundle":
-            body = {k: v for k, v in body.items() if k != "link"}
-            prefetch[key] = body if body.get("entry") else None
-        else:
-            prefetch[key] = body
-    return prefetch
 
 
 def service_id(request):

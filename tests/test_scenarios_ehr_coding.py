@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 import requests
-from test_scenarios import ehr_prefetch
+from scenario_support import ehr_prefetch
 
 from cds_service import create_app
 from cds_service.core.settings import Settings

@@ -11,30 +11,13 @@ import sys
 import threading
 import time
 import uuid
-from datetime import date
 
 import requests
-from sekmet import free_port
-
-from cds_service.core.settings import Settings
-from cds_service.data.scenarios import load_scenario
+from fhir_server import free_port
+from workbench_support import hook_request
 
 SLOW = 200
 SERVICE = "nerve-cds-patient-view"
-
-
-def prefetch_for(discovery: dict, resources: list[dict]) -> dict:
-    """Every prefetch key filled from the scenario's own resources, as an EHR would send them."""
-    service = next(s for s in discovery["services"] if s["id"] == SERVICE)
-    prefetch = {}
-    for key, template in service["prefetch"].items():
-        kind = template.split("/")[0].split("?")[0]
-        if kind == "Patient":
-            prefetch[key] = next(r for r in resources if r["resourceType"] == "Patient")
-        else:
-            entries = [{"resource": r} for r in resources if r["resourceType"] == kind]
-            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-    return prefetch
 
 
 class Trickler:
@@ -86,10 +69,8 @@ def test_two_hundred_slow_clients_leave_room_for_an_ehr(tmp_path):
                 break
             except requests.RequestException:
                 time.sleep(0.3)
-        scenario = load_scenario(Settings().fixtures_dir, "s03-classic-cauda-equina", date.today())
-        resources = [e["resource"] for e in scenario.bundle["entry"]]
-        body = {**scenario.request, "hookInstance": str(uuid.uuid4()), "prefetch": prefetch_for(discovery, resources)}
-        body.pop("fhirServer", None)
+        _, body = hook_request("s03-classic-cauda-equina", discovery)
+        body["hookInstance"] = str(uuid.uuid4())
 
         trickler = Trickler(port, SLOW)
         time.sleep(1.0)  # let every slow connection reach a worker

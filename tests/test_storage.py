@@ -9,33 +9,10 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
-from test_feedback_store import CES, issue_card, postgres_url  # noqa: F401  (fixture reused)
+from storage_support import CES, SERVICE, issue_card
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-
-SERVICE = "/cds-services/nerve-cds-patient-view"
-
-
-@pytest.fixture
-def fresh_postgres(postgres_url):  # noqa: F811
-    """An empty database of its own in the throwaway PostgreSQL cluster."""
-    name = "t_" + uuid.uuid4().hex[:12]
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield postgres_url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    return f"sqlite:///{tmp_path}/fb.db" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
 
 
 def app_on(url: str):

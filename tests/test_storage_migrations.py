@@ -13,8 +13,7 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from jwt_support import Issuer, bearer, write_trust_file
 from sqlalchemy import create_engine, text
-from test_feedback_store import postgres_url  # noqa: F401  (fixture reused)
-from test_storage import SERVICE, database_url, fresh_postgres  # noqa: F401  (fixtures reused)
+from storage_support import SERVICE
 
 from cds_service import create_app
 from cds_service.core.settings import Settings

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 import yaml
-from test_scenarios import ehr_prefetch
+from scenario_support import ehr_prefetch
 
 from cds_service import create_app
 from cds_service.core.settings import Settings

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import simple_icd_10_cm as icd
-from test_findings_support import CARDS, ICD, condition, library, run
+from findings_support import CARDS, ICD, condition, library, run
 
 from cds_service.library.loader import load_library
 from cds_service.library.schema import LibraryError
