@@ -43,3 +43,15 @@ def fetched_replies(app, fhir_base_url: str, scenario_ids) -> dict:
         assert response.status_code == 200, response.get_json()
         out[sid] = response.get_json()
     return out
+
+
+def card(replies: dict, sid: str, topic: str) -> dict:
+    """The one card of `topic` in a scenario's reply."""
+    (found,) = [c for c in replies[sid]["cards"] if c["source"]["topic"]["code"] == topic]
+    return found
+
+
+def orders(card_: dict) -> list:
+    """(CPT or SNOMED codes, priority) of every resource each suggestion creates, per suggestion."""
+    return [[({c["code"] for c in a["resource"]["code"]["coding"]}, a["resource"].get("priority"))
+             for a in s["actions"] if a["type"] == "create"] for s in card_.get("suggestions", [])]

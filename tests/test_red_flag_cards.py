@@ -7,7 +7,7 @@ import pytest
 import yaml
 from findings_support import ICD, SNOMED, condition
 from findings_support import run as findings_of
-from scenario_support import fetched_replies
+from scenario_support import card, fetched_replies, orders
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
@@ -33,15 +33,7 @@ def replies(app, fhir_base_url):
     return fetched_replies(app, fhir_base_url, SIDS)
 
 
-def card(replies, sid, topic):
-    (found,) = [c for c in replies[sid]["cards"] if c["source"]["topic"]["code"] == topic]
-    return found
 
-
-def orders(card_):
-    """(CPT or SNOMED codes, priority) of every resource each suggestion creates, per suggestion."""
-    return [[({c["code"] for c in a["resource"]["code"]["coding"]}, a["resource"].get("priority"))
-             for a in s["actions"] if a["type"] == "create"] for s in card_.get("suggestions", [])]
 
 
 def test_cancer_history_with_back_pain_whole_spine_mri_within_a_week(replies):

@@ -4,7 +4,7 @@ referral, and reassurance claims only what is recorded. Real app, real FHIR serv
 from __future__ import annotations
 
 import pytest
-from scenario_support import fetched_replies
+from scenario_support import card, fetched_replies, orders
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
@@ -27,15 +27,7 @@ def replies(fhir_base_url, tmp_path_factory):
     return fetched_replies(app, fhir_base_url, SIDS)
 
 
-def card(replies, sid, topic):
-    (found,) = [c for c in replies[sid]["cards"] if c["source"]["topic"]["code"] == topic]
-    return found
 
-
-def orders(card_):
-    """Per suggestion, the codes of each resource it creates (in order), with their priorities."""
-    return [[({c["code"] for c in a["resource"]["code"]["coding"]}, a["resource"].get("priority"))
-             for a in s["actions"] if a["type"] == "create"] for s in card_.get("suggestions", [])]
 
 
 @pytest.mark.parametrize("sid", ["r02-cancer-new-weakness-no-pain", "r03-cancer-new-sciatica"])
