@@ -8,7 +8,7 @@ turns into "not valid JSON".
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, Iterable
 
 # FHIR resources nest about 15 levels; a prefetch Bundle inside a request adds about 6.
 MAX_DEPTH = 64
@@ -40,6 +40,7 @@ def _depth_over(data: Any, limit: int) -> bool:
     stack = [(data, 1)]
     while stack:
         value, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, TypeGuard
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -194,7 +194,7 @@ class FhirClient:
         return Reply(response.status_code, body)
 
 
-def _is_batch_response(body: dict[str, Any] | None, count: int) -> bool:
+def _is_batch_response(body: dict[str, Any] | None, count: int) -> TypeGuard[dict[str, Any]]:
     return (
         isinstance(body, dict)
         and body.get("resourceType") == "Bundle"

@@ -101,7 +101,7 @@ def gather(
         try:
             _fetch(client, templates, to_fetch, context, user_id, result, failures)
             for key in to_page:
-                _follow_pages(client, key, result, failures)
+                _follow_pages(client, key, sent[key], result, failures)
         finally:
             result.round_trips = client.round_trips
             client.close()
@@ -174,12 +174,12 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
             continue
         result.data[key], result.sources[key] = outcome, "fetched"
         if outcome.get("resourceType") == "Bundle" and _next_link(outcome):
-            _follow_pages(client, key, result, failures)
+            _follow_pages(client, key, outcome, result, failures)
 
 
-def _follow_pages(client: FhirClient, key: str, result: Gathered, failures: dict[str, str]) -> None:
-    """Merge every page of a searchset into one Bundle; more pages than the cap is a failure."""
-    first = result.data[key]
+def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: Gathered, failures: dict[str, str]) -> None:
+    """Merge every page of a searchset into one Bundle (`first`, already stored under `key`);
+    more pages than the cap is a failure."""
     entries = fj.items(first.get("entry"))
     link = _next_link(first)
     pages = 1

@@ -35,11 +35,11 @@ class Draft:
     @property
     def display(self) -> str:
         code = fj.mapping(self.resource.get("code"))
-        if fj.text(code.get("text")):
-            return fj.text(code.get("text"))
+        if text := fj.text(code.get("text")):
+            return text
         for coding in fj.codings(code):
-            if fj.text(coding.get("display")):
-                return fj.text(coding.get("display"))
+            if display := fj.text(coding.get("display")):
+                return display
         return self.reference
 
 
@@ -139,7 +139,7 @@ def valid_service_request(resource: Mapping[str, Any], patient_id: str) -> dict[
         except ValidationError as exc:
             for error in exc.errors(include_input=False, include_url=False):
                 loc = tuple(error["loc"])
-                if not _blank(copy, loc) and loc and loc[0] not in _KEPT:
+                if not _blank(copy, loc) and loc and isinstance(loc[0], str) and loc[0] not in _KEPT:
                     copy.pop(loc[0], None)
         copy = _with_required(_without_empty(copy), resource, patient_id)
     return _with_required({}, resource, patient_id)  # nothing else could be kept

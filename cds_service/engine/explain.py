@@ -114,7 +114,7 @@ def _about(kind: str, arg: Any, findings: Findings, library: Library) -> list[di
     window = library.settings.get(mapping.get("days", "")) if kind.startswith("onset_") else None
     for name in names:
         found = findings.by_name.get(name)
-        entry = _finding(found, findings.today) if found else {"state": "not recorded"}
+        entry: dict[str, Any] = _finding(found, findings.today) if found else {"state": "not recorded"}
         if window is not None and entry.get("onsetDaysAgo") is not None:
             entry["window"] = "within" if entry["onsetDaysAgo"] < window else "not within"
         set_aside = [{"reference": r, "why": w} for r, n, w in findings.decisions if n == name]

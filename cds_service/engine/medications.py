@@ -47,6 +47,7 @@ def _codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
     """medicationCodeableConcept, else the code of the referenced (contained or pooled) Medication."""
     concept = resource.get("medicationCodeableConcept")
     if not isinstance(concept, dict):
+        medication: dict
         ref = medication_reference(resource) or ""
         if ref.startswith("#"):
             medication = next((c for c in fj.items(resource.get("contained")) if c.get("id") == ref[1:]), {})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..library.language import ARGUMENTS
 from .drafts import Draft
@@ -27,7 +27,7 @@ class Context:
     missing: frozenset[str] = frozenset()  # optional prefetch keys that could not be had
 
 
-Result = tuple[bool, list[Fact]]
+Result = tuple[bool, Sequence[Fact]]
 Predicate = Callable[[Any, Context], Result]
 
 PREDICATES: dict[str, Predicate] = {}

@@ -185,7 +185,10 @@ def _suggestion(
         ]
     if spec.get("update_drafts"):
         actions += [_update(d, spec["update_drafts"], look, str(context["patientId"])) for d in targets]
-    label = spec.get("label") or order["label"]
+    label = spec.get("label")
+    if not label:
+        assert order is not None, "the loader requires a label on a suggestion without an order"
+        label = order["label"]
     suggestion: dict[str, Any] = {
         "label": label.format_map(values),
         "uuid": str(uuid.uuid5(NAMESPACE, f"{card_id}|{spec.get('order') or label}")),

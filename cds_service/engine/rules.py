@@ -45,14 +45,14 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[R
         for when, escalated in rule.escalate:
             hit, more = evaluate(when, ctx, tried)
             if hit:
-                indicator, facts = escalated, facts + more
+                indicator, facts = escalated, [*facts, *more]
                 break
         text = rule.text
         chosen: list[NodeTrace] | None = None if trace is None else []
         for variant in rule.variants:
             hit, more = evaluate(variant.when, ctx, chosen)
             if hit:
-                text, facts = variant.text, facts + more
+                text, facts = variant.text, [*facts, *more]
                 break
         text = _offered(text, ctx)
         fired.append(Fired(rule, indicator, text, tuple(_unique(facts))))
@@ -75,7 +75,7 @@ def _offered(text: CardText, ctx: Context) -> CardText:
     return text if len(kept) == len(text.suggestions) else CardText(text.summary, text.detail, kept)
 
 
-def _unique(facts: list[Fact]) -> list[Fact]:
+def _unique(facts: Sequence[Fact]) -> list[Fact]:
     seen, out = set(), []
     for fact in facts:
         if id(fact) not in seen:

@@ -64,7 +64,7 @@ class CodeSystems:
         """(system, code) as the value sets write it."""
         system = system or ""
         rule = self._seen.get(system) or self._system(system)
-        if rule.__class__ is str:
+        if isinstance(rule, str):
             return rule, (code or "").strip()
         return rule.uri, rule.code(code or "")
 

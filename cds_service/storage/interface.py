@@ -72,8 +72,11 @@ class ReplayStore(Protocol):
 
 
 class Storage(Protocol):
-    feedback: FeedbackStore
-    replay: ReplayStore
+    @property
+    def feedback(self) -> FeedbackStore: ...
+
+    @property
+    def replay(self) -> ReplayStore: ...
 
     def ready(self) -> bool:
         """Reachable, with its schema at the current version."""

@@ -6,6 +6,7 @@ import json
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Mapping
 
 import click
 from rich.console import Console
@@ -117,7 +118,9 @@ def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_
         sys.exit(1)
 
 
-def _print_matrix(cases: list[str], topics: tuple[str, ...], before: dict, after: dict) -> None:
+def _print_matrix(
+    cases: list[str], topics: tuple[str, ...], before: Mapping[str, Mapping[str, str]], after: Mapping[str, Mapping[str, str]]
+) -> None:
     click.echo("case".ljust(44) + " | ".join(t[:12].ljust(12) for t in topics))
     for case in cases:
         cells = []

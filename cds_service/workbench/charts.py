@@ -25,7 +25,7 @@ def outcome_bars(rows: Sequence[tuple[str, int, int, int]], width: int = 760) ->
     for n, (topic, issued, accepted, overridden) in enumerate(rows):
         y = 10 + n * (bar_h + gap)
         parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" class="lbl">{escape(topic)}</text>')
-        x = label_w
+        x: float = label_w
         silent = max(issued - accepted - overridden, 0)
         for kind, count in (("accepted", accepted), ("overridden", overridden), ("no feedback", silent)):
             w = scale_w * count / biggest

@@ -136,7 +136,7 @@ def feedback() -> Any:
     since = _now() - timedelta(weeks=max(1, min(weeks, 520)))
     report = current_app.extensions["nerve_cds.storage"].report(since)
     library, _ = _library()
-    rules = {}
+    rules: dict[str, list[str]] = {}
     for rule in (library.rules if library else ()):
         rules.setdefault(rule.topic, []).append(rule.id)
     totals = {kind: [sum(getattr(per.get(w), kind, 0) for per in report.weekly.values() if w in per) for w in report.weeks]
