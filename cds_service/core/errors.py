@@ -32,11 +32,6 @@ class NotFound(HttpError):
     issue_code = "not-found"
 
 
-class MethodNotAllowed(HttpError):
-    status = 405
-    issue_code = "not-supported"
-
-
 class PreconditionFailed(HttpError):
     """412: the data the advice needs could not be had from prefetch or the FHIR server."""
 

@@ -59,6 +59,8 @@ class Settings(BaseModel):
     trust_file: Path | None = None
     # Longest JWT lifetime (exp - iat) accepted; CDS Hooks suggests 5 minutes.
     jwt_max_lifetime_seconds: PositiveFloat = 300.0
+    # How long to wait for a client's JWK Set (connect and each read), in seconds.
+    jwks_timeout: PositiveFloat = 5.0
     # FHIR servers we may contact: "scheme://host[:port][/path-prefix]" entries.
     fhir_allowlist: tuple[str, ...] = ()
     # Plain http to allowlisted FHIR servers (a private network such as the compose stack only).

@@ -23,8 +23,7 @@ _AS_SENT_LIMIT = 8192
 @dataclass(frozen=True)
 class ValueSet:
     id: str
-    url: str
-    title: str
+    title: str  # shown on cards that name a drug class
     codes: frozenset[Coding]
     displays: Mapping[Coding, str]
     unverified: frozenset[Coding]
@@ -132,7 +131,6 @@ def read_valueset(path: Path) -> ValueSet:
             displays.setdefault(coding, row["display"])
     return ValueSet(
         id=data["id"],
-        url=data.get("url", ""),
         title=data.get("title", data["id"]),
         codes=frozenset(codes),
         displays=displays,

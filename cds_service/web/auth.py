@@ -197,7 +197,7 @@ def init_app(app: Flask, settings: Settings) -> None:
                 log.warning("DEV MODE: unauthenticated call accepted", extra={"fields": {"path": request.path}})
 
         return
-    trust = load_trust(settings.trust_file, settings.dev)
+    trust = load_trust(settings.trust_file, settings.dev, settings.jwks_timeout)
     if not trust.clients:
         log.warning("no trusted CDS clients configured (NERVE_CDS_TRUST_FILE): every call will get 401")
     storage: Storage | None = app.extensions.get("nerve_cds.storage")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -75,8 +76,8 @@ class KeySet:
                 return
 
 
-def fetch_jwks(url: str) -> dict[str, Any]:
-    with requests.get(url, timeout=(3.0, 5.0), allow_redirects=False, stream=True) as response:
+def fetch_jwks(url: str, timeout: float = 5.0) -> dict[str, Any]:
+    with requests.get(url, timeout=(min(3.0, timeout), timeout), allow_redirects=False, stream=True) as response:
         response.raise_for_status()
         body = response.raw.read(JWKS_MAX_BYTES + 1, decode_content=True)
     if len(body) > JWKS_MAX_BYTES:
@@ -139,7 +140,7 @@ class _TrustFile(BaseModel):
     clients: list[_ClientEntry] = []
 
 
-def load_trust(path: Path | None, dev: bool) -> Trust:
+def load_trust(path: Path | None, dev: bool, jwks_timeout: float = 5.0) -> Trust:
     if path is None:
         return Trust({})
     path = Path(path)
@@ -170,7 +171,7 @@ def load_trust(path: Path | None, dev: bool) -> Trust:
             raise TrustError(f"{place}.algorithms: {bad} not allowed (only asymmetric algorithms)")
         clients[iss] = Client(
             iss=iss,
-            keyset=_keyset(entry, path, place, dev),
+            keyset=_keyset(entry, path, place, dev, jwks_timeout),
             algorithms=algorithms,
             tenant=None if entry.get("tenant") is None else str(entry["tenant"]),
             fhir_servers=_fhir_servers(entry.get("fhir_servers"), place),
@@ -178,7 +179,7 @@ def load_trust(path: Path | None, dev: bool) -> Trust:
     return Trust(clients)
 
 
-def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool) -> KeySet:
+def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool, jwks_timeout: float) -> KeySet:
     if entry.get("jwks_file") and entry.get("jwks_url"):
         raise TrustError(f"{place}: give jwks_file or jwks_url, not both")
     if entry.get("jwks_file"):
@@ -191,7 +192,7 @@ def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool) -> KeySet:
         url = str(entry["jwks_url"])
         if not url.startswith("https://") and not (dev and is_loopback_http(url)):
             raise TrustError(f"{place}.jwks_url: must be https (plain http only for loopback in dev mode)")
-        return KeySet(url=entry["jwks_url"])
+        return KeySet(url=entry["jwks_url"], fetcher=partial(fetch_jwks, timeout=jwks_timeout))
     if entry.get("jwks"):
         return KeySet(keys=parse_jwks(entry["jwks"]))
     raise TrustError(f"{place}: needs jwks_file, jwks_url or jwks")
