@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Any, Iterable
+from functools import partial
+from typing import Any, Callable, Iterable
 
 from ..core import dates
 from ..core import fhirjson as fj
-from ..library.finding_defs import Criterion, FindingDefs
+from ..core.dates import When
+from ..library.finding_defs import Criterion, FindingDefs, LabDef
 from ..library.terminology import Terminology
 from .labs import LabResult, read_lab
 
@@ -84,7 +86,8 @@ class Reader:
         self.birth = birth
         self.notes: list[str] = []
         self.items: dict[str, list[Item]] = defaultdict(list)
-        self.labs: dict[str, tuple[datetime, LabResult]] = {}
+        # per lab, every result seen: (instant, order seen, read it); only the latest are read (latest_labs)
+        self._lab_candidates: dict[str, list[tuple[datetime, int, Callable[[], LabResult | None]]]] = defaultdict(list)
         self.lab_ids = frozenset(defs.lab_by_concept)
 
     # ---- coded elements -------------------------------------------------------------------
@@ -295,10 +298,24 @@ class Reader:
             if lab is None:
                 continue
             when = when or dates.effective(obs)
-            coding = part_coding[0][0] if part_coding else {}
-            display = (self.terms.display(coding.get("system"), coding.get("code"))
-                       or fj.text(coding.get("display")) or lab.name)
-            result = read_lab(part, lab, self.defs, self.terms, f"Observation/{obs.get('id')}", display, when, self.notes)
             instant = when.instant if when else FAR_PAST
-            if result and (lab.name not in self.labs or self.labs[lab.name][0] <= instant):
-                self.labs[lab.name] = (instant, result)
+            candidates = self._lab_candidates[lab.name]
+            candidates.append((instant, len(candidates), partial(self._read_lab, obs, part, part_coding, lab, when)))
+
+    def _read_lab(self, obs: dict, part: dict, part_coding: list, lab: LabDef, when: When | None) -> LabResult | None:
+        coding = part_coding[0][0] if part_coding else {}
+        display = (self.terms.display(coding.get("system"), coding.get("code"))
+                   or fj.text(coding.get("display")) or lab.name)
+        return read_lab(part, lab, self.defs, self.terms, f"Observation/{obs.get('id')}", display, when, self.notes)
+
+    def latest_labs(self) -> dict[str, LabResult]:
+        """Per lab the latest result that can be read (a later unreadable one is noted and passed
+        over); older results are never read, which keeps long lab histories cheap."""
+        latest = {}
+        for name, candidates in self._lab_candidates.items():
+            for _, _, read in sorted(candidates, key=lambda c: (c[0], c[1]), reverse=True):
+                result = read()
+                if result:
+                    latest[name] = result
+                    break
+        return latest

@@ -178,7 +178,7 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         today=today,
         age_years=dates.years_between(birth.day, today) if birth else None,
         by_name=by_name,
-        labs=corrected({name: result for name, (_, result) in reader.labs.items()}, defs),
+        labs=corrected(reader.latest_labs(), defs),
         studies=read_studies(record, defs, terminology),
         medications=frozenset(u.kind for u in uses if u.active),
         data_quality=tuple(reader.notes),

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import partial
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
