@@ -75,3 +75,16 @@ def test_the_resolver_sees_cross_package_imports():
     assert imported_subpackages("from .. import tools", ("engine", "rules")) == {"tools"}
     assert imported_subpackages("from .findings import find", ("engine", "rules")) == {"engine"}
     assert imported_subpackages("import cds_service.web.app", ("engine", "rules")) == {"web"}
+
+
+def test_only_the_storage_package_reaches_its_sql_implementation():
+    """Outside storage/, modules see its interface (storage, storage.interface, storage.feedback,
+    storage.analytics), never the SQLAlchemy modules behind it."""
+    reaching = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.relative_to(PACKAGE).parts[0] == "storage":
+            continue
+        source = path.read_text(encoding="utf-8")
+        if "storage.sql" in source or "sqlalchemy" in source:
+            reaching.append(str(path.relative_to(PACKAGE)))
+    assert reaching == []

@@ -14,7 +14,7 @@ from rich.console import Console
 from ..core.settings import Settings
 from ..engine.explain import outline
 from ..library.loader import Library, LibraryError, load_library
-from ..storage.sql import open_storage
+from ..storage import open_storage
 from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
 from ..workbench.preview import change_lines, preview
 from .terminal import show_cards

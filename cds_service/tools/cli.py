@@ -112,16 +112,13 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration not yet applied to NERVE_CDS_DATABASE_URL (ahead of a deploy)."""
-    from ..storage.sql import SqlDatabase
+    from ..storage import upgrade_schema
 
-    database = SqlDatabase(Settings.from_env().database_url)
     try:
-        revision = database.upgrade()
+        revision = upgrade_schema(Settings.from_env().database_url)
     except Exception as exc:  # the URL can hold a password: name the failure, never the URL
         click.secho(f"FAILED: {exc.__class__.__name__}", fg="red", err=True)
         sys.exit(1)
-    finally:
-        database.engine.dispose()
     click.echo(f"OK: schema at revision {revision}")
 
 

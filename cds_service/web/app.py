@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from ..core.errors import HttpError, operation_outcome
 from ..core.settings import Settings
 from ..library.loader import load_library
-from ..storage.sql import open_storage
+from ..storage import open_storage
 from ..workbench.views import install_workbench
 from . import auth, cors, logs
 from .api import bp, utcnow
