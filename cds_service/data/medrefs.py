@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
-from ..core import fhirjson as fj
+from ..core import fhirjson
 from .record import build_record
 
 _LOCAL = re.compile(r"^Medication/([A-Za-z0-9\-.]{1,64})$")
@@ -28,7 +28,7 @@ def unresolved(data: Mapping[str, Any]) -> dict[str, set[str]]:
         orders = build_record({key: value})
         for rtype in _ORDERS:
             for order in orders.of_type(rtype):
-                ref = fj.text(fj.mapping(order.get("medicationReference")).get("reference")) or ""
+                ref = fhirjson.text(fhirjson.mapping(order.get("medicationReference")).get("reference")) or ""
                 if _LOCAL.match(ref) and ref not in known and "medicationCodeableConcept" not in order:
                     found.setdefault(key, set()).add(ref)
     return found

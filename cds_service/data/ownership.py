@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from ..core import fhirjson as fj
+from ..core import fhirjson
 from ..core.ids import referenced_patient
 
 log = logging.getLogger("nerve_cds.ownership")
@@ -44,7 +44,7 @@ def owner(resource: Mapping[str, Any], patient_id: str) -> str:
         return YOURS if resource.get("id") == patient_id else OTHER
     for element in ("subject", "patient"):
         if element in resource:
-            found = referenced_patient(fj.mapping(resource.get(element)).get("reference"))
+            found = referenced_patient(fhirjson.mapping(resource.get(element)).get("reference"))
             if found is not None:
                 return YOURS if found == patient_id else OTHER
     return UNKNOWN
@@ -81,9 +81,9 @@ def _screen_value(value: dict, wanted: str, extra: frozenset[str], patient_id: s
     if value.get("resourceType") != "Bundle":
         return (value, 0) if _usable(value, wanted, patient_id, key, notes, included=False) else (None, 1)
     entries, dropped, usable = [], 0, 0
-    for entry in fj.items(value.get("entry")):
+    for entry in fhirjson.items(value.get("entry")):
         resource = entry.get("resource")
-        search = fj.mapping(entry.get("search"))
+        search = fhirjson.mapping(entry.get("search"))
         if not isinstance(resource, dict) or search.get("mode") == "outcome" or resource.get("resourceType") == "OperationOutcome":
             entries.append(entry)
             continue
@@ -94,7 +94,7 @@ def _screen_value(value: dict, wanted: str, extra: frozenset[str], patient_id: s
                 entries.append({**entry, "resource": inner})
                 usable += 1
             continue
-        included = search.get("mode") == "include" or fj.text(resource.get("resourceType")) in extra
+        included = search.get("mode") == "include" or fhirjson.text(resource.get("resourceType")) in extra
         if _usable(resource, wanted, patient_id, key, notes, included=included):
             entries.append(entry)
             usable += 1

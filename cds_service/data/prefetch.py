@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import AbstractSet, Any, Mapping, Sequence
 from urllib.parse import quote
 
-from ..core import fhirjson as fj
+from ..core import fhirjson
 from ..core.errors import PreconditionFailed
 from ..core.settings import Settings
 from ..hooks.requests import user_tokens
@@ -56,8 +56,8 @@ def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -
 
 
 def _next_link(bundle: Mapping[str, Any]) -> str | None:
-    for link in fj.items(bundle.get("link")):
-        if link.get("relation") == "next" and fj.text(link.get("url")):
+    for link in fhirjson.items(bundle.get("link")):
+        if link.get("relation") == "next" and fhirjson.text(link.get("url")):
             return link["url"]
     return None
 
@@ -180,7 +180,7 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
 def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: Gathered, failures: dict[str, str]) -> None:
     """Merge every page of a searchset into one Bundle (`first`, already stored under `key`);
     more pages than the cap is a failure."""
-    entries = fj.items(first.get("entry"))
+    entries = fhirjson.items(first.get("entry"))
     link = _next_link(first)
     pages = 1
     while link:
@@ -192,7 +192,7 @@ def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: G
         except FetchError as exc:
             failures[key] = str(exc)
             return
-        entries.extend(fj.items(page.get("entry")))
+        entries.extend(fhirjson.items(page.get("entry")))
         link = _next_link(page)
         pages += 1
     merged = {k: v for k, v in first.items() if k != "link"}

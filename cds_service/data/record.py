@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping
 
-from ..core import fhirjson as fj
+from ..core import fhirjson
 
 
 @dataclass
@@ -30,9 +30,9 @@ def _resources_in(value: Mapping) -> Iterator[dict]:
     if value.get("resourceType") != "Bundle":
         yield value  # type: ignore[misc]
         return
-    for entry in fj.items(value.get("entry")):
+    for entry in fhirjson.items(value.get("entry")):
         resource = entry.get("resource")
-        if not isinstance(resource, dict) or fj.mapping(entry.get("search")).get("mode") == "outcome":
+        if not isinstance(resource, dict) or fhirjson.mapping(entry.get("search")).get("mode") == "outcome":
             continue
         yield from _resources_in(resource)
 

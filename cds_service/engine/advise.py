@@ -54,8 +54,8 @@ def advise(
     trace: list[RuleTrace] | None = [] if explain else None
     fired = evaluate_rules(library.rules, service.hook, ctx, trace)
     actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
-    stand_ins = {f"Condition/{r['id']}": draft for r, draft in reasons}
+    draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
-    cards = render(fired, findings, library.presentation, context, stand_ins, missing_data)
+    cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   findings=findings if explain else None, trace=tuple(trace or ()))

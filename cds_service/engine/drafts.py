@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from fhir.resources.R4B.servicerequest import ServiceRequest
 from pydantic import ValidationError
 
-from ..core import fhirjson as fj
+from ..core import fhirjson
 from ..hooks.registry import HOOKS
 from ..library.terminology import Terminology
 
@@ -26,7 +26,7 @@ class Draft:
 
     @property
     def priority(self) -> str:
-        return fj.text(self.resource.get("priority")) or "routine"
+        return fhirjson.text(self.resource.get("priority")) or "routine"
 
     def valid_copy(self, patient_id: str) -> dict[str, Any]:
         """The draft as a whole R4 ServiceRequest a card can send back in an update."""
@@ -34,11 +34,11 @@ class Draft:
 
     @property
     def display(self) -> str:
-        code = fj.mapping(self.resource.get("code"))
-        if text := fj.text(code.get("text")):
+        code = fhirjson.mapping(self.resource.get("code"))
+        if text := fhirjson.text(code.get("text")):
             return text
-        for coding in fj.codings(code):
-            if display := fj.text(coding.get("display")):
+        for coding in fhirjson.codings(code):
+            if display := fhirjson.text(coding.get("display")):
                 return display
         return self.reference
 
@@ -50,12 +50,12 @@ def read_drafts(context: Mapping[str, Any], hook: str, terminology: Terminology,
         return ()
     selections = set(context.get("selections") or ()) if handling == "selected" else None
     drafts = []
-    for entry in fj.items(bundle.get("entry")):
-        resource = fj.mapping(fj.mapping(entry).get("resource"))
-        if resource.get("resourceType") != "ServiceRequest" or not fj.text(resource.get("id")):
+    for entry in fhirjson.items(bundle.get("entry")):
+        resource = fhirjson.mapping(fhirjson.mapping(entry).get("resource"))
+        if resource.get("resourceType") != "ServiceRequest" or not fhirjson.text(resource.get("id")):
             continue
         reference = f"ServiceRequest/{resource['id']}"
-        found = terminology.concepts_in(fj.codings(resource.get("code"))) & kinds
+        found = terminology.concepts_in(fhirjson.codings(resource.get("code"))) & kinds
         considered = selections is None or reference in selections
         drafts.append(Draft(reference, resource, frozenset(found), considered))
     return tuple(drafts)
@@ -67,8 +67,8 @@ def reason_conditions(drafts: tuple[Draft, ...], patient_id: str) -> list[tuple[
     exist only for this request."""
     conditions = []
     for draft in drafts:
-        for i, concept in enumerate(fj.items(draft.resource.get("reasonCode"))):
-            codings = fj.codings(concept)
+        for i, concept in enumerate(fhirjson.items(draft.resource.get("reasonCode"))):
+            codings = fhirjson.codings(concept)
             if not codings:
                 continue
             conditions.append(({

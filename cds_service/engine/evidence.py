@@ -12,8 +12,7 @@ from datetime import date, datetime, timezone
 from functools import partial
 from typing import Any, Callable, Iterable
 
-from ..core import dates
-from ..core import fhirjson as fj
+from ..core import dates, fhirjson
 from ..core.dates import When
 from ..library.finding_defs import Criterion, FindingDefs, LabDef
 from ..library.terminology import Terminology
@@ -63,13 +62,13 @@ class Item:
 
 def _graded(obs: dict, notes: list[str]) -> float | None:
     """A graded value (e.g. an MRC grade): valueQuantity/valueInteger, else the first component's."""
-    for part in (obs, *fj.items(obs.get("component"))):
-        raw = [fj.mapping(part.get("valueQuantity")).get("value"), part.get("valueInteger")]
-        if any(fj.bad_number(v) for v in raw):
+    for part in (obs, *fhirjson.items(obs.get("component"))):
+        raw = [fhirjson.mapping(part.get("valueQuantity")).get("value"), part.get("valueInteger")]
+        if any(fhirjson.bad_number(v) for v in raw):
             notes.append(f"Observation/{obs.get('id')}: a value is beyond the range of numbers; ignored")
-        value = fj.number(raw[0])
+        value = fhirjson.number(raw[0])
         if value is None:
-            value = fj.number(raw[1])
+            value = fhirjson.number(raw[1])
         if value is not None:
             return value
     return None
@@ -95,7 +94,7 @@ class Reader:
         """Each coding with its value sets (one lookup per coding), and their union."""
         per_coding = []
         union: frozenset[str] = frozenset()
-        for coding in fj.codings(concept):
+        for coding in fhirjson.codings(concept):
             ids = self.terms.concepts_for(coding.get("system"), coding["code"])
             per_coding.append((coding, ids))
             union |= ids
@@ -105,14 +104,14 @@ class Reader:
         """Value sets of several CodeableConcepts (e.g. interpretation, bodySite list)."""
         found: frozenset[str] = frozenset()
         for concept in concepts:
-            found |= self.terms.concepts_in(fj.codings(concept))
+            found |= self.terms.concepts_in(fhirjson.codings(concept))
         return found
 
     def _extension_codings(self, extensions: Any) -> list[dict]:
         """Codings carried by extensions (valueCodeableConcept / valueCoding), nested ones too."""
         found: list[dict] = []
-        for ext in fj.items(extensions):
-            found += fj.codings(ext.get("valueCodeableConcept")) + fj.coding(ext.get("valueCoding"))
+        for ext in fhirjson.items(extensions):
+            found += fhirjson.codings(ext.get("valueCodeableConcept")) + fhirjson.coding(ext.get("valueCoding"))
             found += self._extension_codings(ext.get("extension"))
         return found
 
@@ -120,7 +119,7 @@ class Reader:
         """bodySite codings and their extensions (e.g. laterality); a list on Condition."""
         if body_site is None:
             return frozenset()
-        sites = fj.items(body_site) if isinstance(body_site, list) else [fj.mapping(body_site)]
+        sites = fhirjson.items(body_site) if isinstance(body_site, list) else [fhirjson.mapping(body_site)]
         found = self._concepts(sites)
         for site in sites:
             found |= self.terms.concepts_in(self._extension_codings(site.get("extension")))
@@ -139,7 +138,7 @@ class Reader:
         markers = self.defs.progression_markers
         if not markers or not (concepts or "extension" in resource):
             return False
-        codings = [c for concept in concepts for c in fj.codings(concept)]
+        codings = [c for concept in concepts for c in fhirjson.codings(concept)]
         codings += self._extension_codings(resource.get("extension"))
         return any(self.terms.canonical(c.get("system"), c["code"]) in markers for c in codings)
 
@@ -171,7 +170,7 @@ class Reader:
                     continue
                 if past and not fdef.history:
                     if self.decisions is not None:
-                        status = fj.code(resource.get("clinicalStatus"))
+                        status = fhirjson.code(resource.get("clinicalStatus"))
                         self.decisions.append((reference, fdef.name, f"ignored: clinicalStatus is {status}"))
                     continue
                 done.add(fdef.name)
@@ -187,7 +186,7 @@ class Reader:
         for coding, ids in per_coding:
             if ids & crit.codes:
                 system, code = coding.get("system"), coding["code"]
-                return self.terms.display(system, code) or fj.text(coding.get("display")) or code, f"{system}|{code}"
+                return self.terms.display(system, code) or fhirjson.text(coding.get("display")) or code, f"{system}|{code}"
         return "", ""
 
     def _relevant(self, concepts: frozenset[str]) -> bool:
@@ -207,11 +206,11 @@ class Reader:
         per_coding, concepts = self._coded(cond.get("code"))
         if not self._relevant(concepts):
             return
-        verification = fj.code(cond.get("verificationStatus"))
+        verification = fhirjson.code(cond.get("verificationStatus"))
         if verification in _CONDITION_VOID:
             self._decided(cond, f"ignored: verificationStatus is {verification}")
             return
-        clinical = fj.code(cond.get("clinicalStatus"))
+        clinical = fhirjson.code(cond.get("clinicalStatus"))
         if clinical is None:
             self.notes.append(f"Condition/{cond.get('id')} has no clinicalStatus; treated as active")
         elif clinical not in _CONDITION_COUNTS | _CONDITION_PAST:
@@ -223,7 +222,7 @@ class Reader:
             dates.parse(cond.get("onsetDateTime"))
             or dates.parse_period_start(cond.get("onsetPeriod"))
             or dates.age_to_date(cond.get("onsetAge"), self.birth)
-            or dates.age_to_date(fj.mapping(cond.get("onsetRange")).get("low"), self.birth)
+            or dates.age_to_date(fhirjson.mapping(cond.get("onsetRange")).get("low"), self.birth)
             or dates.parse(cond.get("recordedDate"))
         )
         recorded = dates.parse(cond.get("recordedDate"))
@@ -234,9 +233,9 @@ class Reader:
 
     def observation(self, obs: dict) -> None:
         """H2 status, H3 polarity; labs go to labs.py."""
-        if fj.text(obs.get("status")) not in _OBSERVATION_COUNTS:
+        if fhirjson.text(obs.get("status")) not in _OBSERVATION_COUNTS:
             if self.decisions is not None and self._about_findings(obs):
-                self._decided(obs, f"ignored: status is {fj.text(obs.get('status')) or 'missing'}")
+                self._decided(obs, f"ignored: status is {fhirjson.text(obs.get('status')) or 'missing'}")
             return
         per_coding, concepts = self._coded(obs.get("code"))
         if concepts & self.lab_ids or obs.get("component"):
@@ -256,7 +255,7 @@ class Reader:
             positive = self._polarity(obs)
         if positive is None:
             return
-        course = fj.items(obs.get("interpretation")) + fj.items([obs.get("valueCodeableConcept")])
+        course = fhirjson.items(obs.get("interpretation")) + fhirjson.items([obs.get("valueCodeableConcept")])
         self._add(obs, per_coding, concepts, positive=positive, when=dates.effective(obs), suspected=False,
                   graded=_graded(obs, self.notes), marker=self._marker(obs, course))
 
@@ -267,7 +266,7 @@ class Reader:
         value = obs.get("valueCodeableConcept")
         if isinstance(value, dict):
             return None if self._unknown([value]) else not self._absent([value])
-        interpretation = fj.items(obs.get("interpretation"))
+        interpretation = fhirjson.items(obs.get("interpretation"))
         if self._absent(interpretation):
             return False
         if self._unknown(interpretation):
@@ -282,16 +281,16 @@ class Reader:
     def _symptom_polarity(self, obs: dict) -> bool | None:
         """A generic symptom Observation (value = the finding): negated by its interpretation or a
         component answer, no evidence when that answer is unknown, else positive."""
-        answers = fj.items(obs.get("interpretation"))
-        answers += [comp.get("valueCodeableConcept") for comp in fj.items(obs.get("component"))]
-        if self._absent(answers) or any(comp.get("valueBoolean") is False for comp in fj.items(obs.get("component"))):
+        answers = fhirjson.items(obs.get("interpretation"))
+        answers += [comp.get("valueCodeableConcept") for comp in fhirjson.items(obs.get("component"))]
+        if self._absent(answers) or any(comp.get("valueBoolean") is False for comp in fhirjson.items(obs.get("component"))):
             return False
         return None if self._unknown(answers) else True
 
     def _labs(self, obs: dict, concepts: frozenset[str], per_coding: list) -> None:
         """Lab values in the Observation itself or in its components (a panel)."""
         parts = [(obs, per_coding, concepts)]
-        parts += [(comp, *self._coded(comp.get("code"))) for comp in fj.items(obs.get("component"))]
+        parts += [(comp, *self._coded(comp.get("code"))) for comp in fhirjson.items(obs.get("component"))]
         when = None
         for part, part_coding, part_concepts in parts:
             lab = next((self.defs.lab_by_concept[c] for c in part_concepts & self.lab_ids), None)
@@ -305,7 +304,7 @@ class Reader:
     def _read_lab(self, obs: dict, part: dict, part_coding: list, lab: LabDef, when: When | None) -> LabResult | None:
         coding = part_coding[0][0] if part_coding else {}
         display = (self.terms.display(coding.get("system"), coding.get("code"))
-                   or fj.text(coding.get("display")) or lab.name)
+                   or fhirjson.text(coding.get("display")) or lab.name)
         return read_lab(part, lab, self.defs, self.terms, f"Observation/{obs.get('id')}", display, when, self.notes)
 
     def latest_labs(self) -> dict[str, LabResult]:

@@ -10,8 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Mapping
 
-from ..core import dates
-from ..core import fhirjson as fj
+from ..core import dates, fhirjson
 from ..library.finding_defs import FindingDefs, LabDef
 from ..library.terminology import Terminology
 
@@ -34,15 +33,15 @@ class LabResult:
 
 
 def _unit(quantity: dict) -> str | None:
-    unit = fj.text(quantity.get("code")) or fj.text(quantity.get("unit"))
+    unit = fhirjson.text(quantity.get("code")) or fhirjson.text(quantity.get("unit"))
     return unit.strip() if unit else None
 
 
 def _reference_low(result: dict, lab: LabDef, unit: str | None) -> float | None:
     """The first referenceRange.low, in the canonical unit (its own unit, else the value's)."""
-    for ref in fj.items(result.get("referenceRange")):
-        low = fj.mapping(ref.get("low"))
-        value = fj.number(low.get("value"))
+    for ref in fhirjson.items(result.get("referenceRange")):
+        low = fhirjson.mapping(ref.get("low"))
+        value = fhirjson.number(low.get("value"))
         if value is not None:
             return lab.to_canonical(value, _unit(low) or unit)
     return None
@@ -59,10 +58,10 @@ def read_lab(
     notes: list[str],
 ) -> LabResult | None:
     """One quantity result (an Observation or one of its components) -> LabResult, or None."""
-    quantity = fj.mapping(result.get("valueQuantity"))
-    value = fj.number(quantity.get("value"))
+    quantity = fhirjson.mapping(result.get("valueQuantity"))
+    value = fhirjson.number(quantity.get("value"))
     if value is None:
-        if fj.bad_number(quantity.get("value")):
+        if fhirjson.bad_number(quantity.get("value")):
             notes.append(f"{reference}: {lab.name} value is beyond the range of numbers; ignored")
         return None
     unit = _unit(quantity)
@@ -71,8 +70,8 @@ def read_lab(
         notes.append(f"{reference}: unit '{unit}' for {lab.name} cannot be converted to {lab.unit}; ignored")
         return None
     interpretation: frozenset[str] = frozenset()
-    for concept in fj.items(result.get("interpretation")):
-        interpretation |= terminology.concepts_in(fj.codings(concept))
+    for concept in fhirjson.items(result.get("interpretation")):
+        interpretation |= terminology.concepts_in(fhirjson.codings(concept))
     critical = bool(interpretation & defs.interpretation_critical_low) or (
         lab.fallback_critical_low is not None and canonical < lab.fallback_critical_low
     )

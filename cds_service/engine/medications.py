@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterator, Mapping
 
-from ..core import dates
-from ..core import fhirjson as fj
+from ..core import dates, fhirjson
 from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDefs
 from ..library.terminology import Terminology
@@ -40,7 +39,7 @@ class MedicationUse:
 
 def medication_reference(resource: Mapping) -> str | None:
     """The medicationReference.reference of an order or statement, if it has one."""
-    return fj.text(fj.mapping(resource.get("medicationReference")).get("reference"))
+    return fhirjson.text(fhirjson.mapping(resource.get("medicationReference")).get("reference"))
 
 
 def _codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
@@ -50,19 +49,19 @@ def _codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
         medication: dict
         ref = medication_reference(resource) or ""
         if ref.startswith("#"):
-            medication = next((c for c in fj.items(resource.get("contained")) if c.get("id") == ref[1:]), {})
+            medication = next((c for c in fhirjson.items(resource.get("contained")) if c.get("id") == ref[1:]), {})
         else:
             medication = medications.get(ref, {})
         concept = medication.get("code")
-    return fj.codings(concept)
+    return fhirjson.codings(concept)
 
 
 def _ended(resource: dict) -> dates.When | None:
     """When a past course ended, else when it started or was written."""
     if resource.get("resourceType") == "MedicationRequest":
-        validity = fj.mapping(fj.mapping(resource.get("dispenseRequest")).get("validityPeriod"))
+        validity = fhirjson.mapping(fhirjson.mapping(resource.get("dispenseRequest")).get("validityPeriod"))
         return dates.parse(validity.get("end")) or dates.parse(resource.get("authoredOn"))
-    period = fj.mapping(resource.get("effectivePeriod"))
+    period = fhirjson.mapping(resource.get("effectivePeriod"))
     return (dates.parse(period.get("end")) or dates.effective(resource)
             or dates.parse(resource.get("dateAsserted")))
 
@@ -71,14 +70,14 @@ def _started(resource: dict) -> dates.When | None:
     """When a course began: the statement's effective start, else when the order was written."""
     if resource.get("resourceType") == "MedicationRequest":
         return dates.parse(resource.get("authoredOn"))
-    period = fj.mapping(resource.get("effectivePeriod"))
+    period = fhirjson.mapping(resource.get("effectivePeriod"))
     return dates.parse(period.get("start")) or dates.parse(resource.get("effectiveDateTime"))
 
 
 def _uses(record: PatientRecord) -> Iterator[tuple[dict, str]]:
     for rtype, states in _STATES.items():
         for resource in record.of_type(rtype):
-            state = states.get(fj.text(resource.get("status")) or "")
+            state = states.get(fhirjson.text(resource.get("status")) or "")
             if state is not None:
                 yield resource, state
 

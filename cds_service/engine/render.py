@@ -26,65 +26,65 @@ NAMESPACE = uuid.UUID("5b7f1c1e-3a57-4d8e-9a43-6f0c1d1a2b7e")
 def render(
     fired: Iterable[Fired],
     findings: Findings,
-    look: Presentation,
+    presentation: Presentation,
     context: Mapping[str, Any],
-    stand_ins: Mapping[str, str] | None = None,
+    draft_reasons: Mapping[str, str] | None = None,
     missing_data: str = "",
 ) -> list[dict[str, Any]]:
-    """`stand_ins` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
+    """`draft_reasons` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
     as the draft's reason and never referenced, since no such Condition exists on the server.
     `missing_data` names the optional data that could not be had, for {missing_data} in card text."""
     hook_instance = str(context.get("hookInstance", ""))
-    stand_ins = stand_ins or {}
-    return [_card(f, findings, look, context, hook_instance, stand_ins, missing_data) for f in fired if not f.rule.silent]
+    draft_reasons = draft_reasons or {}
+    return [_card(f, findings, presentation, context, hook_instance, draft_reasons, missing_data) for f in fired if not f.rule.silent]
 
 
-def _card(fired: Fired, findings: Findings, look: Presentation, context: Mapping[str, Any], hook_instance: str,
-          stand_ins: Mapping[str, str], missing_data: str) -> dict:
+def _card(fired: Fired, findings: Findings, presentation: Presentation, context: Mapping[str, Any], hook_instance: str,
+          draft_reasons: Mapping[str, str], missing_data: str) -> dict:
     rule = fired.rule
-    values = text_values(fired, findings, look, stand_ins, missing_data)
+    values = text_values(fired, findings, presentation, draft_reasons, missing_data)
     card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
     detail = fired.text.detail.format_map(values).strip()
-    detail += "\n\n" + _sources_markdown(rule.sources, look)
-    first = look.sources[rule.sources[0]]
+    detail += "\n\n" + _sources_markdown(rule.sources, presentation)
+    first = presentation.sources[rule.sources[0]]
     card: dict[str, Any] = {
         "uuid": card_id,
         "summary": fired.text.summary.format_map(values).strip(),
         "detail": detail,
         "indicator": fired.indicator,
         "source": {
-            "label": look.source_label,
+            "label": presentation.source_label,
             "url": first["url"],
-            "topic": {"system": look.topic_system, "code": rule.topic, "display": look.topics[rule.topic]},
+            "topic": {"system": presentation.topic_system, "code": rule.topic, "display": presentation.topics[rule.topic]},
         },
     }
     suggestions = [
-        _suggestion(s, fired, look, context, card_id, values, stand_ins) for s in fired.text.suggestions
+        _suggestion(s, fired, presentation, context, card_id, values, draft_reasons) for s in fired.text.suggestions
     ]
     if suggestions:
         card["suggestions"] = suggestions
         card["selectionBehavior"] = rule.selection
     if rule.override_reasons:
         card["overrideReasons"] = [
-            {"system": look.override_system, "code": r["code"], "display": r["display"]} for r in rule.override_reasons
+            {"system": presentation.override_system, "code": r["code"], "display": r["display"]} for r in rule.override_reasons
         ]
     card["links"] = [
-        {"label": _cite(look.sources[s]), "url": look.sources[s]["url"], "type": "absolute"} for s in rule.sources
+        {"label": _cite(presentation.sources[s]), "url": presentation.sources[s]["url"], "type": "absolute"} for s in rule.sources
     ]
     return card
 
 
-def text_values(fired: Fired, findings: Findings, look: Presentation, stand_ins: Mapping[str, str],
+def text_values(fired: Fired, findings: Findings, presentation: Presentation, draft_reasons: Mapping[str, str],
                 missing_data: str = "") -> dict[str, Any]:
-    values: dict[str, Any] = dict(look.setting_texts)
+    values: dict[str, Any] = dict(presentation.setting_texts)
     values["missing_data"] = missing_data or "none"
-    values["triggers"] = _triggers(fired.facts, look, stand_ins)
+    values["triggers"] = _triggers(fired.facts, presentation, draft_reasons)
     labs = [f for f in fired.facts if isinstance(f, LabResult)]
-    values["contributors"] = _contributors(findings, look, labs)
+    values["contributors"] = _contributors(findings, presentation, labs)
     values["low_labs"] = ", ".join(_lab(f) for f in labs if f.low) or "none"
     values["lab_values"] = "; ".join(_lab_state(f) for f in labs) or "none recorded"
     measured = {f.name for f in labs}
-    values["labs_not_measured"] = ", ".join(n for n in look.lab_names if n not in measured) or "none"
+    values["labs_not_measured"] = ", ".join(n for n in presentation.lab_names if n not in measured) or "none"
     values["age"] = findings.age_years if findings.age_years is not None else "unknown"
     assert TEXT_VALUES <= values.keys(), "render must fill every placeholder the rule language declares"
     return values
@@ -109,18 +109,18 @@ def _lab_state(lab: LabResult) -> str:
     return f"{_lab(lab)} ({'low' if lab.low else 'normal'}, {when})"
 
 
-def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, str]) -> str:
+def _triggers(facts: Iterable[Any], presentation: Presentation, draft_reasons: Mapping[str, str]) -> str:
     """A Markdown list of what triggered the card: each finding's evidence with its date."""
     lines: list[str] = []
     seen: set[str] = set()
     for fact in facts:
         if isinstance(fact, Finding):
-            label = look.finding_labels.get(fact.name, fact.name)
+            label = presentation.finding_labels.get(fact.name, fact.name)
             for ev in fact.evidence:
                 if ev.positive and ev.reference not in seen:  # each resource once, under its first finding
                     seen.add(ev.reference)
                     when = ev.when.isoformat() if ev.when else "date not recorded"
-                    where = f"reason on {stand_ins[ev.reference]}" if ev.reference in stand_ins else ev.reference.split("/")[0]
+                    where = f"reason on {draft_reasons[ev.reference]}" if ev.reference in draft_reasons else ev.reference.split("/")[0]
                     lines.append(f"- {label}: {markdown.inline(ev.display)} ({where}, {when})")
         elif isinstance(fact, LabResult) and fact.reference not in seen:
             seen.add(fact.reference)
@@ -137,10 +137,10 @@ def _triggers(facts: Iterable[Any], look: Presentation, stand_ins: Mapping[str, 
     return "\n".join(lines) if lines else "- (no dated findings)"
 
 
-def _contributors(findings: Findings, look: Presentation, labs: Iterable[LabResult]) -> str:
+def _contributors(findings: Findings, presentation: Presentation, labs: Iterable[LabResult]) -> str:
     """Contributor findings and medications, and the recent low electrolytes the rule noted (FAS-BEN)."""
-    names = [look.finding_labels.get(n, n) for n in look.contributor_findings if findings.present(n)]
-    names += [title for vs, title in look.contributor_medications.items() if vs in findings.medications]
+    names = [presentation.finding_labels.get(n, n) for n in presentation.contributor_findings if findings.present(n)]
+    names += [title for vs, title in presentation.contributor_medications.items() if vs in findings.medications]
     names += [f"low {_lab(lab)}" for lab in labs if lab.low]
     return ", ".join(names) if names else "none recorded"
 
@@ -149,11 +149,11 @@ def _cite(source: Mapping[str, Any]) -> str:
     return f"{source['title']} ({source['publisher']}, {source['year']})"
 
 
-def _sources_markdown(ids: Iterable[str], look: Presentation) -> str:
-    return "**Sources:** " + "; ".join(f"[{_cite(look.sources[i])}]({look.sources[i]['url']})" for i in ids)
+def _sources_markdown(ids: Iterable[str], presentation: Presentation) -> str:
+    return "**Sources:** " + "; ".join(f"[{_cite(presentation.sources[i])}]({presentation.sources[i]['url']})" for i in ids)
 
 
-def _references(fired: Fired, stand_ins: Mapping[str, str]) -> list[dict[str, str]]:
+def _references(fired: Fired, draft_reasons: Mapping[str, str]) -> list[dict[str, str]]:
     refs: list[str] = []
     for fact in fired.facts:
         if isinstance(fact, Finding):
@@ -161,14 +161,14 @@ def _references(fired: Fired, stand_ins: Mapping[str, str]) -> list[dict[str, st
         elif isinstance(fact, (LabResult, Study)):
             refs.append(fact.reference)
     kept = (r for r in refs if r.split("/")[0] in ("Condition", "Observation", "DiagnosticReport")
-            and is_fhir_id(r.split("/", 1)[1]) and r not in stand_ins)  # a record's id may be anything
+            and is_fhir_id(r.split("/", 1)[1]) and r not in draft_reasons)  # a record's id may be anything
     unique = list(dict.fromkeys(kept))
     return [{"reference": r} for r in unique]
 
 
 def _suggestion(
-    spec: Mapping[str, Any], fired: Fired, look: Presentation, context: Mapping[str, Any], card_id: str, values: Mapping[str, Any],
-    stand_ins: Mapping[str, str],
+    spec: Mapping[str, Any], fired: Fired, presentation: Presentation, context: Mapping[str, Any], card_id: str, values: Mapping[str, Any],
+    draft_reasons: Mapping[str, str],
 ) -> dict[str, Any]:
     """Actions in transaction order: delete the targeted drafts, create new orders, update drafts."""
     targets = [f for f in fired.facts if isinstance(f, Draft) and f.considered]
@@ -176,15 +176,15 @@ def _suggestion(
     if spec.get("delete_drafts"):
         actions += [{"type": "delete", "description": f"Remove the draft order: {d.display}", "resourceId": d.reference}
                     for d in targets]
-    order = look.orders.get(spec.get("order", ""))
+    order = presentation.orders.get(spec.get("order", ""))
     if order:
         actions += [
             {"type": "create", "description": request.get("description", request["text"]).format_map(values),
-             "resource": service_request(request, fired, context, stand_ins)}
+             "resource": service_request(request, fired, context, draft_reasons)}
             for request in order["requests"]
         ]
     if spec.get("update_drafts"):
-        actions += [_update(d, spec["update_drafts"], look, str(context["patientId"])) for d in targets]
+        actions += [_update(d, spec["update_drafts"], presentation, str(context["patientId"])) for d in targets]
     label = spec.get("label")
     if not label:
         assert order is not None, "the loader requires a label on a suggestion without an order"
@@ -199,12 +199,12 @@ def _suggestion(
     return suggestion
 
 
-def _update(draft: Draft, change: Mapping[str, Any], look: Presentation, patient_id: str) -> dict[str, Any]:
+def _update(draft: Draft, change: Mapping[str, Any], presentation: Presentation, patient_id: str) -> dict[str, Any]:
     """The whole draft, same id, with the code (and body site) of another order or a new priority."""
     resource = draft.valid_copy(patient_id)  # an update must carry a whole, valid resource
     said = []
     if change.get("code_from"):
-        request = look.orders[change["code_from"]]["requests"][0]
+        request = presentation.orders[change["code_from"]]["requests"][0]
         resource["code"] = {"coding": [dict(c) for c in request["code"]], "text": request["text"]}
         if request.get("bodySite"):
             resource["bodySite"] = [{"coding": [dict(c) for c in request["bodySite"]]}]
@@ -218,10 +218,10 @@ def _update(draft: Draft, change: Mapping[str, Any], look: Presentation, patient
 
 
 def service_request(request: Mapping[str, Any], fired: Fired, context: Mapping[str, Any],
-                    stand_ins: Mapping[str, str]) -> dict[str, Any]:
+                    draft_reasons: Mapping[str, str]) -> dict[str, Any]:
     """A draft R4 ServiceRequest for the hook's patient.
 
     Only the references differ between requests, and the template itself was validated as an R4
     ServiceRequest when the library loaded (validate_orders), so nothing is re-validated here.
     """
-    return order_resource(request, context, _references(fired, stand_ins))
+    return order_resource(request, context, _references(fired, draft_reasons))

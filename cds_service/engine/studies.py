@@ -11,8 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Mapping
 
-from ..core import dates
-from ..core import fhirjson as fj
+from ..core import dates, fhirjson
 from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDefs
 from ..library.terminology import Terminology
@@ -49,8 +48,8 @@ class Study:
 def _codings(resource: dict) -> list[dict]:
     """ImagingStudy.procedureCode (a list); the others' code."""
     if resource.get("resourceType") == "ImagingStudy":
-        return [c for concept in fj.items(resource.get("procedureCode")) for c in fj.codings(concept)]
-    return fj.codings(resource.get("code"))
+        return [c for concept in fhirjson.items(resource.get("procedureCode")) for c in fhirjson.codings(concept)]
+    return fhirjson.codings(resource.get("code"))
 
 
 def _study_when(resource: dict) -> dates.When | None:
@@ -72,7 +71,7 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
     studies = []
     for rtype, states in _STATES.items():
         for resource in record.of_type(rtype):
-            state = states.get(fj.text(resource.get("status")) or "")
+            state = states.get(fhirjson.text(resource.get("status")) or "")
             if state is None:
                 continue
             kinds = terminology.concepts_in(_codings(resource)) & defs.study_kinds
@@ -80,8 +79,8 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
                 continue
             when = _study_when(resource)
             reference = f"{rtype}/{resource.get('id')}"
-            conclusions = frozenset().union(*(terminology.concepts_in(fj.codings(c))
-                                              for c in fj.items(resource.get("conclusionCode"))))
+            conclusions = frozenset().union(*(terminology.concepts_in(fhirjson.codings(c))
+                                              for c in fhirjson.items(resource.get("conclusionCode"))))
             for kind in sorted(kinds):
                 studies.append(Study(kind, state, when.day if when else None, reference, conclusions))
     return tuple(studies) + _plan_activities(record, defs, terminology)
@@ -92,18 +91,18 @@ def _plan_activities(record: PatientRecord, defs: FindingDefs, terminology: Term
     activity.detail coded as one; dated by the activity's schedule, else the plan's start."""
     found = []
     for plan in record.of_type("CarePlan"):
-        plan_state = _PLAN_STATES.get(fj.text(plan.get("status")) or "")
+        plan_state = _PLAN_STATES.get(fhirjson.text(plan.get("status")) or "")
         if plan_state is None:
             continue
         plan_start = dates.parse_period_start(plan.get("period"))
         reference = f"CarePlan/{plan.get('id')}"
-        categories = [c for concept in fj.items(plan.get("category")) for c in fj.codings(concept)]
+        categories = [c for concept in fhirjson.items(plan.get("category")) for c in fhirjson.codings(concept)]
         for kind in sorted(terminology.concepts_in(categories) & defs.study_kinds):
             found.append(Study(kind, plan_state, plan_start.day if plan_start else None, reference))
-        for activity in fj.items(plan.get("activity")):
-            detail = fj.mapping(activity.get("detail"))
-            state = _ACTIVITY_STATES.get(fj.text(detail.get("status")) or "")
-            kinds = terminology.concepts_in(fj.codings(detail.get("code"))) & defs.study_kinds
+        for activity in fhirjson.items(plan.get("activity")):
+            detail = fhirjson.mapping(activity.get("detail"))
+            state = _ACTIVITY_STATES.get(fhirjson.text(detail.get("status")) or "")
+            kinds = terminology.concepts_in(fhirjson.codings(detail.get("code"))) & defs.study_kinds
             if state is None or not kinds:
                 continue
             when = dates.parse_period_start(detail.get("scheduledPeriod")) or plan_start
