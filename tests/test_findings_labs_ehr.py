@@ -17,7 +17,7 @@ UCUM = "http://unitsofmeasure.org"
 
 
 def synthea_lab(rid: str, code: str, text: str, value: float, unit: str, days: float = 2, **fields) -> dict:
-    """An Observation the way Synthea writes one (see shared/data/synthea-r4)."""
+    """An Observation the way Synthea writes one (see fixtures/synthea-r4)."""
     when = (NOW - timedelta(days=days)).replace(microsecond=0).isoformat()
     resource = {
         "resourceType": "Observation", "id": rid, "status": "final",

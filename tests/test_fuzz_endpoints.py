@@ -165,18 +165,25 @@ def run_many(test, count: list) -> None:
     assert count[0] >= REQUESTS_PER_ENDPOINT, f"only {count[0]} requests were generated"
 
 
-# ---- endpoints ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("hook", list(SERVICES))
-def test_hook_service_never_fails(client, hook):
+def run_drawn(one) -> None:
+    """`one(data)` sends one generated request; hypothesis calls it PER_EXAMPLE times per example."""
     count = [0]
-    seeds = scenario_bodies(hook)
-    assert seeds
 
     @EXAMPLES
     @given(data=st.data())
     def some(data):
         for _ in range(PER_EXAMPLE):
             one(data)
+            count[0] += 1
+
+    run_many(some, count)
+
+
+# ---- endpoints ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("hook", list(SERVICES))
+def test_hook_service_never_fails(client, hook):
+    seeds = scenario_bodies(hook)
+    assert seeds
 
     def one(data):
         kind = data.draw(st.sampled_from(["scenario"] * 6 + ["raw", "json"]), label="kind")
@@ -192,10 +199,9 @@ def test_hook_service_never_fails(client, hook):
             payload = data.draw(RAW, label="raw")
         else:
             payload = wire({"hook": hook, "hookInstance": "h", "context": data.draw(JSON), "prefetch": data.draw(JSON)}).encode()
-        count[0] += 1
         check(client.post(f"/cds-services/{SERVICES[hook]}", data=payload, content_type=content_type), hook=True)
 
-    run_many(some, count)
+    run_drawn(one)
 
 
 # RFC 3339-shaped, from the first to the last representable instant and impossible dates between.
@@ -211,14 +217,6 @@ FEEDBACK_ITEM = st.fixed_dictionaries(
 
 
 def test_feedback_never_fails(client):
-    count = [0]
-
-    @EXAMPLES
-    @given(data=st.data())
-    def some(data):
-        for _ in range(PER_EXAMPLE):
-            one(data)
-
     def one(data):
         service = data.draw(st.sampled_from(list(SERVICES.values())), label="service")
         kind = data.draw(st.sampled_from(["items"] * 4 + ["raw"]), label="kind")
@@ -226,10 +224,9 @@ def test_feedback_never_fails(client):
             payload = wire({"feedback": data.draw(st.lists(FEEDBACK_ITEM, max_size=3), label="items")}).encode()
         else:
             payload = data.draw(RAW, label="raw")
-        count[0] += 1
         check(client.post(f"/cds-services/{service}/feedback", data=payload, content_type=data.draw(CONTENT_TYPES)))
 
-    run_many(some, count)
+    run_drawn(one)
 
 
 @pytest.mark.parametrize("path", ["/cds-services", "/healthz", "/readyz"])
