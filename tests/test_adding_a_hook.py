@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from datetime import date
 
 import pytest
 import yaml
+from workbench_support import hook_request
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from cds_service.data.scenarios import load_scenario
 from cds_service.hooks.contexts import PatientViewContext
 from cds_service.hooks.registry import HOOKS, Hook
 from cds_service.library.loader import LibraryError, load_library
@@ -43,15 +42,8 @@ def test_a_new_hook_is_a_registry_entry_a_service_and_a_rule(encounter_start, tm
     discovered = {s["id"]: s["hook"] for s in client.get("/cds-services").get_json()["services"]}
     assert discovered["nerve-cds-encounter-start"] == "encounter-start"
 
-    scenario = load_scenario(Settings().fixtures_dir, "s03-classic-cauda-equina", date.today())
-    resources = [e["resource"] for e in scenario.bundle["entry"]]
-    prefetch = {}
-    for key, template in patient_view["prefetch"].items():
-        kind = template.split("/")[0].split("?")[0]
-        matching = [r for r in resources if r["resourceType"] == kind]
-        prefetch[key] = matching[0] if kind == "Patient" else {
-            "resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in matching]}
-    body = {**scenario.request, "hook": "encounter-start", "hookInstance": str(uuid.uuid4()), "prefetch": prefetch}
+    _, body = hook_request("s03-classic-cauda-equina", {"services": [patient_view]})
+    body.update(hook="encounter-start", hookInstance=str(uuid.uuid4()))
     response = client.post("/cds-services/nerve-cds-encounter-start", json=body)
     assert response.status_code == 200, response.get_data(as_text=True)
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["cauda-equina-emergency"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from fhir_server import free_port
 
 from cds_service.core.settings import Settings, SettingsError
 
@@ -31,12 +32,6 @@ def assert_one_line(result: subprocess.CompletedProcess, *words: str) -> None:
     assert len(lines) == 1, lines
     for word in words:
         assert word in lines[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.parametrize("variable, value, words", [
