@@ -19,7 +19,7 @@ cauda-equina-syndrome urinary-retention urinary-incontinence faecal-incontinence
 sexual-dysfunction gait-disturbance motor-neuron-disease dysarthria dysphagia upper-motor-neuron-sign
 breathlessness caffeine-excess sleep-deprivation stress-anxiety dehydration hypomagnesaemia
 hypokalaemia hypocalcaemia hyperthyroidism benign-prostatic-hyperplasia
-symptom-observation answer-absent answer-present pain-score potassium magnesium-mass magnesium-molar
+symptom-observation answer-absent answer-unknown pain-score potassium magnesium-mass magnesium-molar
 calcium electrolyte-panel interpretation-low interpretation-critical-low
 side-left side-right side-both site-saddle site-lower-limb site-upper-limb site-lumbar-spine
 site-cervical-spine site-thoracic-spine site-hand site-foot

@@ -125,7 +125,7 @@ def test_a_broken_ledger_file_names_the_file_and_place(cards_copy):
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     del data["topics"]["fever"]["patterns"]
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    with pytest.raises(LibraryError, match=r"cards/coverage.yaml: topics.fever: 'patterns' is a required property"):
+    with pytest.raises(LibraryError, match=r"cards/coverage.yaml: topics.fever: missing required key 'patterns'"):
         build_ledger(cards_copy)
 
 

@@ -1,6 +1,7 @@
 """One way to say what is wrong with validated input: field paths and reasons, never values.
 
-Used for hook requests, settings, the trust file and card files alike. The values are left out
+Used for hook requests, feedback, settings and the trust file (card files are checked against
+JSON Schemas by library/schema.py, in the same `place: problem` form). The values are left out
 because a request's values may be patient data and a setting's may be a secret.
 """
 from __future__ import annotations

@@ -1,7 +1,8 @@
-"""cards/findings.yaml read into FindingDefs and checked against the value sets, once at start-up.
+"""cards/findings.yaml read into FindingDefs, once at start-up.
 
-Every code list is a value-set id; this module only knows the *shape* of a finding definition.
-A mistake is reported as "<file>: <place>: <problem>" so an informatics analyst can fix it.
+The shape of the file is checked against cards/schema/findings.schema.json, like every other
+card file; this module resolves the names in it (value-set ids, lab names) and builds the lookup
+tables the hot path uses. A mistake is reported as "<file>: <place>: <problem>".
 """
 from __future__ import annotations
 
@@ -10,11 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Mapping
 
-import yaml
-
-from .schema import SAFE_LOADER, LibraryError
-
-_WORSE_WHEN = ("lower", "higher")
+from .schema import LibraryError, check_schema, read_schema, read_yaml
 
 
 @dataclass(frozen=True)
@@ -75,7 +72,6 @@ class FindingDefs:
     contributor_medications: frozenset[str]
     symptom_observation: frozenset[str]
     answer_absent: frozenset[str]
-    answer_present: frozenset[str]
     interpretation_low: frozenset[str]
     interpretation_critical_low: frozenset[str]
     side_left: frozenset[str]
@@ -96,148 +92,77 @@ class FindingDefs:
         return frozenset(name for name, fdef in self.findings.items() if category in fdef.categories)
 
 
-class _Reader:
-    """Walks the YAML tree keeping the place, so every error names where it is."""
+class _Names:
+    """Resolves value-set ids, naming the place of any that is not in cards/valuesets."""
 
     def __init__(self, where: str, valuesets: Collection[str]):
         self.where = where
         self.valuesets = valuesets
 
-    def fail(self, place: str, problem: str) -> None:
-        raise LibraryError(f"{self.where}: {place}: {problem}")
-
-    def mapping(self, value: Any, place: str, allowed: Collection[str], required: Collection[str] = ()) -> dict:
-        if not isinstance(value, dict):
-            self.fail(place, f"must be a mapping, got {type(value).__name__}")
-        for key in value:
-            if key not in allowed:
-                self.fail(place, f"unknown key '{key}' (allowed: {', '.join(sorted(allowed))})")
-        for key in required:
-            if key not in value:
-                self.fail(place, f"missing required key '{key}'")
-        return value
-
-    def text(self, value: Any, place: str) -> str:
-        if not isinstance(value, str) or not value:
-            self.fail(place, "must be a non-empty string")
-        return value
-
-    def number(self, value: Any, place: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(place, f"must be a number, got {type(value).__name__}")
-        return float(value)
-
-    def ids(self, value: Any, place: str) -> frozenset[str]:
-        """A value-set id or a list of them; each must exist in cards/valuesets."""
+    def ids(self, value: str | list[str], place: str) -> frozenset[str]:
+        """A value-set id or a list of them (the schema has checked which)."""
         items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items:
-            self.fail(place, "must be a value-set id or a non-empty list of value-set ids")
         for i, item in enumerate(items):
-            spot = place if isinstance(value, str) else f"{place}[{i}]"
-            if not isinstance(item, str):
-                self.fail(spot, f"must be a value-set id, got {type(item).__name__}")
             if item not in self.valuesets:
-                self.fail(spot, f"unknown value set '{item}'")
+                spot = place if isinstance(value, str) else f"{place}[{i}]"
+                raise LibraryError(f"{self.where}: {spot}: unknown value set '{item}'")
         return frozenset(items)
 
-    def setting(self, value: Any, place: str) -> float:
-        """A tunable number: {value: N, design_choice: bool, note: text}."""
-        entry = self.mapping(value, place, ("value", "design_choice", "note", "unit"), ("value", "design_choice"))
-        if not isinstance(entry["design_choice"], bool):
-            self.fail(f"{place}.design_choice", "must be true or false")
-        return self.number(entry["value"], f"{place}.value")
+    def optional(self, entry: Mapping[str, Any], key: str, parent: str = "") -> frozenset[str]:
+        return self.ids(entry[key], f"{parent}.{key}" if parent else key) if key in entry else frozenset()
 
 
-def _criterion(r: _Reader, value: Any, place: str) -> Criterion:
-    entry = r.mapping(value, place, ("codes", "site", "not_site", "sides"), ("codes",))
-    if entry.get("sides", "both") != "both":
-        r.fail(f"{place}.sides", "the only value is 'both'")
+def _criterion(names: _Names, entry: Mapping[str, Any], place: str) -> Criterion:
     return Criterion(
-        codes=r.ids(entry["codes"], f"{place}.codes"),
-        site=r.ids(entry["site"], f"{place}.site") if "site" in entry else frozenset(),
-        not_site=r.ids(entry["not_site"], f"{place}.not_site") if "not_site" in entry else frozenset(),
+        codes=names.ids(entry["codes"], f"{place}.codes"),
+        site=names.optional(entry, "site", place),
+        not_site=names.optional(entry, "not_site", place),
         both_sides="sides" in entry,
     )
 
 
-def _finding(r: _Reader, name: str, value: Any, place: str) -> FindingDef:
-    keys = ("label", "codes", "site", "not_site", "sides", "any_of", "category", "progression", "description", "history")
-    entry = r.mapping(value, place, keys, ("label",))
-    label = r.text(entry["label"], f"{place}.label")
-    if ("any_of" in entry) == ("codes" in entry):
-        r.fail(place, "needs either 'codes' or 'any_of' (not both)")
+def _finding(names: _Names, name: str, entry: Mapping[str, Any], place: str) -> FindingDef:
     if "any_of" in entry:
-        if "site" in entry or "not_site" in entry or "sides" in entry:
-            r.fail(place, "'site', 'not_site' and 'sides' go inside each 'any_of' entry")
-        alternatives = entry["any_of"]
-        if not isinstance(alternatives, list) or not alternatives:
-            r.fail(f"{place}.any_of", "must be a non-empty list")
-        criteria = tuple(_criterion(r, alt, f"{place}.any_of[{i}]") for i, alt in enumerate(alternatives))
+        criteria = tuple(_criterion(names, alt, f"{place}.any_of[{i}]") for i, alt in enumerate(entry["any_of"]))
     else:
-        criteria = (_criterion(r, {k: entry[k] for k in ("codes", "site", "not_site", "sides") if k in entry}, place),)
+        criteria = (_criterion(names, entry, place),)
     categories = entry.get("category", [])
-    categories = [categories] if isinstance(categories, str) else categories
-    if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
-        r.fail(f"{place}.category", "must be a name or a list of names")
-    progression, worse_when = False, None
-    if "progression" in entry:
-        prog = r.mapping(entry["progression"] or {}, f"{place}.progression", ("graded_worse_when",))
-        progression = True
-        worse_when = prog.get("graded_worse_when")
-        if worse_when is not None and worse_when not in _WORSE_WHEN:
-            r.fail(f"{place}.progression.graded_worse_when", f"must be one of {', '.join(_WORSE_WHEN)}")
-    description = entry.get("description", "")
-    if not isinstance(description, str):
-        r.fail(f"{place}.description", "must be text")
-    history = entry.get("history", False)
-    if not isinstance(history, bool):
-        r.fail(f"{place}.history", "must be true or false")
-    return FindingDef(name, criteria, frozenset(categories), progression, worse_when, description, history, label)
+    progression = entry.get("progression", False)
+    return FindingDef(
+        name=name,
+        criteria=criteria,
+        categories=frozenset([categories] if isinstance(categories, str) else categories),
+        progression="progression" in entry,
+        graded_worse_when=(progression or {}).get("graded_worse_when"),
+        description=entry.get("description", ""),
+        history=entry.get("history", False),
+        label=entry["label"],
+    )
 
 
-def _lab(r: _Reader, name: str, value: Any, place: str) -> LabDef:
-    keys = ("codes", "unit", "convert", "fallback_low", "fallback_critical_low", "description", "label", "corrected_by")
-    entry = r.mapping(value, place, keys, ("codes", "unit", "label"))
-    unit = r.text(entry["unit"], f"{place}.unit")
-    factors = {unit.lower(): 1.0}
-    convert = r.mapping(entry.get("convert", {}), f"{place}.convert", [k for k in entry.get("convert", {})])
-    for other, factor in convert.items():
-        factors[str(other).lower()] = r.number(factor, f"{place}.convert.{other}")
+def _lab(names: _Names, name: str, entry: Mapping[str, Any], place: str) -> LabDef:
+    unit = entry["unit"]
+    factors = {unit.lower(): 1.0} | {str(other).lower(): float(f) for other, f in entry.get("convert", {}).items()}
+    corrected = entry.get("corrected_by")
     return LabDef(
         name=name,
-        codes=r.ids(entry["codes"], f"{place}.codes"),
+        codes=names.ids(entry["codes"], f"{place}.codes"),
         unit=unit,
         factors=factors,
-        fallback_low=r.setting(entry["fallback_low"], f"{place}.fallback_low") if "fallback_low" in entry else None,
-        fallback_critical_low=(
-            r.setting(entry["fallback_critical_low"], f"{place}.fallback_critical_low")
-            if "fallback_critical_low" in entry
-            else None
+        fallback_low=_setting(entry.get("fallback_low")),
+        fallback_critical_low=_setting(entry.get("fallback_critical_low")),
+        label=entry["label"],
+        corrected_by=None if corrected is None else Correction(
+            lab=corrected["lab"],
+            reference=float(corrected["reference"]["value"]),
+            factor=float(corrected["factor"]["value"]),
+            max_days_apart=int(corrected["max_days_apart"]["value"]),
         ),
-        label=r.text(entry["label"], f"{place}.label"),
-        corrected_by=_correction(r, entry["corrected_by"], f"{place}.corrected_by") if "corrected_by" in entry else None,
     )
 
 
-def _correction(r: _Reader, value: Any, place: str) -> Correction:
-    keys = ("lab", "reference", "factor", "max_days_apart", "description")
-    entry = r.mapping(value, place, keys, ("lab", "reference", "factor", "max_days_apart"))
-    return Correction(
-        lab=r.text(entry["lab"], f"{place}.lab"),
-        reference=r.setting(entry["reference"], f"{place}.reference"),
-        factor=r.setting(entry["factor"], f"{place}.factor"),
-        max_days_apart=int(r.setting(entry["max_days_apart"], f"{place}.max_days_apart")),
-    )
-
-
-def _markers(r: _Reader, value: Any, place: str) -> frozenset[tuple[str, str]]:
-    if not isinstance(value, list):
-        r.fail(place, "must be a list of codings {system, code, display}")
-    found = set()
-    for i, item in enumerate(value):
-        coding = r.mapping(item, f"{place}[{i}]", ("system", "code", "display"), ("system", "code"))
-        found.add((r.text(coding["system"], f"{place}[{i}].system"), r.text(coding["code"], f"{place}[{i}].code")))
-    return frozenset(found)
+def _setting(entry: Mapping[str, Any] | None) -> float | None:
+    return None if entry is None else float(entry["value"])
 
 
 def _known_valuesets(path: Path) -> frozenset[str]:
@@ -253,59 +178,42 @@ def _known_valuesets(path: Path) -> frozenset[str]:
 def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> FindingDefs:
     """Read and check cards/findings.yaml. `valuesets`: known ids (default: the sibling valuesets/)."""
     path = Path(path)
-    r = _Reader(f"{path.parent.name}/{path.name}", valuesets if valuesets is not None else _known_valuesets(path))
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except (OSError, yaml.YAMLError) as exc:
-        raise LibraryError(f"{r.where}: cannot be read as YAML: {exc}") from exc
-    top = ("version", "observations", "laterality", "sites", "progression", "findings", "labs", "studies", "medications",
-           "contributor_medications")
-    data = r.mapping(data, "(top level)", top, ("observations", "laterality", "sites", "progression", "findings", "labs"))
-    obs = r.mapping(data["observations"], "observations",
-                    ("symptom_observation", "answer_absent", "answer_present", "answer_unknown"),
-                    ("symptom_observation", "answer_absent", "answer_present"))
-    side = r.mapping(data["laterality"], "laterality", ("left", "right", "both"), ("left", "right", "both"))
-    prog = r.mapping(data["progression"], "progression", ("markers",), ("markers",))
-    labs_in = r.mapping(data["labs"], "labs", list(data["labs"]) if isinstance(data["labs"], dict) else ())
-    interp = r.mapping(labs_in.get("interpretation", {}), "labs.interpretation", ("low", "critical_low"),
-                       ("low", "critical_low"))
-    findings_in = data["findings"]
-    if not isinstance(findings_in, dict) or not findings_in:
-        r.fail("findings", "must be a non-empty mapping of finding name -> definition")
-    findings = {str(n): _finding(r, str(n), v, f"findings.{n}") for n, v in findings_in.items()}
-    labs = {str(n): _lab(r, str(n), v, f"labs.{n}") for n, v in labs_in.items() if n != "interpretation"}
+    where = f"{path.parent.name}/{path.name}"
+    data = read_yaml(path, where)
+    check_schema(data, read_schema(path.parent, "findings"), where)
+    names = _Names(where, valuesets if valuesets is not None else _known_valuesets(path))
+    findings = {str(n): _finding(names, str(n), v, f"findings.{n}") for n, v in data["findings"].items()}
+    labs = {str(n): _lab(names, str(n), v, f"labs.{n}") for n, v in data["labs"].items() if n != "interpretation"}
     for lab in labs.values():
         if lab.corrected_by and lab.corrected_by.lab not in labs:
-            r.fail(f"labs.{lab.name}.corrected_by.lab", f"unknown lab '{lab.corrected_by.lab}'")
+            raise LibraryError(f"{where}: labs.{lab.name}.corrected_by.lab: unknown lab '{lab.corrected_by.lab}'")
     by_concept: dict[str, list[tuple[FindingDef, Criterion]]] = {}
     for fdef in findings.values():
         for crit in fdef.criteria:
             for vs_id in crit.codes:
                 by_concept.setdefault(vs_id, []).append((fdef, crit))
-    lab_by_concept = {vs_id: lab for lab in labs.values() for vs_id in lab.codes}
-    medications = r.ids(data["medications"], "medications") if "medications" in data else frozenset()
-    contributors = (r.ids(data["contributor_medications"], "contributor_medications")
-                    if "contributor_medications" in data else frozenset())
+    medications = names.optional(data, "medications")
+    contributors = names.optional(data, "contributor_medications")
     if not contributors <= medications:
-        r.fail("contributor_medications", f"not listed under medications, so never read: {sorted(contributors - medications)}")
+        raise LibraryError(f"{where}: contributor_medications: not listed under medications, so never read: "
+                           f"{sorted(contributors - medications)}")
+    obs, side, interp = data["observations"], data["laterality"], data["labs"]["interpretation"]
     return FindingDefs(
         findings=findings,
         labs=labs,
-        study_kinds=r.ids(data["studies"], "studies") if "studies" in data else frozenset(),
+        study_kinds=names.optional(data, "studies"),
         medications=medications,
         contributor_medications=contributors,
-        symptom_observation=r.ids(obs["symptom_observation"], "observations.symptom_observation"),
-        answer_absent=r.ids(obs["answer_absent"], "observations.answer_absent"),
-        answer_present=r.ids(obs["answer_present"], "observations.answer_present"),
-        interpretation_low=r.ids(interp["low"], "labs.interpretation.low"),
-        interpretation_critical_low=r.ids(interp["critical_low"], "labs.interpretation.critical_low"),
-        side_left=r.ids(side["left"], "laterality.left"),
-        side_right=r.ids(side["right"], "laterality.right"),
-        side_both=r.ids(side["both"], "laterality.both"),
-        sites=r.ids(data["sites"], "sites"),
-        progression_markers=_markers(r, prog.get("markers", []), "progression.markers"),
+        symptom_observation=names.ids(obs["symptom_observation"], "observations.symptom_observation"),
+        answer_absent=names.ids(obs["answer_absent"], "observations.answer_absent"),
+        interpretation_low=names.ids(interp["low"], "labs.interpretation.low"),
+        interpretation_critical_low=names.ids(interp["critical_low"], "labs.interpretation.critical_low"),
+        side_left=names.ids(side["left"], "laterality.left"),
+        side_right=names.ids(side["right"], "laterality.right"),
+        side_both=names.ids(side["both"], "laterality.both"),
+        sites=names.ids(data["sites"], "sites"),
+        progression_markers=frozenset((m["system"], m["code"]) for m in data["progression"]["markers"]),
         by_concept={k: tuple(v) for k, v in by_concept.items()},
-        lab_by_concept=lab_by_concept,
-        answer_unknown=(r.ids(obs["answer_unknown"], "observations.answer_unknown")
-                        if "answer_unknown" in obs else frozenset()),
+        lab_by_concept={vs_id: lab for lab in labs.values() for vs_id in lab.codes},
+        answer_unknown=names.optional(obs, "answer_unknown", "observations"),
     )

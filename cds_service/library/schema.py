@@ -44,9 +44,35 @@ def _place(path: Any) -> str:
     return out or "(top level)"
 
 
+def _problem(error: jsonschema.ValidationError) -> tuple[Any, str]:
+    """Where and what, in an analyst's words: an `errorMessage` in the schema (on the failing
+    node or one enclosing it) wins, so a schema puts it on a node holding that one check only;
+    unknown and missing keys are named plainly."""
+    err: Any = error  # jsonschema types schema and instance loosely (they may be "unset")
+    while err is not None:
+        if isinstance(err.schema, Mapping) and "errorMessage" in err.schema:
+            return err.absolute_path, err.schema["errorMessage"]
+        err = err.parent
+    schema: Any = error.schema
+    instance: Any = error.instance
+    required: Any = error.validator_value
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        allowed = sorted(schema.get("properties", {}))
+        extra = sorted(set(instance) - set(allowed))
+        return error.absolute_path, f"unknown key '{extra[0]}' (allowed: {', '.join(allowed)})"
+    if error.validator == "required":
+        missing = [key for key in required if key not in instance]
+        return error.absolute_path, f"missing required key '{missing[0]}'"
+    return error.absolute_path, error.message
+
+
+# A misspelt key explains most other errors in the same object, so it is reported first.
+_RELEVANCE = jsonschema.exceptions.by_relevance(strong=frozenset({"additionalProperties"}))
+
+
 def check_schema(data: Any, schema: Mapping[str, Any], where: str) -> None:
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
     if errors:
-        best = jsonschema.exceptions.best_match(errors)
-        raise LibraryError(f"{where}: {_place(best.absolute_path)}: {best.message}")
+        path, problem = _problem(jsonschema.exceptions.best_match(errors, key=_RELEVANCE))
+        raise LibraryError(f"{where}: {_place(path)}: {problem}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .codesystems import CodeSystems, Coding, load_code_systems
-from .schema import LibraryError
+from .schema import LibraryError, check_schema, read_schema
 
 _NONE: frozenset[str] = frozenset()
 # Codings not in canonical form (or in no value set) remembered as sent: records repeat the same
@@ -98,10 +98,19 @@ def filter_problem(system: str, filt: Any) -> str | None:
 UNVERIFIED_EXTENSION = "http://example.org/nerve-cds/StructureDefinition/code-verification"
 
 
-def read_valueset(path: Path) -> ValueSet:
+def read_valueset(path: Path, schema: Mapping[str, Any]) -> ValueSet:
     """A FHIR ValueSet: compose.include concepts, plus the `expansion` of any ICD-10-CM filter
     (written at build time by cds_service.tools.valueset_expansion)."""
-    data = json.loads(path.read_text(encoding="utf-8"))
+    where = f"cards/valuesets/{path.name}"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LibraryError(f"{where}: cannot be read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise LibraryError(f"{where}: not valid JSON: {exc}") from None
+    check_schema(data, schema, where)
+    if data["id"] != path.stem:
+        raise LibraryError(f"{where}: id: '{data['id']}' must be the file name without .json ('{path.stem}')")
     codes: set[Coding] = set()
     displays: dict[Coding, str] = {}
     unverified: set[Coding] = set()
@@ -111,7 +120,7 @@ def read_valueset(path: Path) -> ValueSet:
         for filt in include.get("filter", []):
             problem = filter_problem(system, filt)
             if problem:
-                raise LibraryError(f"cards/valuesets/{path.name}: compose.include.filter: {problem}")
+                raise LibraryError(f"{where}: compose.include.filter: {problem}")
             filtered = True
         for concept in include.get("concept", []):
             coding = (system, concept["code"])
@@ -122,7 +131,7 @@ def read_valueset(path: Path) -> ValueSet:
                 if ext.get("url") == UNVERIFIED_EXTENSION and ext.get("valueCode") == "unverified":
                     unverified.add(coding)
     if filtered and not data.get("expansion", {}).get("contains"):
-        raise LibraryError(f"cards/valuesets/{path.name}: has a filter but no expansion; "
+        raise LibraryError(f"{where}: has a filter but no expansion; "
                            "run python -m cds_service.tools.valueset_expansion")
     for row in data.get("expansion", {}).get("contains", []):
         coding = (row["system"], row["code"])
@@ -142,4 +151,5 @@ def load_terminology(directory: Path, systems: CodeSystems | None = None) -> Ter
     """The value sets in `directory`; code systems from the sibling code-systems.yaml by default."""
     directory = Path(directory)
     systems = systems if systems is not None else load_code_systems(directory.parent)
-    return Terminology((read_valueset(p) for p in sorted(directory.glob("*.json"))), systems)
+    schema = read_schema(directory.parent, "valueset")
+    return Terminology((read_valueset(p, schema) for p in sorted(directory.glob("*.json"))), systems)
