@@ -1,10 +1,13 @@
-"""The rule language: each condition kind a rule may use, and the kind of argument it takes.
+"""The rule language: each condition kind a rule may use, and the shape of its argument.
 
-The library checks rules against this table at load; the engine implements each kind
-(engine/predicates.py) and refuses to start if one is missing. Argument kinds: a list of names
-(findings, labs, medications, topics), one setting, or a mapping checked field by field.
+The library checks rules against these tables at load; the engine implements each kind
+(engine/predicates.py) and refuses to start if one is missing. So a typo anywhere in a rule,
+even in an optional field such as `unknown_counts`, stops the library loading instead of
+quietly changing what a card does.
 """
 from __future__ import annotations
+
+from typing import Mapping
 
 # Placeholders the engine fills in card text, besides every threshold in cards/settings.yaml
 # (`{name}`, and `{name_weeks}` for the same value in weeks). Text naming anything else is refused
@@ -32,16 +35,66 @@ ARGUMENTS: dict[str, str] = {
     "medication": "medications",
     "fired": "topics",
     "draft": "draft",
-    "no_draft": "draft",
-    "draft_duplicate": "draft",
+    "no_draft": "drafts",
+    "draft_duplicate": "duplicate",
     "bilateral_within": "onset",
     "onset_since": "relative",
     "active_episode": "onset",
     "graded_at_most": "grade",
     "noting_labs": "labwindow",
     "age_under": "setting",
-    "about_drafts": "draft",
+    "about_drafts": "drafts",
     "medication_within": "medwithin",
     "medication_for_at_least": "medlong",
     "data_missing": "prefetch",
+}
+
+# A field of a mapping argument is one of the library's pools of names (a field of
+# library.rules.Names: a name or a list of names from it), "count" (a whole number), "flag"
+# (true or false) or a tuple of the words it may be. A field name ending in "?" is optional.
+Field = str | tuple[str, ...]
+STUDY_FIELDS: Mapping[str, Field] = {
+    "kinds": "study_kinds",
+    "state?": ("any", "done", "open"),
+    "within?": "settings",
+    "open_within?": "settings",
+    "since_onset_of?": "findings",
+    "conclusion?": "valuesets",
+}
+
+# Each argument kind: a pool of names (the argument is a name or a list of them), or the fields
+# of a mapping.
+SHAPES: Mapping[str, str | Mapping[str, Field]] = {
+    "findings": "findings",
+    "labs": "labs",
+    "medications": "medications",
+    "topics": "topics",
+    "setting": "settings",
+    "prefetch": "prefetch_keys",
+    "onset": {"findings": "findings", "days": "settings", "unknown_counts?": "flag"},
+    "relative": {"findings": "findings", "since": "findings", "unknown_counts?": "flag"},
+    "sites": {"findings": "findings", "sites": "sites", "count": "count"},
+    "grade": {"findings": "findings", "value": "settings"},
+    "labwindow": {"labs": "labs", "within": "settings"},
+    "study": STUDY_FIELDS,
+    "since": {"findings": "findings", "kinds": "study_kinds"},
+    "labcheck": {"labs": "labs", "days": "settings", "kinds?": "study_kinds"},
+    "medwithin": {"kinds": "medications", "within": "settings"},
+    "medlong": {"kinds": "medications", "days": "settings"},
+    "draft": {"kinds": "study_kinds", "priority_not?": ("routine", "urgent", "asap", "stat")},
+    "drafts": {"kinds": "study_kinds"},
+    "duplicate": {"kinds": "study_kinds", "within?": "settings", "open_within?": "settings"},
+}
+
+# How an error message names one entry of each pool.
+POOL_WORDS: Mapping[str, str] = {
+    "findings": "finding",
+    "labs": "lab",
+    "settings": "setting",
+    "sites": "site",
+    "study_kinds": "order kind",
+    "medications": "medication",
+    "topics": "card topic",
+    "valuesets": "value set",
+    "prefetch_keys": "prefetch key",
 }

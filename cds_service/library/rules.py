@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..hooks.registry import DEFAULT_RULE_HOOKS
-from .language import ARGUMENTS, TEXT_VALUES
+from .language import ARGUMENTS, POOL_WORDS, SHAPES, TEXT_VALUES, Field
 from .schema import LibraryError, check_schema, read_yaml
 
 
@@ -168,16 +168,6 @@ def check_placeholders(text: str, where: str, settings: frozenset[str]) -> None:
                                f"(known: card values {sorted(TEXT_VALUES)} and the thresholds in cards/settings.yaml)")
 
 
-_KNOWN = {
-    "findings": "findings",
-    "labs": "labs",
-    "medications": "medications",
-    "topics": "topics",
-    "setting": "settings",
-    "prefetch": "prefetch_keys",
-}
-
-
 def _check_when(node: Any, place: str, where: str, names: Names) -> None:
     """Every predicate kind exists and every name it uses is defined in the library."""
     if not isinstance(node, dict) or len(node) != 1:
@@ -198,57 +188,39 @@ def _check_when(node: Any, place: str, where: str, names: Names) -> None:
 
 
 def _check_argument(argument: str, arg: Any, place: str, where: str, names: Names) -> None:
-    def known(values: Any, pool: frozenset[str], what: str, at: str) -> None:
-        for value in [values] if isinstance(values, str) else list(values or []):
-            if value not in pool:
-                raise LibraryError(f"{where}: {at}: unknown {what} '{value}'")
-
-    def field(key: str) -> Any:
-        if not isinstance(arg, dict) or key not in arg:
+    """The argument has the shape language.SHAPES gives its kind, and every name in it resolves."""
+    shape = SHAPES[argument]
+    if isinstance(shape, str):
+        _check_field(shape, arg, place, where, names)
+        return
+    fields = {key.rstrip("?"): (spec, key.endswith("?")) for key, spec in shape.items()}
+    if not isinstance(arg, dict):
+        raise LibraryError(f"{where}: {place}: must be a mapping with {', '.join(fields)}")
+    for key in arg:
+        if key not in fields:
+            raise LibraryError(f"{where}: {place}: unknown key '{key}' (allowed: {', '.join(fields)})")
+    for key, (spec, optional) in fields.items():
+        if key in arg:
+            _check_field(spec, arg[key], f"{place}.{key}", where, names)
+        elif not optional:
             raise LibraryError(f"{where}: {place}: needs '{key}'")
-        return arg[key]
 
-    if argument in _KNOWN:
-        known(arg, getattr(names, _KNOWN[argument]), argument.rstrip("s"), place)
-    elif argument == "onset":
-        known(field("findings"), names.findings, "finding", f"{place}.findings")
-        known(field("days"), names.settings, "setting", f"{place}.days")
-    elif argument == "relative":
-        known(field("findings"), names.findings, "finding", f"{place}.findings")
-        known(field("since"), names.findings, "finding", f"{place}.since")
-    elif argument == "sites":
-        known(field("findings"), names.findings, "finding", f"{place}.findings")
-        known(field("sites"), names.sites, "site", f"{place}.sites")
-        field("count")
-    elif argument == "grade":
-        known(field("findings"), names.findings, "finding", f"{place}.findings")
-        known(field("value"), names.settings, "setting", f"{place}.value")
-    elif argument == "labwindow":
-        known(field("labs"), names.labs, "lab", f"{place}.labs")
-        known(field("within"), names.settings, "setting", f"{place}.within")
-    elif argument in ("study", "since"):
-        known(field("kinds"), names.study_kinds, "study kind", f"{place}.kinds")
-        for key in ("within", "open_within"):
-            if key in arg:
-                known(arg[key], names.settings, "setting", f"{place}.{key}")
-        if "since_onset_of" in arg:
-            known(arg["since_onset_of"], names.findings, "finding", f"{place}.since_onset_of")
-        if "conclusion" in arg:
-            known(arg["conclusion"], names.valuesets, "value set", f"{place}.conclusion")
-        if argument == "since":
-            known(field("findings"), names.findings, "finding", f"{place}.findings")
-    elif argument == "medwithin":
-        known(field("kinds"), names.medications, "medication", f"{place}.kinds")
-        known(field("within"), names.settings, "setting", f"{place}.within")
-    elif argument == "medlong":
-        known(field("kinds"), names.medications, "medication", f"{place}.kinds")
-        known(field("days"), names.settings, "setting", f"{place}.days")
-    elif argument == "labcheck":
-        known(field("labs"), names.labs, "lab", f"{place}.labs")
-        known(field("days"), names.settings, "setting", f"{place}.days")
-        known(arg.get("kinds", []), names.study_kinds, "study kind", f"{place}.kinds")
-    elif argument == "draft":
-        known(field("kinds"), names.study_kinds, "order kind", f"{place}.kinds")
-        for key in ("within", "open_within"):
-            if key in arg:
-                known(arg[key], names.settings, "setting", f"{place}.{key}")
+
+def _check_field(spec: Field, value: Any, place: str, where: str, names: Names) -> None:
+    if isinstance(spec, tuple):
+        if value not in spec:
+            raise LibraryError(f"{where}: {place}: must be one of {', '.join(spec)}")
+    elif spec == "flag":
+        if not isinstance(value, bool):
+            raise LibraryError(f"{where}: {place}: must be true or false")
+    elif spec == "count":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise LibraryError(f"{where}: {place}: must be a whole number, at least 1")
+    else:
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise LibraryError(f"{where}: {place}: must be a name or a non-empty list of names")
+        pool = getattr(names, spec)
+        for name in values:
+            if name not in pool:
+                raise LibraryError(f"{where}: {place}: unknown {POOL_WORDS[spec]} '{name}'")
