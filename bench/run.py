@@ -33,9 +33,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from cds_service import create_app  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
+from cds_service.data.scenarios import load_scenario  # noqa: E402
 from cds_service.engine.advise import advise  # noqa: E402
 from cds_service.library.loader import load_library  # noqa: E402
-from cds_service.data.scenarios import load_scenario  # noqa: E402
 
 SIZES = (50, 500, 5000)
 WORKERS = 2  # the `nerve-cds serve` default, gevent workers

@@ -1,5 +1,10 @@
 """Order templates from cards/orders.yaml become R4 ServiceRequests: checked once at load, then
-filled per request with the hook's patient, encounter, user and reasons."""
+filled per request with the hook's patient, encounter, user and reasons.
+
+fhir.resources ships R4B models, not R4 ones; R4B left ServiceRequest as R4 defined it (its
+changes are in the medicinal-product, evidence and subscription resources), so the R4B model is
+the R4 check.
+"""
 from __future__ import annotations
 
 from typing import Any, Mapping

@@ -1,9 +1,12 @@
 """Authenticating the CDS client: a signed JWT on every call, as CDS Hooks 2.0 requires.
 
-Checks follow the spec's best-practice order: issuer allowlisted, audience is exactly the URL
-called, token not expired, tenant allowed, signature valid, jti never seen before. A failure is a
-bare 401: the reason goes to our log (with iss, kid and jti), never to the caller, and the token
-itself is never logged.
+Checks, in this order (`verify`): the header (typ JWT, a kid, an asymmetric algorithm); the
+issuer on the allowlist, with that algorithm and, if the header names one, its registered JWK Set
+URL; the key by kid; the signature, with the required claims and an audience of exactly the URL
+called; the times (not expired, iat not in the future, lifetime within the maximum); the tenant;
+and last the jti never seen before, so only an otherwise valid token takes a place in the replay
+cache. A failure is a bare 401: the reason goes to our log (with iss, kid and jti), never to the
+caller, and the token itself is never logged.
 """
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from ..core.ids import RELATIVE_REFERENCE
 
 
 class _Strict(BaseModel):
-    # extra="allow" only for `extension`-style members the spec permits; unknown members are kept
-    # and still checked for null/empty by `_no_empty`.
+    # The service sends only members the spec defines: an unknown one is a bug here, refused.
+    # Null and empty members are refused separately, by `_no_empty`, over the whole payload.
     model_config = ConfigDict(extra="forbid")
 
 
