@@ -5,7 +5,6 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -14,9 +13,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fhir_server import SekmetServer, free_port  # noqa: E402
+from tests.helpers.fhir_server import SekmetServer, free_port
 
 
 @pytest.fixture(scope="session")
