@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
 from tests.helpers.fault_servers import RecordingProxy
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
@@ -54,7 +54,7 @@ def body(prefetch, fhir_server=None):
 
 @pytest.fixture
 def app(tmp_path):
-    return create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
+    return new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
 
 
 def cards_by_topic(response):
@@ -116,8 +116,8 @@ def test_referenced_medication_not_sent_is_fetched_in_one_round_trip(tmp_path, m
         "serviceRequests", "procedures", "carePlans", "imagingStudies", "diagnosticReports", "medicationStatements")}}
     prefetch["medicationRequests"] = searchset(naproxen_order())  # EHR ignored _include
     with RecordingProxy(medication_on_server) as proxy:
-        app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
-                                  fhir_allowlist=(proxy.base_url,)))
+        app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
+                               fhir_allowlist=(proxy.base_url,)))
         r = app.test_client().post(SERVICE, json=body(prefetch, proxy.base_url))
     assert r.status_code == 200
     assert [(s["method"], s["path"].rsplit("/", 2)[-2:]) for s in proxy.seen] == [("GET", ["Medication", "nap-500"])]

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 import requests
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
 from tests.helpers.fault_servers import Misbehaving, RecordingProxy, SilentSocket, closed_port_url, reply
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -47,7 +47,7 @@ def patient(fhir_base_url):
 def make_app(tmp_path, allow=(), dev=True, **more):
     settings = Settings(dev=dev, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
                         fhir_allowlist=tuple(allow), fhir_connect_timeout=0.5, fhir_read_timeout=1.0, **more)
-    return create_app(settings)
+    return new_app(settings)
 
 
 def request(fhir_server=None, prefetch=None, token=None):

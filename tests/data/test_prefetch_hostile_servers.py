@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
 from tests.helpers.fault_servers import ByPath, Misbehaving, trickle
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
@@ -31,7 +31,7 @@ def searchset(*resources):
 def make_app(tmp_path, **more):
     settings = Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
                         fhir_connect_timeout=1.0, fhir_read_timeout=3.0, **more)
-    return create_app(settings).test_client()
+    return new_app(settings).test_client()
 
 
 def call(client, server, prefetch=None):

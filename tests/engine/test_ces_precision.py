@@ -3,13 +3,10 @@ recency and spinal context for bilateral symptoms, saddle sites, retention vs LU
 dysfunction new in the episode, known CES, and the emergency card's content."""
 from __future__ import annotations
 
-from functools import lru_cache
-
 from cds_service.engine.advise import advise
-from cds_service.library.loader import Library, load_library
+from tests.helpers.apps import shipped_library
 from tests.helpers.findings import (
     BUTTOCK,
-    CARDS,
     CPT,
     ICD,
     LEFT,
@@ -31,14 +28,9 @@ EMERGENCY, URGENT = "cauda-equina-emergency", "cauda-equina-urgent"
 NUMBNESS = (SNOMED, "44077006")
 
 
-@lru_cache(maxsize=1)
-def library() -> Library:
-    return load_library(CARDS)
-
-
 def cards(*resources: dict, hook: str = "patient-view") -> dict[str, dict]:
     """topic -> card, for these resources on the real engine."""
-    lib = library()
+    lib = shipped_library()
     data: dict = {"patient": patient()}
     for rtype in {r["resourceType"] for r in resources}:
         data[rtype] = searchset(*(r for r in resources if r["resourceType"] == rtype))
@@ -108,7 +100,7 @@ def test_lower_urinary_tract_symptoms_are_not_red_flags():
 
 
 def test_no_voiding_symptom_code_sits_in_the_retention_value_set():
-    codes = {code for _, code in library().terminology.codes("urinary-retention")}
+    codes = {code for _, code in shipped_library().terminology.codes("urinary-retention")}
     assert not codes & {"R39.11", "R39.12", "R39.13", "R39.14", "R39.16", "162128006", "249288007", "307541003"}
 
 
@@ -163,7 +155,7 @@ def test_known_ces_with_a_new_red_flag_fires():
 
 # ---- R29.2 is not an upper motor neuron sign -----------------------------------------------------
 def test_abnormal_reflex_is_not_an_upper_motor_neuron_sign():
-    assert ("http://hl7.org/fhir/sid/icd-10-cm", "R29.2") not in library().terminology.codes("upper-motor-neuron-sign")
+    assert ("http://hl7.org/fhir/sid/icd-10-cm", "R29.2") not in shipped_library().terminology.codes("upper-motor-neuron-sign")
 
 
 # ---- card content (§5.3) -------------------------------------------------------------------------

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
-from tests.helpers.findings import CARDS, LOINC, NOW, PATIENT_ID, SNOMED, V3, library, patient, run, searchset
+from tests.helpers.apps import new_app
+from tests.helpers.findings import LOINC, NOW, PATIENT_ID, SNOMED, V3, library, patient, run, searchset
+from tests.helpers.paths import CARDS
 
 UCUM = "http://unitsofmeasure.org"
 
@@ -116,8 +117,8 @@ def test_every_lab_names_a_label_and_the_correction_is_a_labelled_design_choice(
 # ---- through the real app, as an EHR's prefetch ---------------------------------------------------
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
-    app = create_app(Settings(dev=True, auth_enabled=False,
-                              database_url=f"sqlite:///{tmp_path_factory.mktemp('labs')}/fb.db"))
+    app = new_app(Settings(dev=True, auth_enabled=False,
+                           database_url=f"sqlite:///{tmp_path_factory.mktemp('labs')}/fb.db"))
     return app.test_client()
 
 

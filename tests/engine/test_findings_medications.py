@@ -6,11 +6,12 @@ import json
 import pytest
 
 from cds_service.engine.predicates import Context, evaluate
-from cds_service.library.loader import load_library
-from tests.helpers.findings import CARDS, CPT, NOW, PATIENT_ID, RXNORM, SNOMED, ago, concept, day, run
+from tests.helpers.apps import shipped_library
+from tests.helpers.findings import CPT, NOW, PATIENT_ID, RXNORM, SNOMED, ago, concept, day, run
+from tests.helpers.paths import CARDS
 
 SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
-LIBRARY = load_library(CARDS)
+LIBRARY = shipped_library()
 
 
 def order(rid, *codings, status="active", **fields):

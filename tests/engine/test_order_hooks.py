@@ -6,17 +6,17 @@ from datetime import date
 
 import pytest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import load_scenario
 from cds_service.engine.pama import RATING_EXTENSION, RATING_SYSTEM
+from tests.helpers.apps import new_app
 
 SETTINGS = Settings()
 
 
 def run(tmp_path, sid, pama):
     scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
-    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db", pama_system_actions=pama))
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db", pama_system_actions=pama))
     services = {s["hook"]: s for s in app.test_client().get("/cds-services").get_json()["services"]}
     keys = services[scenario.request["hook"]]["prefetch"]
     resources = [e["resource"] for e in scenario.bundle["entry"]]
@@ -69,7 +69,7 @@ def test_only_the_selected_draft_is_rated(tmp_path):
 
 
 def test_imaging_draft_no_rule_judges_is_no_criteria_apply(tmp_path):
-    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db", pama_system_actions=True))
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db", pama_system_actions=True))
     draft = {"resourceType": "ServiceRequest", "id": "ct-1", "status": "draft", "intent": "order",
              "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72125"}]}}
     keys = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
@@ -100,7 +100,7 @@ def test_replace_deletes_the_selected_draft_then_creates_pt(tmp_path):
 def test_incomplete_draft_is_updated_as_a_whole_valid_resource(tmp_path):
     """CES red flags and a lumbar MRI draft carrying nothing but its code: the stat update is valid R4."""
     from fhir.resources.R4B.servicerequest import ServiceRequest
-    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
     draft = {"resourceType": "ServiceRequest", "id": "mri-1", "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]}}
     ces = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
         "resourceType": "Condition", "id": "c-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},

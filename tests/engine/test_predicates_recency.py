@@ -2,10 +2,9 @@
 card library's settings, findings built from FHIR resources, no stand-ins for our own code."""
 from __future__ import annotations
 
-from cds_service.core.settings import Settings
 from cds_service.engine.drafts import Draft
 from cds_service.engine.predicates import Context, evaluate
-from cds_service.library.loader import load_library
+from tests.helpers.apps import shipped_library
 from tests.helpers.findings import (
     CPT,
     ICD,
@@ -22,7 +21,7 @@ from tests.helpers.findings import (
     run,
 )
 
-SETTINGS = load_library(Settings().cards_dir).settings
+SETTINGS = shipped_library().settings
 SUBJECT = {"reference": f"Patient/{PATIENT_ID}"}
 MRI_LUMBAR = (CPT, "72148")
 EPISODE = {"active_episode": {"findings": "low-back-pain", "days": "episode_active_days"}}

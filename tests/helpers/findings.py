@@ -6,13 +6,12 @@ Findings are computed with the real cards/findings.yaml and cards/valuesets.
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
 
 from cds_service.data.record import build_record
 from cds_service.engine.findings import Findings, find
-from cds_service.library.finding_defs import FindingDefs, load_finding_defs
-from cds_service.library.terminology import Terminology, load_terminology
-from tests.helpers.paths import CARDS
+from cds_service.library.finding_defs import FindingDefs
+from cds_service.library.terminology import Terminology
+from tests.helpers.apps import shipped_library
 
 SNOMED = "http://snomed.info/sct"
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -26,19 +25,16 @@ VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=timezone.utc)
 PATIENT_ID = "pat-f1"
 
-# Body sites and qualifiers (docs/clinical-safety.md, §2.8; all in SNOMED GPS 2020)
-PERINEUM = (SNOMED, "38864007")
-BUTTOCK = (SNOMED, "46862004")
-LOWER_LIMB = (SNOMED, "61685007")
-UPPER_LIMB = (SNOMED, "53120007")
-LEFT = (SNOMED, "7771000")
-RIGHT = (SNOMED, "24028007")
-RIGHT_AND_LEFT = (SNOMED, "51440002")
-NO = (SNOMED, "373067005")
-ABSENT = (SNOMED, "2667000")
-KNOWN_ABSENT = (SNOMED, "410516002")
-YES = (SNOMED, "373066001")
-PRESENT = (SNOMED, "52101004")
+
+def snomed(*codes: str) -> tuple[tuple[str, str], ...]:
+    """(system, code) pairs for SNOMED CT concept ids, in order."""
+    return tuple((SNOMED, code) for code in codes)
+
+
+# Body sites, sides and answers (docs/clinical-safety.md, §2.8; all in SNOMED GPS 2020)
+PERINEUM, BUTTOCK, LOWER_LIMB, UPPER_LIMB = snomed("38864007", "46862004", "61685007", "53120007")
+LEFT, RIGHT, RIGHT_AND_LEFT = snomed("7771000", "24028007", "51440002")
+NO, ABSENT, KNOWN_ABSENT, YES, PRESENT = snomed("373067005", "2667000", "410516002", "373066001", "52101004")
 
 
 def ago(days: float) -> str:
@@ -99,10 +95,10 @@ def searchset(*resources: dict) -> dict:
                       for r in resources]}
 
 
-@lru_cache(maxsize=1)
 def library() -> tuple[FindingDefs, Terminology]:
-    terminology = load_terminology(CARDS / "valuesets")
-    return load_finding_defs(CARDS / "findings.yaml", terminology.valuesets.keys()), terminology
+    """The shipped finding definitions and value sets, loaded once per session."""
+    shipped = shipped_library()
+    return shipped.findings, shipped.terminology
 
 
 def run(*resources: dict, pat: dict | None = None, now: datetime = NOW) -> Findings:

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import load_scenario
-from cds_service.web.app import create_app
+from tests.helpers.apps import new_app
 from tests.helpers.paths import FIXTURES
 
 
@@ -45,7 +45,7 @@ def dev_settings(tmp_path: Path, **overrides: Any) -> Settings:
 @contextmanager
 def live_server(settings: Settings) -> Iterator[str]:
     """The real app under werkzeug on a free loopback port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    server = make_server("127.0.0.1", 0, new_app(settings), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

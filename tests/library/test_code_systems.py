@@ -11,7 +11,8 @@ import yaml
 from cds_service.library.codesystems import load_code_systems
 from cds_service.library.loader import load_library
 from cds_service.library.schema import LibraryError
-from tests.helpers.findings import CARDS, ICD, LOINC, RXNORM, SNOMED, V3, concept, condition, library, observation, run
+from tests.helpers.findings import ICD, LOINC, RXNORM, SNOMED, V3, concept, condition, library, observation, run
+from tests.helpers.paths import CARDS
 
 CPT = "http://www.ama-assn.org/go/cpt"
 

@@ -8,7 +8,8 @@ import yaml
 
 from cds_service.library.finding_defs import load_finding_defs
 from cds_service.library.loader import LibraryError
-from tests.helpers.findings import CARDS, library
+from tests.helpers.findings import library
+from tests.helpers.paths import CARDS
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import yaml
 
-from tests.helpers.findings import CARDS, library
+from tests.helpers.findings import library
+from tests.helpers.paths import CARDS
 
 
 def test_real_library_loads_and_names_every_value_set_it_uses():

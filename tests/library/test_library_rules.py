@@ -13,6 +13,7 @@ from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.library.loader import LibraryError, load_library
 from cds_service.tools.cli import main
 from cds_service.tools.compare import compare, scenario_advice
+from tests.helpers.apps import shipped_library
 
 SETTINGS = Settings()
 TODAY = date.today()
@@ -20,7 +21,7 @@ TODAY = date.today()
 
 @pytest.fixture(scope="module")
 def library():
-    return load_library(SETTINGS.cards_dir)
+    return shipped_library()
 
 
 def copy_cards(tmp_path):

@@ -12,7 +12,8 @@ import simple_icd_10_cm as icd
 from cds_service.library.loader import load_library
 from cds_service.library.schema import LibraryError
 from cds_service.tools.valueset_expansion import expanded, has_filter, rewrite
-from tests.helpers.findings import CARDS, ICD, condition, library, run
+from tests.helpers.findings import ICD, condition, library, run
+from tests.helpers.paths import CARDS
 
 FILTERED = sorted(p for p in (CARDS / "valuesets").glob("*.json") if has_filter(json.loads(p.read_text())))
 

@@ -10,7 +10,9 @@ import yaml
 
 from cds_service.core.settings import Settings
 from cds_service.library.coverage import gps_path, read_gps
-from cds_service.library.terminology import UNVERIFIED_EXTENSION, load_terminology
+from cds_service.library.terminology import UNVERIFIED_EXTENSION
+from tests.helpers.apps import shipped_library
+from tests.helpers.codings import codings
 
 CARDS = Settings().cards_dir
 GPS_FILE = gps_path(CARDS)  # shipped in the card library (cards/terminology/), nothing outside the repository
@@ -18,26 +20,13 @@ ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
 
 
-def codings(node, found):
-    """Every {system, code} pair anywhere in a JSON/YAML document."""
-    if isinstance(node, dict):
-        if isinstance(node.get("system"), str) and isinstance(node.get("code"), str):
-            found.append((node["system"], node["code"], node))
-        for value in node.values():
-            codings(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            codings(value, found)
-    return found
-
-
 def all_card_codings():
     found = []
     for path in sorted(CARDS.rglob("*")):
         if path.suffix == ".json" and "schema" not in path.parts:
-            codings(json.loads(path.read_text()), found)
+            found += codings(json.loads(path.read_text()))
         elif path.suffix == ".yaml":
-            codings(yaml.safe_load(path.read_text()), found)
+            found += codings(yaml.safe_load(path.read_text()))
     for vs in sorted((CARDS / "valuesets").glob("*.json")):  # value-set concepts carry system on the include
         for include in json.loads(vs.read_text())["compose"]["include"]:
             found += [(include["system"], c["code"], c) for c in include.get("concept", [])]
@@ -86,14 +75,14 @@ def test_value_sets_are_valid_r4_with_displays():
 
 
 def test_exclusive_value_sets_do_not_overlap():
-    terms = load_terminology(CARDS / "valuesets")
+    terms = shipped_library().terminology
     for a, b in [("side-left", "side-right"), ("answer-absent", "answer-present"), ("weakness-objective", "weakness-nonspecific"),
                  ("fasciculation", "myokymia")]:
         assert not terms.codes(a) & terms.codes(b), (a, b)
 
 
 def test_unverified_marks_are_read():
-    terms = load_terminology(CARDS / "valuesets")
+    terms = shipped_library().terminology
     assert ("http://loinc.org", "LA32-8") in terms.valuesets["answer-absent"].unverified
     assert ("http://snomed.info/sct", "373067005") not in terms.valuesets["answer-absent"].unverified
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import simple_icd_10_cm as icd
 
-from cds_service.core.settings import Settings
-from cds_service.library.terminology import load_terminology
+from tests.helpers.apps import shipped_library
 
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -31,7 +30,7 @@ electrolyte-tests
 
 
 def terms():
-    return load_terminology(Settings().cards_dir / "valuesets")
+    return shipped_library().terminology
 
 
 def icd_codes(t):

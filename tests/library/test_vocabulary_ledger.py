@@ -14,8 +14,8 @@ from click.testing import CliRunner
 from cds_service.core.settings import Settings
 from cds_service.library.coverage import SNOMED, build_ledger
 from cds_service.library.loader import LibraryError
-from cds_service.library.terminology import load_terminology
 from cds_service.tools.cli import main
+from tests.helpers.apps import shipped_library
 
 CARDS = Settings().cards_dir
 
@@ -57,7 +57,7 @@ def test_counts_add_up_per_topic(ledger):
 
 def test_the_gaps_named_in_the_review_are_filled():
     """Concepts a clinic sends that no value set held before the ledger."""
-    terms = load_terminology(CARDS / "valuesets")
+    terms = shipped_library().terminology
     expected = {
         "1121000119107": {"neck-pain"},  # Chronic neck pain: US extension, not in GPS 2020, marked unverified
         "279029001": {"neck-pain", "site-cervical-spine"},           # Pain in cervical spine

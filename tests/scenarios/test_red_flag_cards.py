@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.engine.pama import RATING_EXTENSION
+from tests.helpers.apps import new_app
 from tests.helpers.findings import ICD, SNOMED, condition
 from tests.helpers.findings import run as findings_of
 from tests.helpers.scenarios import card, fetched_replies, orders
@@ -23,8 +23,8 @@ SIDS = ["s15-prostate-cancer-weight-loss-back-pain", "s16-breast-cancer-back-pai
 
 @pytest.fixture(scope="module")
 def app(fhir_base_url, tmp_path_factory):
-    return create_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,), pama_system_actions=True,
-                               database_url=f"sqlite:///{tmp_path_factory.mktemp('rf1')}/fb.db"))
+    return new_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,), pama_system_actions=True,
+                            database_url=f"sqlite:///{tmp_path_factory.mktemp('rf1')}/fb.db"))
 
 
 @pytest.fixture(scope="module")

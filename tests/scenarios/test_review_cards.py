@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
 from tests.helpers.scenarios import card, fetched_replies, orders
 
 SETTINGS = Settings()
@@ -22,8 +22,8 @@ EMERGENCY_REFERRAL = {"306104004"}
 @pytest.fixture(scope="module")
 def replies(fhir_base_url, tmp_path_factory):
     """scenario id -> the service's reply, each scenario loaded into the FHIR server and fetched."""
-    app = create_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
-                              database_url=f"sqlite:///{tmp_path_factory.mktemp('review')}/fb.db"))
+    app = new_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
+                           database_url=f"sqlite:///{tmp_path_factory.mktemp('review')}/fb.db"))
     return fetched_replies(app, fhir_base_url, SIDS)
 
 

@@ -12,9 +12,9 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
+from tests.helpers.apps import new_app
 from tests.helpers.scenarios import ehr_prefetch
 
 SETTINGS = Settings()
@@ -30,7 +30,7 @@ def app(fhir_base_url, tmp_path_factory):
         database_url=f"sqlite:///{tmp_path_factory.mktemp('fb')}/feedback.db",
         fhir_allowlist=(fhir_base_url,),
     )
-    return create_app(settings)
+    return new_app(settings)
 
 
 @pytest.fixture(scope="module")

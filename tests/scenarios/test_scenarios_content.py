@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 import requests
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
+from tests.helpers.apps import new_app
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)
@@ -21,8 +21,8 @@ CPT, SCT = "http://www.ama-assn.org/go/cpt", "http://snomed.info/sct"
 @pytest.fixture(scope="module")
 def cards(fhir_base_url, tmp_path_factory):
     """scenario id -> (scenario, cards), every scenario loaded and run once through the app."""
-    app = create_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
-                              database_url=f"sqlite:///{tmp_path_factory.mktemp('content')}/fb.db"))
+    app = new_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
+                           database_url=f"sqlite:///{tmp_path_factory.mktemp('content')}/fb.db"))
     client = app.test_client()
     out = {}
     for sid in SCENARIOS:

@@ -11,9 +11,10 @@ from datetime import date
 import pytest
 import requests
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import load_scenario
+from tests.helpers.apps import new_app
+from tests.helpers.codings import codings
 from tests.helpers.scenarios import ehr_prefetch
 
 SETTINGS = Settings()
@@ -43,22 +44,10 @@ def recode(node, in_body_site=False):
     return node
 
 
-def systems_in(node, found):
-    if isinstance(node, dict):
-        if "system" in node and "code" in node:
-            found.add(node["system"])
-        for value in node.values():
-            systems_in(value, found)
-    elif isinstance(node, list):
-        for value in node:
-            systems_in(value, found)
-    return found
-
-
 @pytest.fixture(scope="module")
 def client(fhir_base_url, tmp_path_factory):
-    app = create_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
-                              database_url=f"sqlite:///{tmp_path_factory.mktemp('ehrcode')}/fb.db"))
+    app = new_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
+                           database_url=f"sqlite:///{tmp_path_factory.mktemp('ehrcode')}/fb.db"))
     return app.test_client()
 
 
@@ -76,7 +65,7 @@ def cards_for(client, fhir_base_url, prefix, bundle_change):
 
 def test_ces_scenario_coded_with_oids_and_undotted_icd_still_gets_the_critical_card(client, fhir_base_url):
     prefetch, cards = cards_for(client, fhir_base_url, "ehr-", recode)
-    sent = systems_in(prefetch, set())
+    sent = {system for system, _, _ in codings(prefetch)}
     assert not sent & {ICD, SNOMED, LOINC}, "the EHR's prefetch must carry no canonical system"
     assert "urn:oid:2.16.840.1.113883.6.90" in sent and SNOMED + "/731000124108" in sent
 

@@ -14,7 +14,7 @@ import yaml
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import RELATIVE, concrete_date, list_scenarios, load_scenario
 from cds_service.library.coverage import gps_path, read_gps
-from cds_service.library.loader import load_library
+from tests.helpers.apps import shipped_library
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)
@@ -141,7 +141,7 @@ def test_resources_follow_the_scenario_conventions(sid):
 
 
 def test_every_clinical_code_in_the_fixtures_is_real_and_known_to_the_card_library():
-    terminology = load_library(SETTINGS.cards_dir).terminology
+    terminology = shipped_library().terminology
     gps = read_gps(gps_path(SETTINGS.cards_dir))
     problems = []
     for sid in SCENARIOS:

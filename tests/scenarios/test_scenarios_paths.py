@@ -9,10 +9,10 @@ from datetime import date
 import pytest
 import requests
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.prefetch import substitute
 from cds_service.data.scenarios import list_scenarios, load_scenario
+from tests.helpers.apps import new_app
 from tests.helpers.fault_servers import RecordingProxy
 
 SETTINGS = Settings()
@@ -31,8 +31,8 @@ def client(fhir_base_url, proxy, tmp_path_factory):
         bundle = load_scenario(SETTINGS.fixtures_dir, sid, date.today()).bundle
         reply = requests.post(fhir_base_url, json=bundle, headers={"Content-Type": "application/fhir+json"}, timeout=30)
         assert reply.status_code == 200, reply.text[:300]
-    app = create_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url, proxy.base_url),
-                              database_url=f"sqlite:///{tmp_path_factory.mktemp('paths')}/fb.db"))
+    app = new_app(Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url, proxy.base_url),
+                           database_url=f"sqlite:///{tmp_path_factory.mktemp('paths')}/fb.db"))
     return app.test_client()
 
 

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 import requests
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import load_scenario
+from tests.helpers.apps import new_app
 
 SETTINGS = Settings()
 
@@ -22,7 +22,7 @@ def client(fhir_base_url, tmp_path_factory):
         assert requests.post(fhir_base_url, json=bundle, timeout=30).status_code == 200
     settings = Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,), pama_system_actions=True,
                         database_url=f"sqlite:///{tmp_path_factory.mktemp('um')}/feedback.db")
-    return create_app(settings).test_client()
+    return new_app(settings).test_client()
 
 
 def call(client, fhir_base_url, sid):

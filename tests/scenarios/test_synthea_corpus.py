@@ -17,11 +17,10 @@ import pytest
 import requests
 import yaml
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.record import build_record
 from cds_service.engine.findings import find
-from cds_service.library.loader import load_library
+from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.scenarios import ehr_prefetch
 
 CORPUS = Settings().fixtures_dir / "synthea-r4"
@@ -29,7 +28,7 @@ EXPECTED = yaml.safe_load((CORPUS / "expected.yaml").read_text(encoding="utf-8")
 FILES = sorted(p.name.removesuffix(".json.gz") for p in CORPUS.glob("*.json.gz"))
 BILLING = {"Claim", "ExplanationOfBenefit"}
 CES = {"cauda-equina-emergency", "cauda-equina-urgent"}
-LIBRARY = load_library(Settings().cards_dir)
+LIBRARY = shipped_library()
 MRI_LUMBAR = {"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}
 
 
@@ -69,7 +68,7 @@ def loaded(fhir_base_url):
 def client(fhir_base_url, tmp_path_factory):
     settings = Settings(dev=True, auth_enabled=False, fhir_allowlist=(fhir_base_url,),
                         database_url=f"sqlite:///{tmp_path_factory.mktemp('syn')}/feedback.db")
-    return create_app(settings).test_client()
+    return new_app(settings).test_client()
 
 
 def post(client, body: dict) -> list[dict]:

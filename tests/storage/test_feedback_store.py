@@ -5,19 +5,13 @@ import uuid
 
 import pytest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
 from tests.helpers.calls import SERVICE, issue_card
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def app(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/fb.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    return create_app(Settings(dev=True, auth_enabled=False, database_url=url))
-
-
-def test_feedback_stored_once_with_its_card_context(app):
-    client = app.test_client()
+def test_feedback_stored_once_with_its_card_context(store_app):
+    client = store_app.test_client()
     hook_instance, card = issue_card(client)
     stamp = f"2026-11-24T10:{uuid.uuid4().int % 60:02d}:00Z"
     item = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": stamp,
@@ -27,7 +21,7 @@ def test_feedback_stored_once_with_its_card_context(app):
     override = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": stamp,
                 "overrideReason": {"reason": card["overrideReasons"][0], "userComment": "seen by spinal team"}}
     assert client.post(SERVICE + "/feedback", json={"feedback": [override]}).status_code == 200
-    rows = app.extensions["nerve_cds.feedback"].feedback_for(card["uuid"])
+    rows = store_app.extensions["nerve_cds.feedback"].feedback_for(card["uuid"])
     assert [r.outcome for r in rows] == ["accepted", "overridden"]
     assert rows[0].hook_instance == hook_instance and rows[0].topic == "cauda-equina-emergency"
     assert rows[0].accepted_suggestions == (card["suggestions"][0]["uuid"],)
@@ -43,12 +37,12 @@ def test_feedback_stored_once_with_its_card_context(app):
     ({"outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}, "card"),
 ])
 def test_invalid_feedback_is_400(tmp_path, item, problem):
-    client = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db")).test_client()
+    client = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db")).test_client()
     r = client.post(SERVICE + "/feedback", json={"feedback": [item]})
     assert r.status_code == 400 and problem in r.get_json()["issue"][0]["diagnostics"]
 
 
 def test_feedback_for_unknown_service_is_404(tmp_path):
-    client = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db")).test_client()
+    client = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db")).test_client()
     r = client.post("/cds-services/nope/feedback", json={"feedback": []})
     assert r.status_code == 404

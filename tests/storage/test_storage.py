@@ -10,13 +10,13 @@ import uuid
 
 import pytest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
 from tests.helpers.calls import CES, SERVICE, issue_card
 
 
 def app_on(url: str):
-    return create_app(Settings(dev=True, auth_enabled=False, database_url=url))
+    return new_app(Settings(dev=True, auth_enabled=False, database_url=url))
 
 
 def feedback_item(card: str, **changes) -> dict:

@@ -13,11 +13,11 @@ from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.storage.sql import alembic_config
 from cds_service.storage.sql_schema import metadata
 from cds_service.tools.cli import main
+from tests.helpers.apps import new_app
 from tests.helpers.calls import SERVICE
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -59,7 +59,7 @@ def head() -> str:
 
 
 def test_a_new_database_is_at_the_newest_revision_with_exactly_the_tables_the_code_uses(database_url):  # noqa: F811
-    app = create_app(Settings(dev=True, auth_enabled=False, database_url=database_url))
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=database_url))
     assert app.test_client().get("/readyz").status_code == 200
     assert revision_and_drift(database_url) == (head(), [])
 
@@ -89,7 +89,7 @@ def test_a_database_from_before_migrations_keeps_its_feedback_cards_and_jti(data
         conn.execute(text("INSERT INTO nerve_cds_jti_seen VALUES (:k, :e)"), {"k": key, "e": now + 600})
     engine.dispose()
 
-    app = create_app(Settings(database_url=database_url, trust_file=write_trust_file(tmp_path, {"issuer": ehr})))
+    app = new_app(Settings(database_url=database_url, trust_file=write_trust_file(tmp_path, {"issuer": ehr})))
     client, store = app.test_client(), app.extensions["nerve_cds.feedback"]
     assert client.get("/readyz").status_code == 200
     assert revision_and_drift(database_url) == (head(), [])
@@ -113,5 +113,5 @@ def test_a_partial_pre_migration_database_gets_its_missing_table(tmp_path):
             if "nerve_cds_jti_seen" not in statement:
                 conn.execute(text(statement))
     engine.dispose()
-    assert create_app(Settings(dev=True, auth_enabled=False, database_url=url)).test_client().get("/readyz").status_code == 200
+    assert new_app(Settings(dev=True, auth_enabled=False, database_url=url)).test_client().get("/readyz").status_code == 200
     assert revision_and_drift(url) == (head(), [])

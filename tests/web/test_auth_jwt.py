@@ -14,9 +14,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from flask import g
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.web.trust import TrustError
+from tests.helpers.apps import new_app
 from tests.helpers.paths import EXAMPLES
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -48,7 +48,7 @@ def other():
 
 def app_for(tmp_path, *clients, clock=None, **settings):
     trust = write_trust_file(tmp_path, *clients)
-    return create_app(Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=trust, **settings), clock=clock)
+    return new_app(Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=trust, **settings), clock=clock)
 
 
 def status(app, token, path=DISCOVERY, method="get"):
@@ -79,7 +79,7 @@ def test_no_token_refused_out_of_the_box(tmp_path, ehr):
 
 def test_default_settings_refuse_unauthenticated_calls(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    app = create_app(Settings())
+    app = new_app(Settings())
     assert refused(app.test_client().get(DISCOVERY))
 
 
@@ -204,13 +204,13 @@ def test_spec_example_token_verifies_at_its_own_time(tmp_path):
         "    tenant: 2ddd6c3a-8e9a-44c6-a305-52111ad302a2\n")
     settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=tmp_path / "trust.yaml",
                         public_base_url="https://cds.example.org", jwt_max_lifetime_seconds=SPEC_EXP - SPEC_IAT)
-    app = create_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_IAT + 60, timezone.utc))
+    app = new_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_IAT + 60, timezone.utc))
     client = app.test_client()
     assert refused(client.get(DISCOVERY, headers=bearer(SPEC_TOKEN)))  # its aud is the service, not discovery
     first = client.post("/cds-services/some-service", json={}, headers=bearer(SPEC_TOKEN))
     assert first.status_code == 404
     assert refused(client.post("/cds-services/some-service", json={}, headers=bearer(SPEC_TOKEN)))  # jti replayed
-    late = create_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_EXP + 61, timezone.utc))
+    late = new_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_EXP + 61, timezone.utc))
     assert refused(late.test_client().post("/cds-services/some-service", json={}, headers=bearer(SPEC_TOKEN)))
 
 
@@ -253,7 +253,7 @@ def test_verified_client_is_on_flask_g(tmp_path, ehr):
 
 def test_dev_mode_without_auth_warns_on_every_request(tmp_path, caplog):
     caplog.set_level(logging.WARNING)
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/d.db", dev=True, auth_enabled=False))
+    app = new_app(Settings(database_url=f"sqlite:///{tmp_path}/d.db", dev=True, auth_enabled=False))
     assert any("authentication is OFF" in r.getMessage() for r in caplog.records)
     caplog.clear()
     for _ in range(2):
@@ -281,9 +281,9 @@ def test_sandbox_issuer_only_in_dev_mode(tmp_path):
 
 
 def test_auth_off_only_in_dev_mode(tmp_path):
-    prod = create_app(Settings(database_url=f"sqlite:///{tmp_path}/a.db", auth_enabled=False))
+    prod = new_app(Settings(database_url=f"sqlite:///{tmp_path}/a.db", auth_enabled=False))
     assert refused(prod.test_client().get(DISCOVERY))
-    dev = create_app(Settings(database_url=f"sqlite:///{tmp_path}/b.db", dev=True, auth_enabled=False))
+    dev = new_app(Settings(database_url=f"sqlite:///{tmp_path}/b.db", dev=True, auth_enabled=False))
     assert dev.test_client().get(DISCOVERY).status_code == 200
 
 

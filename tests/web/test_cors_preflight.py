@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
 DISCOVERY = "/cds-services"
@@ -29,7 +29,7 @@ def app(tmp_path, ehr):
     settings = Settings.from_env({"NERVE_CDS_CORS_ORIGINS": f"{ORIGIN}, https://second.example.org"},
                                  database_url=f"sqlite:///{tmp_path}/fb.db",
                                  trust_file=write_trust_file(tmp_path, {"issuer": ehr}))
-    return create_app(settings)
+    return new_app(settings)
 
 
 @pytest.mark.parametrize("path, method", [(DISCOVERY, "GET"), (SERVICE, "POST"), (SERVICE + "/feedback", "POST")])
@@ -61,14 +61,14 @@ def test_actual_requests_carry_the_origin_even_when_refused(app, ehr):
 
 
 def test_no_cors_by_default(tmp_path):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/a.db"))
+    app = new_app(Settings(database_url=f"sqlite:///{tmp_path}/a.db"))
     r = preflight(app, SERVICE, origin="https://x.example")
     assert "Access-Control-Allow-Origin" not in r.headers
     assert "Access-Control-Allow-Headers" not in r.headers
 
 
 def test_any_origin_in_dev_mode(tmp_path):
-    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/b.db", dev=True, auth_enabled=False))
+    app = new_app(Settings(database_url=f"sqlite:///{tmp_path}/b.db", dev=True, auth_enabled=False))
     r = preflight(app, SERVICE, origin="https://x.example")
     assert r.headers["Access-Control-Allow-Origin"] in ("*", "https://x.example")
     assert "authorization" in r.headers["Access-Control-Allow-Headers"].lower()

@@ -22,10 +22,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.web.response import check_response
+from tests.helpers.apps import new_app
 
 REQUESTS_PER_ENDPOINT = 2000
 # Several requests per generated example spread hypothesis' fixed cost per example.
@@ -44,9 +44,9 @@ def client(tmp_path_factory):
     shm = Path("/dev/shm")
     where = Path(tempfile.mkdtemp(dir=shm)) if shm.is_dir() else tmp_path_factory.mktemp("fuzz")
     db = where / "fb.db"
-    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{db}", pama_system_actions=True,
-                              fhir_allowlist=(CLOSED_FHIR,), fhir_deadline=1.0, log_level="CRITICAL",
-                              max_body_bytes=200_000))
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{db}", pama_system_actions=True,
+                           fhir_allowlist=(CLOSED_FHIR,), fhir_deadline=1.0, log_level="CRITICAL",
+                           max_body_bytes=200_000))
     yield app.test_client()
     shutil.rmtree(where, ignore_errors=True)
 

@@ -14,9 +14,9 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.web.logs import JsonFormatter
+from tests.helpers.apps import new_app
 from tests.helpers.fault_servers import Misbehaving, SilentSocket, reply
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -60,7 +60,7 @@ def served(tmp_path, fhir_base_url):
         settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.db", dev=True, log_level="DEBUG",
                             trust_file=write_trust_file(tmp_path, {"issuer": ehr}),
                             fhir_allowlist=(fhir_base_url, failing.base_url))
-        server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+        server = make_server("127.0.0.1", 0, new_app(settings), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:

@@ -2,37 +2,19 @@
 from __future__ import annotations
 
 import shutil
-import uuid
 
 import pytest
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-
-SERVICE = "/cds-services/nerve-cds-patient-view"
-NULL_PREFETCH = {k: None for k in ("patient", "conditions", "observations", "serviceRequests", "procedures",
-                                   "imagingStudies", "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")}
+from tests.helpers.apps import new_app
+from tests.helpers.calls import CES, NULL_PREFETCH, SERVICE, hook, outcome
 
 
 @pytest.fixture
 def client(tmp_path):
-    return create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
-                               max_body_bytes=50_000)).test_client()
-
-
-def hook(**changes):
-    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
-            "context": {"userId": "Practitioner/dr-a", "patientId": "p-1"}, "prefetch": dict(NULL_PREFETCH)}
-    body.update(changes)
-    return body
-
-
-def outcome(response, status):
-    assert response.status_code == status, response.data[:300]
-    body = response.get_json()
-    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["severity"] == "error"
-    assert "Traceback" not in response.get_data(as_text=True)
-    return body["issue"][0]["diagnostics"]
+    return new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
+                            max_body_bytes=50_000)).test_client()
 
 
 def test_discovery_lists_one_service_per_hook(client):
@@ -50,12 +32,12 @@ def test_no_guidance_is_an_empty_card_list(client):
 
 
 def test_unknown_service_is_404(client):
-    assert "no CDS service" in outcome(client.post("/cds-services/nope", json=hook()), 404)
+    assert "no CDS service" in outcome(client.post("/cds-services/nope", json=hook()), 404)["diagnostics"]
 
 
 def test_not_json_is_415(client):
     r = client.post(SERVICE, data="hook=patient-view", content_type="application/x-www-form-urlencoded")
-    assert "application/json" in outcome(r, 415)
+    assert "application/json" in outcome(r, 415)["diagnostics"]
 
 
 def test_body_over_the_limit_is_413(client):
@@ -65,27 +47,28 @@ def test_body_over_the_limit_is_413(client):
 
 def test_malformed_json_is_400(client):
     r = client.post(SERVICE, data='{"hook": "patient-view",', content_type="application/json")
-    assert "not valid JSON" in outcome(r, 400)
+    assert "not valid JSON" in outcome(r, 400)["diagnostics"]
 
 
 @pytest.mark.parametrize("missing", ["hook", "hookInstance", "context"])
 def test_missing_required_field_is_400(client, missing):
     body = hook()
     del body[missing]
-    assert missing in outcome(client.post(SERVICE, json=body), 400)
+    assert missing in outcome(client.post(SERVICE, json=body), 400)["diagnostics"]
 
 
 def test_missing_context_field_is_400(client):
-    assert "context.patientId" in outcome(client.post(SERVICE, json=hook(context={"userId": "Practitioner/a"})), 400)
+    no_patient = hook(context={"userId": "Practitioner/a"})
+    assert "context.patientId" in outcome(client.post(SERVICE, json=no_patient), 400)["diagnostics"]
 
 
 def test_hook_mismatch_is_400(client):
-    assert "does not match" in outcome(client.post(SERVICE, json=hook(hook="order-sign")), 400)
+    assert "does not match" in outcome(client.post(SERVICE, json=hook(hook="order-sign")), 400)["diagnostics"]
 
 
 def test_fhir_authorization_without_fhir_server_is_400(client):
     auth = {"access_token": "t", "token_type": "Bearer", "expires_in": 60, "scope": "patient/*.read", "subject": "x"}
-    assert "fhirServer" in outcome(client.post(SERVICE, json=hook(fhirAuthorization=auth)), 400)
+    assert "fhirServer" in outcome(client.post(SERVICE, json=hook(fhirAuthorization=auth)), 400)["diagnostics"]
 
 
 def test_selection_not_in_draft_orders_is_400(client):
@@ -94,13 +77,13 @@ def test_selection_not_in_draft_orders_is_400(client):
         "draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [
             {"resource": {"resourceType": "ServiceRequest", "id": "present", "status": "draft", "intent": "order",
                           "subject": {"reference": "Patient/p-1"}}}]}})
-    assert "selection" in outcome(client.post("/cds-services/nerve-cds-order-select", json=body), 400)
+    assert "selection" in outcome(client.post("/cds-services/nerve-cds-order-select", json=body), 400)["diagnostics"]
 
 
 def test_no_data_and_no_server_is_412(client):
     body = hook()
     del body["prefetch"]
-    assert "no fhirServer" in outcome(client.post(SERVICE, json=body), 412)
+    assert "no fhirServer" in outcome(client.post(SERVICE, json=body), 412)["diagnostics"]
 
 
 def test_unknown_extension_is_accepted(client):
@@ -116,8 +99,8 @@ def test_health_and_readiness(client):
 def test_readiness_fails_when_database_is_unreachable():
     from tests.helpers.fault_servers import closed_port_url
     port = closed_port_url().split(":")[2].split("/")[0]
-    app = create_app(Settings(dev=True, auth_enabled=False,
-                              database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"))
+    app = new_app(Settings(dev=True, auth_enabled=False,
+                           database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"))
     r = app.test_client().get("/readyz")
     assert r.status_code == 503 and r.get_json()["checks"] == {"cardLibrary": True, "database": False}
 
@@ -130,30 +113,25 @@ def broken_library(tmp_path, rule_file, old, new):
     return create_app(Settings(dev=True, auth_enabled=False, cards_dir=cards, database_url=f"sqlite:///{tmp_path}/fb.db"))
 
 
-CES_PREFETCH = {**NULL_PREFETCH, "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-    "resourceType": "Condition", "id": "c-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},
-    "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}}
-
-
 def test_a_response_that_breaks_the_spec_is_500_never_sent(tmp_path):
     app = broken_library(tmp_path, "cauda-equina.yaml",
                          'summary: "Possible cauda equina syndrome: refer immediately for emergency MRI of the lumbosacral spine"',
                          'summary: "' + "A summary far too long for any EHR banner. " * 5 + '"')
-    r = app.test_client().post(SERVICE, json=hook(prefetch=CES_PREFETCH))
-    assert "summary" in outcome(r, 500)
+    r = app.test_client().post(SERVICE, json=hook(prefetch=CES))
+    assert "summary" in outcome(r, 500)["diagnostics"]
 
 
 def test_an_unexpected_error_is_500_with_outcome_not_empty_cards(tmp_path):
     """A bug anywhere behind an endpoint (here a view that fails on purpose, since the library's
     checks now stop every card-text fault at load) is a 500 with an OperationOutcome."""
-    app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
 
     def fails() -> None:
         raise KeyError("a bug")
 
     app.add_url_rule("/cds-services/fails", "fails", fails, methods=["POST"])
-    r = app.test_client().post("/cds-services/fails", json=hook(prefetch=CES_PREFETCH))
-    assert outcome(r, 500) == "internal error in the CDS service"
+    r = app.test_client().post("/cds-services/fails", json=hook(prefetch=CES))
+    assert outcome(r, 500)["diagnostics"] == "internal error in the CDS service"
 
 
 def test_request_log_line_counts_data_quality_problems(client, caplog):

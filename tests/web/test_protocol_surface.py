@@ -15,10 +15,9 @@ from werkzeug.serving import make_server
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from tests.helpers.calls import CES, issue_card
+from tests.helpers.apps import new_app, shipped_library
+from tests.helpers.calls import CES, SERVICE, hook, issue_card, outcome
 
-SERVICE = "/cds-services/nerve-cds-patient-view"
-NULL_PREFETCH = {k: None for k in CES}
 TOKEN = re.compile(r"\{\{([^}]*)\}\}")
 ALLOWED_TOKENS = {"context.patientId", "context.encounterId", "context.userId", "userPractitionerId",
                   "userPractitionerRoleId", "userPatientId", "userRelatedPersonId"}
@@ -30,22 +29,7 @@ def settings(tmp_path, **changes) -> Settings:
 
 @pytest.fixture
 def client(tmp_path):
-    return create_app(settings(tmp_path, max_body_bytes=50_000)).test_client()
-
-
-def hook(**changes):
-    body = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
-            "context": {"userId": "Practitioner/dr-a", "patientId": "p-1"}, "prefetch": dict(NULL_PREFETCH)}
-    body.update(changes)
-    return body
-
-
-def outcome(response, status):
-    assert response.status_code == status, response.data[:300]
-    assert response.mimetype == "application/fhir+json"
-    body = response.get_json()
-    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["severity"] == "error"
-    return body["issue"][0]
+    return new_app(settings(tmp_path, max_body_bytes=50_000)).test_client()
 
 
 def test_discovery_has_the_spec_shape_for_every_service(client):
@@ -85,7 +69,7 @@ def test_other_media_types_are_415_also_on_feedback(client, content_type):
 
 def test_streamed_body_over_the_limit_is_413(tmp_path):
     """A chunked body has no Content-Length to refuse up front; reading stops at the limit."""
-    app = create_app(settings(tmp_path, max_body_bytes=10_000))
+    app = new_app(settings(tmp_path, max_body_bytes=10_000))
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
@@ -116,12 +100,6 @@ def test_request_log_lines_for_answered_and_refused_calls(client, caplog):
     assert ok["cards"] == ["cauda-equina-emergency"] and set(ok["prefetch"].values()) == {"sent", "null"}
     assert refused["status"] == 400 and refused["service"] == "nerve-cds-patient-view" and refused["error"] == "invalid"
     assert "G83.4" not in json.dumps(ok) + json.dumps(refused)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_app(request, tmp_path):
-    url = f"sqlite:///{tmp_path}/fb.db" if request.param == "sqlite" else request.getfixturevalue("postgres_url")
-    return create_app(Settings(dev=True, auth_enabled=False, database_url=url))
 
 
 def test_one_instant_written_three_ways_is_one_feedback_row(store_app):
@@ -166,9 +144,10 @@ def test_timestamps_outside_rfc_3339_are_400(client, stamp):
 
 def test_feedback_while_the_database_is_down_is_503_to_retry():
     from tests.helpers.fault_servers import closed_port_url
+
     port = closed_port_url().split(":")[2].split("/")[0]
-    app = create_app(Settings(dev=True, auth_enabled=False,
-                              database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"))
+    app = new_app(Settings(dev=True, auth_enabled=False,
+                           database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"))
     item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
     issue = outcome(app.test_client().post(SERVICE + "/feedback", json={"feedback": [item]}), 503)
     assert issue["code"] == "transient" and "again" in issue["diagnostics"]
@@ -176,18 +155,13 @@ def test_feedback_while_the_database_is_down_is_503_to_retry():
 
 def test_topic_and_override_systems_sit_under_the_operators_canonical_base(tmp_path):
     """Not example.org: the operator's own base when configured, else the stable urn:nerve-cds: namespace."""
-    from cds_service import create_app
-    from cds_service.core.settings import Settings
-    from cds_service.library.loader import load_library
-
-    plain = load_library(Settings().cards_dir).presentation
+    plain = shipped_library().presentation
     assert plain.topic_system == "urn:nerve-cds:CodeSystem:card-topic"
     assert plain.override_system == "urn:nerve-cds:CodeSystem:override-reason"
     app = create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
-                              canonical_base="https://cds.hospital.example/fhir"))
+                              canonical_base="https://cds.hospital.example/fhir"))  # create_app loads the library itself
     look = app.extensions["nerve_cds.library"].presentation
     assert look.topic_system == "https://cds.hospital.example/fhir/CodeSystem/card-topic"
     assert look.override_system == "https://cds.hospital.example/fhir/CodeSystem/override-reason"
-    import pytest
     with pytest.raises(ValueError):
         Settings(canonical_base="https://cds.hospital.example/fhir/")

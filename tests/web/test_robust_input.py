@@ -11,9 +11,9 @@ from datetime import date, timedelta
 import pytest
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
-from cds_service import create_app
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import load_scenario
+from tests.helpers.apps import new_app
 
 KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
         "diagnosticReports", "medicationStatements")
@@ -27,8 +27,8 @@ MRI = {"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}
 
 @pytest.fixture
 def client(tmp_path):
-    return create_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
-                               pama_system_actions=True, max_body_bytes=50_000)).test_client()
+    return new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
+                            pama_system_actions=True, max_body_bytes=50_000)).test_client()
 
 
 def outcome(response, status):

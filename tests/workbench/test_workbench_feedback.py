@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from cds_service.storage.analytics import monday
 from cds_service.tools.cli import main
-from cds_service.web.app import create_app
+from tests.helpers.apps import new_app
 from tests.helpers.workbench import dev_settings, hook_request
 
 
@@ -27,7 +27,7 @@ def call(client, sid):
 
 def test_counts_per_topic_reason_and_week(tmp_path):
     settings = dev_settings(tmp_path)
-    app = create_app(settings)
+    app = new_app(settings)
     client = app.test_client()
     now = datetime.now(timezone.utc)
     service, ces = call(client, "s03-classic-cauda-equina")
@@ -78,6 +78,6 @@ def test_counts_per_topic_reason_and_week(tmp_path):
 
 
 def test_feedback_page_without_data_says_so(tmp_path):
-    client = create_app(dev_settings(tmp_path)).test_client()
+    client = new_app(dev_settings(tmp_path)).test_client()
     page = client.get("/workbench/feedback")
     assert page.status_code == 200 and 'id="no-feedback"' in page.get_data(as_text=True)

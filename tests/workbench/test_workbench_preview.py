@@ -12,6 +12,7 @@ from cds_service.library.loader import load_library
 from cds_service.tools.cli import main
 from cds_service.workbench.cases import fixture_cases, noon
 from cds_service.workbench.preview import preview
+from tests.helpers.apps import shipped_library
 from tests.helpers.paths import CARDS, FIXTURES
 from tests.helpers.workbench import hook_request
 
@@ -32,7 +33,7 @@ def shorter_ces_window(tmp_path):
 
 def test_preview_names_gains_losses_and_the_condition_that_changed(shorter_ces_window):
     from datetime import date
-    current, candidate = load_library(CARDS), load_library(shorter_ces_window)
+    current, candidate = shipped_library(), load_library(shorter_ces_window)
     result = preview(current, candidate, fixture_cases(FIXTURES, date.today()), noon(date.today()))
     change = next(c for c in result.changes if c.case == "s04-painless-saddle-and-bowel")
     assert change.lost == ["cauda-equina-emergency"] and change.gained == ["cauda-equina-urgent"]
@@ -66,7 +67,7 @@ def test_cards_diff_cli_exits_1_and_explains(shorter_ces_window):
 
 
 def test_cards_diff_over_the_teams_request_files(tmp_path, shorter_ces_window):
-    library = load_library(CARDS)
+    library = shipped_library()
     discovery = {"services": [s.discovery() for s in library.services]}
     folder = tmp_path / "requests"
     folder.mkdir()

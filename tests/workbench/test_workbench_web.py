@@ -10,6 +10,7 @@ import pytest
 from cds_service.core.settings import Settings
 from cds_service.web.app import create_app
 from cds_service.workbench.markdown import to_html
+from tests.helpers.apps import new_app
 from tests.helpers.paths import CARDS
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 from tests.helpers.workbench import dev_settings
@@ -22,7 +23,7 @@ def production(tmp_path, **overrides):
     values = dict(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=write_trust_file(tmp_path, {"issuer": ehr}),
                   workbench_enabled=True, workbench_token="s3cret-token", log_level="WARNING")
     values.update(overrides)
-    return create_app(Settings(**values)), ehr
+    return new_app(Settings(**values)), ehr
 
 
 def basic(password, user="analyst"):
@@ -30,7 +31,7 @@ def basic(password, user="analyst"):
 
 
 def test_off_unless_enabled(tmp_path):
-    client = create_app(dev_settings(tmp_path, workbench_enabled=False)).test_client()
+    client = new_app(dev_settings(tmp_path, workbench_enabled=False)).test_client()
     assert client.get("/workbench/").status_code == 404
     assert Settings.from_env({}).workbench_enabled is False
 
@@ -61,14 +62,14 @@ def test_closed_without_a_token_outside_dev_mode(tmp_path):
 
 
 def test_dev_mode_is_open_on_loopback_only(tmp_path):
-    client = create_app(dev_settings(tmp_path)).test_client()
+    client = new_app(dev_settings(tmp_path)).test_client()
     assert client.get(PAGE).status_code == 200
     remote = client.get(PAGE, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert remote.status_code == 403
 
 
 def test_the_page_shows_the_card_beside_its_explanation(tmp_path):
-    client = create_app(dev_settings(tmp_path)).test_client()
+    client = new_app(dev_settings(tmp_path)).test_client()
     page = client.get(PAGE).get_data(as_text=True)
     assert 'class="card critical"' in page and "<strong>Refer immediately</strong>" in page
     assert 'data-rule="CES-1" data-outcome="fired"' in page
@@ -92,7 +93,7 @@ def test_diff_page_shows_the_matrix_and_the_reasons(tmp_path):
     text = (cards / "settings.yaml").read_text()
     head, _, tail = text.partition("  ces_recent_days:\n")
     (cards / "settings.yaml").write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 1", 1))
-    client = create_app(dev_settings(tmp_path)).test_client()
+    client = new_app(dev_settings(tmp_path)).test_client()
     page = client.get("/workbench/diff", query_string={"candidate": str(cards)}).get_data(as_text=True)
     assert 'data-case="s04-painless-saddle-and-bowel"' in page and "− loses cauda-equina-emergency" in page
     assert "[ces_recent_days=14 -&gt; ces_recent_days=1]" in page and 'id="matrix"' in page
