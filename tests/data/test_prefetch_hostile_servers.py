@@ -100,8 +100,8 @@ BODY = json.dumps(searchset(OURS)).encode()
 
 @pytest.mark.parametrize("headers_too", [True, False], ids=["trickled-headers", "trickled-body"])
 def test_trickling_server_is_cut_off_at_the_deadline(tmp_path, headers_too):
-    deadline = 2.0
-    with Misbehaving(trickle(200, BODY, interval=0.25, headers_too=headers_too)) as slow:
+    deadline = 1.0  # below the 3 s read timeout, so only the deadline can end the call
+    with Misbehaving(trickle(200, BODY, interval=0.1, headers_too=headers_too)) as slow:
         client = make_app(tmp_path, fhir_deadline=deadline)
         started = time.monotonic()
         r = call(client, slow.base_url)
