@@ -29,7 +29,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))  # the test helpers: tests.helpers
 
 from cds_service import create_app  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
@@ -224,8 +224,9 @@ def over_http(seconds: float) -> list[tuple]:
 
 def fallback() -> dict:
     import requests
-    from fault_servers import RecordingProxy
-    from sekmet import SekmetServer
+
+    from tests.helpers.fault_servers import RecordingProxy
+    from tests.helpers.fhir_server import SekmetServer
 
     server = SekmetServer().start()
     try:

@@ -5,7 +5,6 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import uuid
 from pathlib import Path
@@ -14,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fhir_server import SekmetServer, free_port  # noqa: E402
+from cds_service.core.settings import Settings
+from tests.helpers.apps import new_app
+from tests.helpers.fhir_server import SekmetServer, free_port
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +93,7 @@ def database_url(request, tmp_path):
     return f"sqlite:///{tmp_path}/fb.db" if request.param == "sqlite" else request.getfixturevalue("fresh_postgres")
 
 
+@pytest.fixture
+def store_app(database_url):
+    """The app in dev mode (no client authentication) over the database_url store: SQLite, then PostgreSQL."""
+    return new_app(Settings(dev=True, auth_enabled=False, database_url=database_url))

@@ -4,7 +4,7 @@ is never missed and the service never loads the ICD-10-CM tables (about 3 s) at 
 
     python -m cds_service.tools.valueset_expansion [CARDS_DIR]   # rewrite expansions after editing
 
-tests/test_valueset_expansion.py fails when an expansion is stale. simple-icd-10-cm is a build
+tests/library/test_valueset_expansion.py fails when an expansion is stale. simple-icd-10-cm is a build
 and test dependency only.
 """
 from __future__ import annotations

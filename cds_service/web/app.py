@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..core.errors import HttpError, operation_outcome
 from ..core.settings import Settings
-from ..library.loader import load_library
+from ..library.loader import Library, load_library
 from ..storage import open_storage
 from ..workbench.views import install_workbench
 from . import auth, cors, logs
@@ -25,8 +25,12 @@ DEV_WARNING = (
 )
 
 
-def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
-    """A ready Flask app; every setting also comes from NERVE_CDS_* environment variables."""
+def create_app(settings: Settings | None = None, clock: Any = None, library: Library | None = None) -> Flask:
+    """A ready Flask app; every setting also comes from NERVE_CDS_* environment variables.
+
+    `library` is loaded from settings.cards_dir (with settings.canonical_base) when absent. Tests
+    and embedders that make many apps pass one library they have already loaded and checked, which
+    must come from those same settings: loading it is the slowest part of making an app."""
     settings = settings or Settings.from_env()
     logs.configure(settings.log_level)
     app = Flask(__name__)
@@ -36,7 +40,9 @@ def create_app(settings: Settings | None = None, clock: Any = None) -> Flask:
     # the size check in the API sees it is too long (413) instead of parsing a truncated body (400).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it
-    app.extensions["nerve_cds.library"] = load_library(settings.cards_dir, settings.canonical_base)
+    if library is None:
+        library = load_library(settings.cards_dir, settings.canonical_base)
+    app.extensions["nerve_cds.library"] = library
     storage = open_storage(settings.database_url)  # one database, one engine: feedback, cards, jti
     app.extensions["nerve_cds.storage"] = storage
     app.extensions["nerve_cds.feedback"] = storage.feedback

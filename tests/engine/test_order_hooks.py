@@ -1,0 +1,127 @@
+"""Order stewardship details the golden scenarios do not show: PAMA ratings and draft updates."""
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from cds_service.core.settings import Settings
+from cds_service.data.scenarios import load_scenario
+from cds_service.engine.pama import RATING_EXTENSION, RATING_SYSTEM
+from tests.helpers.apps import new_app
+
+SETTINGS = Settings()
+
+
+def run(tmp_path, sid, pama):
+    scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db", pama_system_actions=pama))
+    services = {s["hook"]: s for s in app.test_client().get("/cds-services").get_json()["services"]}
+    keys = services[scenario.request["hook"]]["prefetch"]
+    resources = [e["resource"] for e in scenario.bundle["entry"]]
+    by_type = {}
+    for r in resources:
+        by_type.setdefault(r["resourceType"], []).append(r)
+    prefetch = {}
+    for key, template in keys.items():
+        kind = template.split("?")[0].split("/")[0]
+        found = by_type.get(kind, [])
+        if kind == "Patient":
+            prefetch[key] = found[0] if found else None
+        else:
+            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in found]} if found else None
+    body = {**scenario.request, "hookInstance": str(uuid.uuid4()), "prefetch": prefetch}
+    r = app.test_client().post(f"/cds-services/nerve-cds-{scenario.request['hook']}", json=body)
+    assert r.status_code == 200, r.get_json()
+    return scenario, r.get_json()
+
+
+def rating(action):
+    ext = next(e for e in action["resource"]["extension"] if e["url"] == RATING_EXTENSION)
+    coding = ext["valueCodeableConcept"]["coding"][0]
+    assert coding["system"] == RATING_SYSTEM
+    return coding["code"]
+
+
+@pytest.mark.parametrize("sid, expected", [
+    ("o01-mri-for-acute-back-pain", "not-appropriate"),
+    ("o11-indicated-mri-no-warning", "appropriate"),
+    ("o04-routine-mri-with-ces-red-flags", "appropriate"),
+])
+def test_pama_rating_as_system_action(tmp_path, sid, expected):
+    scenario, body = run(tmp_path, sid, pama=True)
+    (action,) = body["systemActions"]
+    draft = scenario.request["context"]["draftOrders"]["entry"][0]["resource"]
+    assert action["type"] == "update" and action["resource"]["id"] == draft["id"]
+    assert action["resource"]["code"] == draft["code"]  # the whole draft, not just the rating
+    assert rating(action) == expected
+
+
+def test_pama_is_opt_in(tmp_path):
+    _, body = run(tmp_path, "o01-mri-for-acute-back-pain", pama=False)
+    assert "systemActions" not in body
+
+
+def test_only_the_selected_draft_is_rated(tmp_path):
+    _, body = run(tmp_path, "o09-several-drafts-one-selected", pama=True)
+    assert [rating(a) for a in body["systemActions"]] == ["not-appropriate"]
+
+
+def test_imaging_draft_no_rule_judges_is_no_criteria_apply(tmp_path):
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db", pama_system_actions=True))
+    draft = {"resourceType": "ServiceRequest", "id": "ct-1", "status": "draft", "intent": "order",
+             "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72125"}]}}
+    keys = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
+            "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
+    body = {"hook": "order-sign", "hookInstance": str(uuid.uuid4()), "prefetch": {k: None for k in keys},
+            "context": {"userId": "Practitioner/a", "patientId": "p", "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]}}}
+    response = app.test_client().post("/cds-services/nerve-cds-order-sign", json=body).get_json()
+    assert response["cards"] == [] and [rating(a) for a in response["systemActions"]] == ["no-criteria-apply"]
+
+
+def test_update_to_stat_keeps_the_whole_draft(tmp_path):
+    scenario, body = run(tmp_path, "o04-routine-mri-with-ces-red-flags", pama=False)
+    (card,) = body["cards"]
+    (action,) = card["suggestions"][0]["actions"]
+    draft = scenario.request["context"]["draftOrders"]["entry"][0]["resource"]
+    assert action["resource"] == {**draft, "priority": "stat"}
+
+
+def test_replace_deletes_the_selected_draft_then_creates_pt(tmp_path):
+    scenario, body = run(tmp_path, "o09-several-drafts-one-selected", pama=False)
+    (card,) = [c for c in body["cards"] if c["source"]["topic"]["code"] == "imaging-not-indicated"]
+    delete, create = card["suggestions"][0]["actions"]
+    assert delete == {"type": "delete", "description": delete["description"], "resourceId": scenario.request["context"]["selections"][0]}
+    assert create["resource"]["code"]["coding"][0]["code"] == "308447003"
+    assert {r["display"] for r in card["overrideReasons"]} >= {"Requested by a specialist", "Conservative care already tried and failed"}
+
+
+def test_incomplete_draft_is_updated_as_a_whole_valid_resource(tmp_path):
+    """CES red flags and a lumbar MRI draft carrying nothing but its code: the stat update is valid R4."""
+    from fhir.resources.R4B.servicerequest import ServiceRequest
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
+    draft = {"resourceType": "ServiceRequest", "id": "mri-1", "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]}}
+    ces = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+        "resourceType": "Condition", "id": "c-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}
+    keys = ("patient", "observations", "serviceRequests", "procedures", "imagingStudies", "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
+    body = {"hook": "order-select", "hookInstance": str(uuid.uuid4()), "prefetch": {**{k: None for k in keys}, "conditions": ces},
+            "context": {"userId": "Practitioner/a", "patientId": "p-9", "selections": ["ServiceRequest/mri-1"],
+                        "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]}}}
+    response = app.test_client().post("/cds-services/nerve-cds-order-select", json=body)
+    assert response.status_code == 200
+    (card,) = response.get_json()["cards"]
+    (action,) = card["suggestions"][0]["actions"]
+    resource = action["resource"]
+    ServiceRequest.model_validate(resource)
+    assert resource["id"] == "mri-1" and resource["priority"] == "stat" and resource["subject"] == {"reference": "Patient/p-9"}
+
+
+def test_reason_code_counts_but_is_never_referenced(tmp_path):
+    scenario, body = run(tmp_path, "o02-cpt-draft-with-reason-code-only", pama=False)
+    (card,) = body["cards"]
+    draft_ref = scenario.request["context"]["selections"][0]
+    assert f"reason on {draft_ref}" in card["detail"]
+    create = card["suggestions"][0]["actions"][1]["resource"]
+    assert "reasonReference" not in create  # no Condition exists on the server for a draft's reasonCode

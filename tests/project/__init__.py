@@ -1,0 +1,1 @@
+"""Project-wide checks: architecture, types, deployment files, the clinical safety document."""

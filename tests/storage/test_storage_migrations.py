@@ -1,0 +1,117 @@
+"""The schema is Alembic's: a new database is brought to the newest revision at start-up, a database
+made by the pre-migration code (SQLAlchemy create_all) is taken over with its rows, and the tables
+the code uses are exactly the ones the migrations make."""
+from __future__ import annotations
+
+import hashlib
+import time
+import uuid
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from click.testing import CliRunner
+from sqlalchemy import create_engine, text
+
+from cds_service.core.settings import Settings
+from cds_service.storage.sql import alembic_config
+from cds_service.storage.sql_schema import metadata
+from cds_service.tools.cli import main
+from tests.helpers.apps import new_app
+from tests.helpers.calls import SERVICE
+from tests.helpers.tokens import Issuer, bearer, write_trust_file
+
+# What SQLAlchemy's create_all made before there were migrations, per database.
+LEGACY_DDL = {
+    "sqlite": ("INTEGER", "DATETIME", '"key"'),
+    "postgresql": ("SERIAL", "TIMESTAMP WITH TIME ZONE", "key"),
+}
+
+
+def legacy_schema(dialect: str) -> list[str]:
+    serial, stamp, key = LEGACY_DDL[dialect]
+    return [
+        f"""CREATE TABLE feedback (id {serial} NOT NULL, service_id VARCHAR(128) NOT NULL,
+            card_uuid VARCHAR(64) NOT NULL, hook_instance VARCHAR(128), topic VARCHAR(64), outcome VARCHAR(16) NOT NULL,
+            outcome_timestamp {stamp} NOT NULL, accepted_suggestions JSON NOT NULL, override_system VARCHAR(256),
+            override_code VARCHAR(128), override_display VARCHAR(512), user_comment TEXT, received_at {stamp} NOT NULL,
+            PRIMARY KEY (id), CONSTRAINT uq_feedback UNIQUE (card_uuid, outcome, outcome_timestamp))""",
+        "CREATE INDEX ix_feedback_card_uuid ON feedback (card_uuid)",
+        f"""CREATE TABLE issued_card (card_uuid VARCHAR(64) NOT NULL, service_id VARCHAR(128) NOT NULL,
+            hook_instance VARCHAR(128) NOT NULL, topic VARCHAR(64), issued_at {stamp} NOT NULL, PRIMARY KEY (card_uuid))""",
+        f"CREATE TABLE nerve_cds_jti_seen ({key} VARCHAR(64) NOT NULL, expires FLOAT NOT NULL, PRIMARY KEY ({key}))",
+        "CREATE INDEX ix_nerve_cds_jti_seen_expires ON nerve_cds_jti_seen (expires)",
+    ]
+
+
+def revision_and_drift(url: str) -> tuple[str | None, list]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn)
+            return context.get_current_revision(), compare_metadata(context, metadata)
+    finally:
+        engine.dispose()
+
+
+def head() -> str:
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def test_a_new_database_is_at_the_newest_revision_with_exactly_the_tables_the_code_uses(database_url):  # noqa: F811
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=database_url))
+    assert app.test_client().get("/readyz").status_code == 200
+    assert revision_and_drift(database_url) == (head(), [])
+
+
+def test_db_upgrade_command_migrates_ahead_of_start_up(tmp_path):
+    url = f"sqlite:///{tmp_path}/fb.db"
+    result = CliRunner().invoke(main, ["db", "upgrade"], env={"NERVE_CDS_DATABASE_URL": url})
+    assert result.exit_code == 0 and head() in result.output
+    assert revision_and_drift(url) == (head(), [])
+
+
+def test_a_database_from_before_migrations_keeps_its_feedback_cards_and_jti(database_url, tmp_path):  # noqa: F811
+    dialect = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    ehr = Issuer("https://ehr.example.org")
+    card, used_jti, now = str(uuid.uuid4()), str(uuid.uuid4()), time.time()
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        for statement in legacy_schema(dialect):
+            conn.execute(text(statement))
+        conn.execute(text("INSERT INTO issued_card VALUES (:c, 'nerve-cds-patient-view', 'h-old', 'cauda-equina-emergency', "
+                          "'2026-11-01 09:00:00')"), {"c": card})
+        conn.execute(text("INSERT INTO feedback (service_id, card_uuid, hook_instance, topic, outcome, outcome_timestamp, "
+                          "accepted_suggestions, override_code, received_at) VALUES ('nerve-cds-patient-view', :c, 'h-old', "
+                          "'cauda-equina-emergency', 'overridden', '2026-11-01 10:00:00', '[]', 'seen', '2026-11-01 10:00:01')"),
+                     {"c": card})
+        key = hashlib.sha256(f"{ehr.iss}\0{used_jti}".encode()).hexdigest()
+        conn.execute(text("INSERT INTO nerve_cds_jti_seen VALUES (:k, :e)"), {"k": key, "e": now + 600})
+    engine.dispose()
+
+    app = new_app(Settings(database_url=database_url, trust_file=write_trust_file(tmp_path, {"issuer": ehr})))
+    client, store = app.test_client(), app.extensions["nerve_cds.feedback"]
+    assert client.get("/readyz").status_code == 200
+    assert revision_and_drift(database_url) == (head(), [])
+    (old,) = store.feedback_for(card)
+    assert (old.hook_instance, old.topic, old.override_code) == ("h-old", "cauda-equina-emergency", "seen")
+    assert store.issued_card(card).hook_instance == "h-old"
+    replayed = ehr.token("http://localhost/cds-services", jti=used_jti)
+    assert client.get("/cds-services", headers=bearer(replayed)).status_code == 401  # the jti table was kept
+    item = {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
+    path = SERVICE + "/feedback"
+    assert client.post(path, json={"feedback": [item]}, headers=bearer(ehr.token("http://localhost" + path))).status_code == 200
+    assert [f.hook_instance for f in store.feedback_for(card)] == ["h-old", "h-old"]
+
+
+def test_a_partial_pre_migration_database_gets_its_missing_table(tmp_path):
+    """Without authentication the old code never made the jti table."""
+    url = f"sqlite:///{tmp_path}/fb.db"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in legacy_schema("sqlite"):
+            if "nerve_cds_jti_seen" not in statement:
+                conn.execute(text(statement))
+    engine.dispose()
+    assert new_app(Settings(dev=True, auth_enabled=False, database_url=url)).test_client().get("/readyz").status_code == 200
+    assert revision_and_drift(url) == (head(), [])

@@ -1,0 +1,119 @@
+"""What an operator sees when a setting, the trust file, the card library or the port is wrong:
+one line naming the problem and exit 2, never a traceback. Runs the real `nerve-cds` command."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from cds_service.core.settings import Settings, SettingsError
+from tests.helpers.fhir_server import free_port
+
+NERVE_CDS = [sys.executable, "-m", "cds_service"]
+
+
+def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_CDS_")}
+    clean["NERVE_CDS_DATABASE_URL"] = f"sqlite:///{tmp_path}/fb.db"
+    return subprocess.run(NERVE_CDS + args, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+
+
+def assert_one_line(result: subprocess.CompletedProcess, *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("NERVE_CDS_DEV", "ture", ["NERVE_CDS_DEV", "boolean"]),
+    ("NERVE_CDS_FHIR_READ_TIMEOUT", "soon", ["NERVE_CDS_FHIR_READ_TIMEOUT", "number"]),
+    ("NERVE_CDS_FHIR_READ_TIMEOUT", "-3", ["NERVE_CDS_FHIR_READ_TIMEOUT", "greater than 0"]),
+    ("NERVE_CDS_LOG_LEVEL", "chatty", ["NERVE_CDS_LOG_LEVEL"]),
+    ("NERVE_CDS_TRUSTFILE", "/etc/trust.yaml", ["NERVE_CDS_TRUSTFILE", "not a nerve-cds setting"]),
+])
+def test_a_bad_environment_value_is_one_line(tmp_path, variable, value, words):
+    assert_one_line(run(["serve", "--port", str(free_port())], tmp_path, **{variable: value}), *words)
+    assert_one_line(run(["cards", "validate"], tmp_path, **{variable: value}), *words)
+
+
+def test_settings_refuse_what_they_used_to_read_as_false():
+    with pytest.raises(SettingsError):
+        Settings.from_env({"NERVE_CDS_DEV": "ture"})
+    assert Settings.from_env({"NERVE_CDS_DEV": "yes", "NERVE_CDS_FHIR_ALLOWLIST": "https://a, https://b"}).fhir_allowlist \
+        == ("https://a", "https://b")
+    with pytest.raises(ValueError):
+        Settings(dev=True, no_such_setting=1)
+
+
+def test_a_misspelt_trust_file_key_is_refused(tmp_path):
+    trust = tmp_path / "trust.yaml"
+    trust.write_text("client:\n  - iss: https://ehr.example.org\n    jwks_url: https://ehr.example.org/jwks\n")
+    result = run(["serve", "--port", str(free_port())], tmp_path, NERVE_CDS_TRUST_FILE=str(trust))
+    assert_one_line(result, "trust.yaml", "client", "Extra inputs are not permitted")
+    trust.write_text("clients:\n  - iss: https://ehr.example.org\n    jwks_ulr: https://ehr.example.org/jwks\n")
+    assert_one_line(run(["serve", "--port", str(free_port())], tmp_path, NERVE_CDS_TRUST_FILE=str(trust)),
+                    "clients.0.jwks_ulr")
+
+
+def test_a_broken_card_library_is_one_line(tmp_path):
+    cards = tmp_path / "cards"
+    shutil.copytree(Settings().cards_dir, cards)
+    rule_file = cards / "rules" / "cauda-equina.yaml"
+    rule_file.write_text(rule_file.read_text().replace("topic: cauda-equina-emergency", "topic: cauda-equina-emergenc", 1))
+    result = run(["serve", "--dev", "--port", str(free_port())], tmp_path, NERVE_CDS_CARDS_DIR=str(cards))
+    assert_one_line(result, "cards/rules/cauda-equina.yaml", "cauda-equina-emergenc")
+
+
+def test_a_port_in_use_is_one_line(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["serve", "--dev", "--port", str(port)], tmp_path)
+    assert_one_line(result, f"127.0.0.1:{port}", "in use")
+
+
+def listening_addresses(port: int) -> set[str]:
+    """Local IPv4 addresses with a listening TCP socket on `port`, from /proc/net/tcp."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, hex_port = local.split(":")
+        if state == "0A" and int(hex_port, 16) == port:
+            found.add(socket.inet_ntoa(bytes.fromhex(address)[::-1]))
+    return found
+
+
+def test_dev_mode_listens_on_loopback_only(tmp_path):
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_CDS_")}
+    process = subprocess.Popen(NERVE_CDS + ["serve", "--dev", "--port", str(port), "--workers", "1"],
+                               env={**clean, "NERVE_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/fb.db"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        assert listening_addresses(port) == {"127.0.0.1"}
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_version_and_module_entry_point(tmp_path):
+    result = run(["--version"], tmp_path)
+    assert result.returncode == 0 and result.stdout.startswith("nerve-cds, version ")

@@ -1,0 +1,143 @@
+"""The workbench in a real browser (headless Chromium from the distribution, driven by
+Playwright) against the service running as a real HTTP server: a fixture's CES card and its
+explanation, feedback sent through the real endpoint, and the chart that counts it.
+
+Screenshots of each view are written to docs/screenshots/ (the README shows them).
+On a developer machine without /usr/bin/chromium these tests skip; under CI (CI set) they fail
+instead, since .ci/run installs chromium.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.helpers.paths import CARDS, DOCS
+from tests.helpers.workbench import dev_settings, hook_request, live_server
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# The README's screenshots are refreshed only on request (NERVE_CDS_SCREENSHOTS=1), so a test run
+# leaves the working tree clean; otherwise they go to a temporary folder and are still taken.
+SHOTS = DOCS / "screenshots" if os.environ.get("NERVE_CDS_SCREENSHOTS") == "1" else Path(tempfile.mkdtemp())
+
+if not CHROMIUM.exists() and not os.environ.get("CI"):
+    pytest.skip("no /usr/bin/chromium on this machine (apt-get install chromium); CI fails instead of skipping",
+                allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "headless Chromium is required: apt-get install chromium"
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def some_history(base: str, discovery: dict) -> None:
+    """Cards issued and answered over the past weeks, so the charts have something to show."""
+    now = datetime.now(timezone.utc)
+    for n, sid in enumerate(("s01-acute-lumbar-radiculopathy", "x04-ces2-stable-red-flag", "s14-cervical-radiculopathy-7-weeks")):
+        service, body = hook_request(sid, discovery)
+        for card in requests.post(f"{base}/cds-services/{service}", json=body, timeout=30).json()["cards"]:
+            when = (now - timedelta(days=7 * n + 1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            if card.get("suggestions") and n != 1:
+                item = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": when,
+                        "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}]}
+            else:
+                item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": when,
+                        "overrideReason": {"reason": card["overrideReasons"][-1]}}
+            assert requests.post(f"{base}/cds-services/{service}/feedback", json={"feedback": [item]}, timeout=30).ok
+
+
+def overridden_count(page, topic: str) -> int:
+    bar = page.locator(f'#outcome-chart rect[data-topic="{topic}"][data-kind="overridden"]')
+    return int(bar.get_attribute("data-count")) if bar.count() else 0
+
+
+def test_explain_feedback_and_the_chart_in_a_browser(tmp_path, page):
+    with live_server(dev_settings(tmp_path)) as base:
+        discovery = requests.get(f"{base}/cds-services", timeout=10).json()
+        some_history(base, discovery)
+        service, body = hook_request("s03-classic-cauda-equina", discovery)
+        cards = requests.post(f"{base}/cds-services/{service}", json=body, timeout=30).json()["cards"]
+        assert [c["source"]["topic"]["code"] for c in cards] == ["cauda-equina-emergency"]
+
+        page.goto(f"{base}/workbench/feedback")
+        assert overridden_count(page, "cauda-equina-emergency") == 0
+        page.screenshot(path=str(SHOTS / "feedback-before.png"), full_page=True)
+
+        page.goto(f"{base}/workbench/explain/s03-classic-cauda-equina")
+        card = page.locator(f'.card[data-card="{cards[0]["uuid"]}"]')
+        assert card.is_visible()
+        assert "critical" in card.get_attribute("class")
+        assert "emergency MRI" in card.locator(".summary").inner_text()
+        assert card.locator(".detail strong").first.inner_text() == "Refer immediately"
+        why = page.locator('.why[data-rule="CES-1"]').first
+        assert why.is_visible() and "fired" in why.locator(".outcome").inner_text()
+        assert "Observation/s03-classic-cauda-equina-o4" in why.inner_text()
+        page.screenshot(path=str(SHOTS / "explain.png"), full_page=False)
+
+        page.locator(f'button.fb[data-outcome="overridden"][data-card="{cards[0]["uuid"]}"]').click()
+        status = page.locator(f'.fb-status[data-card="{cards[0]["uuid"]}"]')
+        status.filter(has_text="sent").wait_for(timeout=10_000)
+        assert status.inner_text() == "overridden: sent"
+
+        page.goto(f"{base}/workbench/feedback")
+        assert overridden_count(page, "cauda-equina-emergency") == 1
+        row = page.locator('#feedback-table tr[data-topic="cauda-equina-emergency"]')
+        assert row.locator("td.overridden").inner_text() == "1" and row.locator("td.issued").inner_text() == "1"
+        assert "CES excluded on clinical assessment (1)" in row.inner_text()
+        page.screenshot(path=str(SHOTS / "feedback.png"), full_page=True)
+
+
+def test_library_diff_in_a_browser(tmp_path, page):
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS, cards)
+    text = (cards / "settings.yaml").read_text()
+    head, _, tail = text.partition("  ces_recent_days:\n")
+    (cards / "settings.yaml").write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 1", 1))
+    with live_server(dev_settings(tmp_path)) as base:
+        page.goto(f"{base}/workbench/diff")
+        page.fill('input[name="candidate"]', str(cards))
+        page.click('button[type="submit"]')
+        page.locator("#verdict").wait_for()
+        assert "change" in page.locator("#verdict").inner_text()
+        change = page.locator('.why[data-case="s04-painless-saddle-and-bowel"]')
+        assert "loses cauda-equina-emergency" in change.inner_text() and "gains cauda-equina-urgent" in change.inner_text()
+        assert page.locator("#matrix td.changed").count() > 0
+        page.screenshot(path=str(SHOTS / "diff.png"), full_page=False)
+
+
+def test_a_bad_library_edit_is_shown_in_the_browser(tmp_path, page):
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS, cards)
+    with live_server(dev_settings(tmp_path, cards_dir=cards)) as base:
+        page.goto(f"{base}/workbench/explain/s03-classic-cauda-equina")
+        assert page.locator(".card.critical").count() == 1
+        rules = cards / "rules" / "cauda-equina.yaml"
+        rules.write_text(rules.read_text().replace("topic: cauda-equina-emergency", "topic: cauda-equina-emergencyy", 1))
+        page.reload()
+        error = page.locator("#library-error")
+        assert error.is_visible() and "unknown card topic 'cauda-equina-emergencyy'" in error.inner_text()
+        page.screenshot(path=str(SHOTS / "library-error.png"), full_page=False)

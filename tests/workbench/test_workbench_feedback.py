@@ -1,0 +1,83 @@
+"""Feedback analytics: cards issued by real hook calls, feedback posted to the real endpoint as a
+CDS client does, then counted per topic, per override reason and per week."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from click.testing import CliRunner
+
+from cds_service.storage.analytics import monday
+from cds_service.tools.cli import main
+from tests.helpers.apps import new_app
+from tests.helpers.workbench import dev_settings, hook_request
+
+
+def stamp(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def call(client, sid):
+    discovery = client.get("/cds-services").get_json()
+    service, body = hook_request(sid, discovery)
+    response = client.post(f"/cds-services/{service}", json=body)
+    assert response.status_code == 200
+    return service, response.get_json()["cards"]
+
+
+def test_counts_per_topic_reason_and_week(tmp_path):
+    settings = dev_settings(tmp_path)
+    app = new_app(settings)
+    client = app.test_client()
+    now = datetime.now(timezone.utc)
+    service, ces = call(client, "s03-classic-cauda-equina")
+    _, urgent = call(client, "x04-ces2-stable-red-flag")
+    _, cons = call(client, "s01-acute-lumbar-radiculopathy")
+    ces_card, urgent_card = ces[0], urgent[0]
+    assert ces_card["source"]["topic"]["code"] == "cauda-equina-emergency"
+    suggestion = ces_card["suggestions"][0]["uuid"]
+    reason = urgent_card["overrideReasons"][0]
+    items = [
+        {"card": ces_card["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}], "outcomeTimestamp": stamp(now)},
+        {"card": urgent_card["uuid"], "outcome": "overridden", "overrideReason": {"reason": reason}, "outcomeTimestamp": stamp(now)},
+        {"card": urgent_card["uuid"], "outcome": "overridden", "outcomeTimestamp": stamp(now - timedelta(days=8))},
+    ]
+    response = client.post(f"/cds-services/{service}/feedback", json={"feedback": items})
+    assert response.status_code == 200
+
+    report = app.extensions["nerve_cds.storage"].report()
+    emergency, ces2 = report.topic("cauda-equina-emergency"), report.topic("cauda-equina-urgent")
+    assert (emergency.issued, emergency.accepted, emergency.overridden) == (1, 1, 0)
+    assert emergency.suggestions == {suggestion: 1} and emergency.acceptance == 1.0
+    assert (ces2.issued, ces2.accepted, ces2.overridden) == (1, 0, 2)
+    assert ces2.reasons == {(reason["code"], reason["display"]): 1, ("", "no reason given"): 1}
+    shown = {t.topic for t in report.topics}
+    assert {c["source"]["topic"]["code"] for c in cons} <= shown
+    this_week, earlier = monday(now), monday(now - timedelta(days=8))
+    assert report.weekly["cauda-equina-urgent"][this_week].overridden == 1
+    assert report.weekly["cauda-equina-urgent"][earlier].overridden == 1
+    assert report.weeks[0] == earlier and report.weeks[-1] == this_week
+    assert len(report.weeks) == (this_week - earlier).days // 7 + 1
+
+    # a window that starts after the older override leaves it out
+    recent = app.extensions["nerve_cds.storage"].report(since=now - timedelta(days=1))
+    assert recent.topic("cauda-equina-urgent").overridden == 1
+
+    cli = CliRunner().invoke(main, ["feedback", "report", "--json"], env={"NERVE_CDS_DATABASE_URL": settings.database_url})
+    assert cli.exit_code == 0, cli.output
+    body = {t["topic"]: t for t in json.loads(cli.output)["topics"]}
+    assert body["cauda-equina-urgent"]["overridden"] == 2 and body["cauda-equina-urgent"]["rules"] == ["CES-2"]
+    assert body["cauda-equina-urgent"]["overrideReasons"][0]["count"] == 1
+    table = CliRunner().invoke(main, ["feedback", "report"], env={"NERVE_CDS_DATABASE_URL": settings.database_url,
+                                                                 "COLUMNS": "200"})
+    assert f"override: {reason['display']} [{reason['code']}] x1" in table.output
+
+    page = client.get("/workbench/feedback").get_data(as_text=True)
+    assert 'data-topic="cauda-equina-urgent" data-kind="overridden" data-count="2"' in page
+    assert f"{reason['display']} (1)" in page
+
+
+def test_feedback_page_without_data_says_so(tmp_path):
+    client = new_app(dev_settings(tmp_path)).test_client()
+    page = client.get("/workbench/feedback")
+    assert page.status_code == 200 and 'id="no-feedback"' in page.get_data(as_text=True)

@@ -1,0 +1,95 @@
+"""Preview a library change: matrix, gains and losses, and why, for fixtures or request files."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from cds_service.library.loader import load_library
+from cds_service.tools.cli import main
+from cds_service.workbench.cases import fixture_cases, noon
+from cds_service.workbench.preview import preview
+from tests.helpers.apps import shipped_library
+from tests.helpers.paths import CARDS, FIXTURES
+from tests.helpers.workbench import hook_request
+
+
+@pytest.fixture
+def shorter_ces_window(tmp_path):
+    """The shipped library with CES red flags counting as new for 1 day instead of 14."""
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS, cards)
+    settings = yaml.safe_load((cards / "settings.yaml").read_text())
+    assert settings["thresholds"]["ces_recent_days"]["value"] == 14
+    text = (cards / "settings.yaml").read_text()
+    head, _, tail = text.partition("  ces_recent_days:\n")
+    (cards / "settings.yaml").write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 1", 1))
+    assert load_library(cards).settings["ces_recent_days"] == 1
+    return cards
+
+
+def test_preview_names_gains_losses_and_the_condition_that_changed(shorter_ces_window):
+    from datetime import date
+    current, candidate = shipped_library(), load_library(shorter_ces_window)
+    result = preview(current, candidate, fixture_cases(FIXTURES, date.today()), noon(date.today()))
+    change = next(c for c in result.changes if c.case == "s04-painless-saddle-and-bowel")
+    assert change.lost == ["cauda-equina-emergency"] and change.gained == ["cauda-equina-urgent"]
+    assert result.before["s04-painless-saddle-and-bowel"]["cauda-equina-emergency"] == "critical"
+    assert result.after["s04-painless-saddle-and-bowel"]["cauda-equina-urgent"] == "warning"
+    why = change.why["cauda-equina-emergency"]
+    assert why["before"] == [{"rule": "CES-1", "outcome": "fired", "indicator": "critical"}]
+    assert why["after"] == [{"rule": "CES-1", "outcome": "not fired"}]
+    window = next(c for c in why["conditions"] if c["condition"].startswith("onset_within(findings=saddle-sensory-loss"))
+    assert window == {"condition": window["condition"], "before": True, "after": False,
+                      "thresholds": "ces_recent_days=14 -> ces_recent_days=1"}
+    assert change.why["cauda-equina-urgent"]["before"] == [{"rule": "CES-2", "outcome": "suppressed", "suppressedBy": "CES-1"}]
+    # a scenario that does not change is in the matrix, not in the changes
+    assert "s01-acute-lumbar-radiculopathy" in result.cases
+    assert all(c.case != "s01-acute-lumbar-radiculopathy" for c in result.changes)
+
+
+def test_cards_diff_cli_exits_1_and_explains(shorter_ces_window):
+    runner = CliRunner()
+    result = runner.invoke(main, ["cards", "diff", "--cards-dir", str(shorter_ces_window), "--matrix"], env={"COLUMNS": "250"})
+    assert result.exit_code == 1, result.output
+    assert "s04-painless-saddle-and-bowel\n  - critical cauda-equina-emergency" in result.output
+    assert "why cauda-equina-emergency: before CES-1 fired (critical); after CES-1 not fired" in result.output
+    assert "crit>·" in result.output  # the matrix cell of a lost critical card
+    as_json = json.loads(runner.invoke(main, ["cards", "diff", "--cards-dir", str(shorter_ces_window), "--json"]).output)
+    assert "cauda-equina-emergency" in as_json["topics"]
+    changed = {c["case"] for c in as_json["changes"]}
+    assert "s04-painless-saddle-and-bowel" in changed and "s01-acute-lumbar-radiculopathy" not in changed
+    same = runner.invoke(main, ["cards", "diff", "--cards-dir", str(CARDS)])
+    assert same.exit_code == 0 and "No scenario's cards change." in same.output
+
+
+def test_cards_diff_over_the_teams_request_files(tmp_path, shorter_ces_window):
+    library = shipped_library()
+    discovery = {"services": [s.discovery() for s in library.services]}
+    folder = tmp_path / "requests"
+    folder.mkdir()
+    for sid in ("s04-painless-saddle-and-bowel", "s01-acute-lumbar-radiculopathy"):
+        (folder / f"{sid}.json").write_text(json.dumps(hook_request(sid, discovery)[1]))
+    result = CliRunner().invoke(main, ["cards", "diff", "--cards-dir", str(shorter_ces_window), "--requests", str(folder), "--json"])
+    assert result.exit_code == 1, result.output
+    body = json.loads(result.output)
+    assert sorted(body["before"]) == ["s01-acute-lumbar-radiculopathy", "s04-painless-saddle-and-bowel"]
+    assert [c["case"] for c in body["changes"]] == ["s04-painless-saddle-and-bowel"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    refused = CliRunner().invoke(main, ["cards", "diff", "--cards-dir", str(shorter_ces_window), "--requests", str(empty)])
+    assert refused.exit_code == 2 and "no *.json request files" in refused.output
+
+
+def test_cards_diff_over_patients_on_a_fhir_server(fhir_base_url, shorter_ces_window):
+    runner = CliRunner()
+    assert runner.invoke(main, ["fixtures", "load", "--fhir-server", fhir_base_url, "--prefix", "wbd-",
+                                "s04-painless-saddle-and-bowel"]).exit_code == 0
+    result = runner.invoke(main, ["cards", "diff", "--cards-dir", str(shorter_ces_window), "--fhir-server", fhir_base_url,
+                                  "--patient", "wbd-s04-painless-saddle-and-bowel-patient", "--json"])
+    assert result.exit_code == 1, result.output
+    change = json.loads(result.output)["changes"][0]
+    assert change["lost"] == ["cauda-equina-emergency"] and change["gained"] == ["cauda-equina-urgent"]
