@@ -56,6 +56,7 @@ class Library:
     path: Path
     pama_kinds: frozenset[str] = frozenset()
     missing_notes: Mapping[str, str] = field(default_factory=dict)  # optional key -> what is then unknown
+    canonical_base: str = ""  # as loaded, so a reload or a candidate library keeps the operator's URLs
 
     def service(self, service_id: str) -> ServiceDef | None:
         for svc in self.services:
@@ -174,4 +175,5 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
         path=cards_dir,
         pama_kinds=pama_kinds,
         missing_notes=missing_notes,
+        canonical_base=canonical_base,
     )

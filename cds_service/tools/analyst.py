@@ -22,7 +22,8 @@ from .terminal import show_cards
 
 def _library(directory: Path | None) -> Library:
     try:
-        return load_library(directory or Settings.from_env().cards_dir)
+        settings = Settings.from_env()
+        return load_library(directory or settings.cards_dir, settings.canonical_base)
     except LibraryError as exc:
         click.secho(f"INVALID: {exc}", fg="red", err=True)
         sys.exit(1)

@@ -33,6 +33,7 @@ class LiveLibrary:
         self._library: Library | None = library
         self._error: str | None = None
         self._path = library.path
+        self._canonical_base = library.canonical_base
         self._reload = reload
         self._seen = signature(self._path) if reload else ()
         self._lock = threading.Lock()
@@ -45,7 +46,7 @@ class LiveLibrary:
                 if now != self._seen:
                     self._seen = now
                     try:
-                        self._library, self._error = load_library(self._path), None
+                        self._library, self._error = load_library(self._path, self._canonical_base), None
                     except LibraryError as exc:
                         self._library, self._error = None, str(exc)
         return self._library, self._error

@@ -119,6 +119,18 @@ def test_dev_mode_reloads_edited_cards_and_shows_a_bad_edit(tmp_path):
     assert fixed.status_code == 200 and "ces_recent_days</b> = 21" in fixed.get_data(as_text=True)
 
 
+def test_a_dev_mode_reload_keeps_the_operators_canonical_base(tmp_path):
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS, cards)
+    app = create_app(dev_settings(tmp_path, cards_dir=cards, canonical_base="https://cds.hospital.example/fhir"))
+    settings_file = cards / "settings.yaml"
+    head, _, tail = settings_file.read_text().partition("  ces_recent_days:\n")
+    settings_file.write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 21", 1))
+    assert "ces_recent_days</b> = 21" in app.test_client().get(PAGE).get_data(as_text=True)  # reloaded
+    reloaded, _ = app.extensions["nerve_cds.workbench"].current()
+    assert reloaded.presentation.topic_system.startswith("https://cds.hospital.example/fhir/")
+
+
 def test_outside_dev_mode_the_library_is_not_reloaded(tmp_path):
     cards = tmp_path / "cards"
     shutil.copytree(CARDS, cards)
