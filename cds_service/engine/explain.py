@@ -55,11 +55,6 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
     }
 
 
-def fired_topics(report: Mapping[str, Any]) -> list[str]:
-    """Topics of the rules that fired and show a card, in rule order."""
-    return [r["topic"] for r in report["rules"] if r["outcome"] == "fired" and not r.get("silent")]
-
-
 def _chosen(rt: RuleTrace, findings: Findings, library: Library) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if rt.escalations:

@@ -66,10 +66,6 @@ def read_gps(path: Path) -> dict[str, str]:
     return dict(line.split("\t", 1) for line in lines if "\t" in line)
 
 
-def gps_path(cards_dir: Path) -> Path:
-    return Path(cards_dir) / read_yaml(Path(cards_dir) / LEDGER_FILE, f"cards/{LEDGER_FILE}")["gps"]
-
-
 def _compile(patterns: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
 

@@ -10,10 +10,8 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from ..data.scenarios import Scenario
-from ..engine.advise import advise
 from ..library.loader import Library
-from ..workbench.cases import fixture_cases, noon, scenario_case, service_for
+from ..workbench.cases import fixture_cases, noon
 from ..workbench.preview import Card, preview
 
 
@@ -22,12 +20,6 @@ class Difference:
     scenario: str
     before: tuple[Card, ...]
     after: tuple[Card, ...]
-
-
-def scenario_advice(library: Library, scenario: Scenario, today: date) -> list[dict]:
-    """The cards a scenario gets, its resources handed to the engine as if prefetched."""
-    case = scenario_case(scenario)
-    return advise(library, service_for(library, case.hook), case.context, case.data, noon(today)).cards
 
 
 def compare(before: Library, after: Library, fixtures_dir: Path, today: date) -> list[Difference]:

@@ -8,7 +8,10 @@ import requests
 
 from cds_service.core.settings import Settings
 from cds_service.data.prefetch import substitute
-from cds_service.data.scenarios import load_scenario
+from cds_service.data.scenarios import Scenario, load_scenario
+from cds_service.engine.advise import advise
+from cds_service.library.loader import Library
+from cds_service.workbench.cases import noon, scenario_case, service_for
 
 
 def ehr_prefetch(client, fhir_base_url, service_id, context):
@@ -55,3 +58,9 @@ def orders(card_: dict) -> list:
     """(CPT or SNOMED codes, priority) of every resource each suggestion creates, per suggestion."""
     return [[({c["code"] for c in a["resource"]["code"]["coding"]}, a["resource"].get("priority"))
              for a in s["actions"] if a["type"] == "create"] for s in card_.get("suggestions", [])]
+
+
+def scenario_advice(library: Library, scenario: Scenario, today: date) -> list[dict]:
+    """The cards a scenario gets, its resources handed to the engine as if prefetched."""
+    case = scenario_case(scenario)
+    return advise(library, service_for(library, case.hook), case.context, case.data, noon(today)).cards

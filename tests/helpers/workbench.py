@@ -53,3 +53,8 @@ def live_server(settings: Settings) -> Iterator[str]:
     finally:
         server.shutdown()
         thread.join(5)
+
+
+def fired_topics(report: dict[str, Any]) -> list[str]:
+    """Topics of the rules an explanation says fired and showed a card, in rule order."""
+    return [r["topic"] for r in report["rules"] if r["outcome"] == "fired" and not r.get("silent")]

@@ -12,8 +12,9 @@ from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.library.loader import LibraryError, load_library
 from cds_service.tools.cli import main
-from cds_service.tools.compare import compare, scenario_advice
+from cds_service.tools.compare import compare
 from tests.helpers.apps import shipped_library
+from tests.helpers.scenarios import scenario_advice
 
 SETTINGS = Settings()
 TODAY = date.today()

@@ -9,13 +9,13 @@ import simple_icd_10_cm as icd
 import yaml
 
 from cds_service.core.settings import Settings
-from cds_service.library.coverage import gps_path, read_gps
+from cds_service.library.coverage import read_gps
 from cds_service.library.terminology import UNVERIFIED_EXTENSION
 from tests.helpers.apps import shipped_library
 from tests.helpers.codings import codings
+from tests.helpers.paths import GPS_FILE  # shipped in cards/terminology/, nothing outside the repository
 
 CARDS = Settings().cards_dir
-GPS_FILE = gps_path(CARDS)  # shipped in the card library (cards/terminology/), nothing outside the repository
 ICD = "http://hl7.org/fhir/sid/icd-10-cm"
 SNOMED = "http://snomed.info/sct"
 

@@ -13,16 +13,15 @@ import yaml
 
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import RELATIVE, concrete_date, list_scenarios, load_scenario
-from cds_service.library.coverage import gps_path, read_gps
+from cds_service.library.coverage import read_gps
 from tests.helpers.apps import shipped_library
+from tests.helpers.paths import GPS_FILE
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)
-TOPICS = {"cauda-equina-emergency", "cauda-equina-urgent", "motor-neuron-disease-referral", "progressive-deficit",
-          "radiculopathy-imaging", "electrodiagnostic-testing", "conservative-management", "benign-fasciculation",
-          "electrolyte-contributor", "imaging-not-indicated", "ncs-without-emg", "electrodiagnostic-not-indicated",
-          "duplicate-order", "serious-spinal-pathology", "cervical-myelopathy", "fasciculation-with-weakness"}
-ORDER_ONLY = {"imaging-not-indicated", "ncs-without-emg", "electrodiagnostic-not-indicated", "duplicate-order"}
+TOPICS = frozenset(shipped_library().presentation.topics)
+# Topics no rule raises on patient-view: the order-stewardship cards.
+ORDER_ONLY = TOPICS - {rule.topic for rule in shipped_library().rules if "patient-view" in rule.hooks}
 CLINICAL_SYSTEMS = {"http://hl7.org/fhir/sid/icd-10-cm", "http://snomed.info/sct", "http://loinc.org",
                     "http://www.ama-assn.org/go/cpt"}
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
@@ -142,7 +141,7 @@ def test_resources_follow_the_scenario_conventions(sid):
 
 def test_every_clinical_code_in_the_fixtures_is_real_and_known_to_the_card_library():
     terminology = shipped_library().terminology
-    gps = read_gps(gps_path(SETTINGS.cards_dir))
+    gps = read_gps(GPS_FILE)
     problems = []
     for sid in SCENARIOS:
         scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())

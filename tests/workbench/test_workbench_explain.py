@@ -10,12 +10,11 @@ from click.testing import CliRunner
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios
 from cds_service.engine.advise import advise
-from cds_service.engine.explain import fired_topics
 from cds_service.tools.cli import main
 from cds_service.workbench.cases import fixture_case, noon, run_case, service_for
 from tests.helpers.apps import shipped_library
 from tests.helpers.paths import FIXTURES
-from tests.helpers.workbench import hook_request
+from tests.helpers.workbench import fired_topics, hook_request
 
 LIBRARY = shipped_library()
 TODAY = date.today()
