@@ -8,7 +8,8 @@
     and 32: requests/s, p50, p99, server CPU per request;
 (c) the fallback path: FHIR round trips per hook call and the latency it adds, against a local
     sekmet-fhir.
-Loopback only; every loop is bounded in count or time. Not a test; CI does not run it.
+Loopback only; every loop is bounded in count or time. Not a timing test: tests/project/test_bench.py
+runs it briefly to check that it still works, and asserts no speed.
 """
 from __future__ import annotations
 
@@ -236,7 +237,7 @@ def fallback() -> dict:
         requests.post(server.base_url, json=bundle, timeout=120).raise_for_status()
         with RecordingProxy(server.base_url) as proxy:
             app = create_app(Settings(dev=True, auth_enabled=False, database_url="sqlite://", fhir_allowlist=(proxy.base_url,),
-                                      log_level="WARNING"))
+                                      log_level="ERROR"))
             client = app.test_client()
             path = "/cds-services/nerve-cds-patient-view"
             fetch_body = {**request, "fhirServer": proxy.base_url}
