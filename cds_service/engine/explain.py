@@ -15,6 +15,7 @@ from ..library.loader import Library
 from .advise import Advice
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
+from .medications import MedicationUse
 from .trace import NodeTrace, RuleTrace
 
 _LOGIC = ("all", "any", "not")
@@ -168,6 +169,10 @@ def _fact(fact: Any, today: date) -> dict[str, Any]:
     if isinstance(fact, Draft):
         return {"draft": sorted(fact.kinds), "reference": fact.reference, "display": fact.display,
                 "priority": fact.priority, "considered": fact.considered}
+    if isinstance(fact, MedicationUse):
+        return {"medication": fact.kind, "reference": fact.reference, "display": fact.display, "active": fact.active,
+                "started": fact.started.isoformat() if fact.started else None,
+                "ended": fact.when.isoformat() if fact.when else None}
     raise TypeError(f"unknown fact {type(fact).__name__}")
 
 

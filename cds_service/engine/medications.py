@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterator, Mapping
+from typing import Any, Iterator, Mapping
 
 from ..core import dates, fhirjson
 from ..data.record import PatientRecord
@@ -35,6 +35,7 @@ class MedicationUse:
     when: date | None  # end of a past course (or when it was written); None if not recorded
     reference: str
     started: date | None = None  # when the course began, for "in use for at least N days"
+    display: str = ""  # the drug as the record names it, for the card's "Triggered by"
 
 
 def medication_reference(resource: Mapping) -> str | None:
@@ -42,7 +43,7 @@ def medication_reference(resource: Mapping) -> str | None:
     return fhirjson.text(fhirjson.mapping(resource.get("medicationReference")).get("reference"))
 
 
-def _codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
+def _concept(resource: dict, medications: Mapping[str, dict]) -> Any:
     """medicationCodeableConcept, else the code of the referenced (contained or pooled) Medication."""
     concept = resource.get("medicationCodeableConcept")
     if not isinstance(concept, dict):
@@ -53,7 +54,13 @@ def _codings(resource: dict, medications: Mapping[str, dict]) -> list[dict]:
         else:
             medication = medications.get(ref, {})
         concept = medication.get("code")
-    return fhirjson.codings(concept)
+    return concept
+
+
+def _display(concept: Any) -> str:
+    """The drug's name as recorded: the concept's text, else its first coding's display."""
+    text = fhirjson.text(fhirjson.mapping(concept).get("text"))
+    return text or next((d for c in fhirjson.codings(concept) if (d := fhirjson.text(c.get("display")))), "")
 
 
 def _ended(resource: dict) -> dates.When | None:
@@ -87,12 +94,13 @@ def read_medication_uses(record: PatientRecord, defs: FindingDefs, terminology: 
     pool = {f"Medication/{m.get('id')}": m for m in record.of_type("Medication")}
     found = []
     for resource, state in _uses(record):
-        kinds = terminology.concepts_in(_codings(resource, pool)) & defs.medications
+        concept = _concept(resource, pool)
+        kinds = terminology.concepts_in(fhirjson.codings(concept)) & defs.medications
         if not kinds:
             continue
         when = None if state == "active" else _ended(resource)
         reference = f"{resource['resourceType']}/{resource.get('id')}"
         start = _started(resource)
-        found += [MedicationUse(kind, state == "active", when.day if when else None, reference, start.day if start else None)
-                  for kind in sorted(kinds)]
+        found += [MedicationUse(kind, state == "active", when.day if when else None, reference,
+                                start.day if start else None, _display(concept)) for kind in sorted(kinds)]
     return tuple(found)

@@ -13,9 +13,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 from ..library.language import ARGUMENTS
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
+from .medications import MedicationUse
 from .trace import NodeTrace
 
-Fact = Finding | LabResult | Study | Draft
+Fact = Finding | LabResult | Study | Draft | MedicationUse
 
 
 @dataclass
@@ -319,7 +320,9 @@ def _p_age_under(arg: str, ctx: Context) -> Result:
 @predicate("medication")
 def _p_medication(arg: Any, ctx: Context) -> Result:
     """A drug of these classes in current use."""
-    return bool(set(_names(arg)) & ctx.findings.medications), []
+    kinds = set(_names(arg))
+    found = [u for u in ctx.findings.medication_uses if u.kind in kinds and u.active]
+    return bool(found), found
 
 
 @predicate("medication_within")
@@ -328,7 +331,7 @@ def _p_medication_within(arg: Mapping[str, Any], ctx: Context) -> Result:
     kinds, within = set(_names(arg["kinds"])), ctx.settings[arg["within"]]
     found = [u for u in ctx.findings.medication_uses if u.kind in kinds
              and (u.active or (u.when is not None and _days_since(ctx, u.when) <= within))]
-    return bool(found), []
+    return bool(found), found
 
 
 @predicate("medication_for_at_least")
@@ -338,7 +341,7 @@ def _p_medication_for_at_least(arg: Mapping[str, Any], ctx: Context) -> Result:
     kinds, days = set(_names(arg["kinds"])), ctx.settings[arg["days"]]
     found = [u for u in ctx.findings.medication_uses if u.kind in kinds and u.active
              and u.started is not None and _days_since(ctx, u.started) >= days]
-    return bool(found), []
+    return bool(found), found
 
 
 @predicate("data_missing")

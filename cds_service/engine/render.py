@@ -18,6 +18,7 @@ from ..library.presentation import Presentation
 from . import markdown
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
+from .medications import MedicationUse
 from .rules import Fired
 
 NAMESPACE = uuid.UUID("5b7f1c1e-3a57-4d8e-9a43-6f0c1d1a2b7e")
@@ -134,13 +135,27 @@ def _triggers(facts: Iterable[Any], presentation: Presentation, draft_reasons: M
             seen.add(fact.reference)
             when = fact.when.isoformat() if fact.when else "date not recorded"
             lines.append(f"- {fact.kind.replace('-', ' ')} {fact.state} ({fact.reference.split('/')[0]}, {when})")
+        elif isinstance(fact, MedicationUse) and fact.reference not in seen:
+            seen.add(fact.reference)
+            lines.append(f"- {_medication(fact, presentation)}")
     return "\n".join(lines) if lines else "- (no dated findings)"
+
+
+def _medication(use: MedicationUse, presentation: Presentation) -> str:
+    """"Systemic corticosteroid: prednisolone 5 MG Oral Tablet, in use since 2024-11-02 (MedicationStatement)"."""
+    title = presentation.medication_titles.get(use.kind, use.kind)
+    drug = f": {markdown.inline(use.display)}" if use.display else ""
+    if use.active:
+        course = f"in use since {use.started.isoformat()}" if use.started else "in use, start not recorded"
+    else:
+        course = f"ended {use.when.isoformat()}" if use.when else "ended, date not recorded"
+    return f"{title}{drug}, {course} ({use.reference.split('/')[0]})"
 
 
 def _contributors(findings: Findings, presentation: Presentation, labs: Iterable[LabResult]) -> str:
     """Contributor findings and medications, and the recent low electrolytes the rule noted (FAS-BEN)."""
     names = [presentation.finding_labels.get(n, n) for n in presentation.contributor_findings if findings.present(n)]
-    names += [title for vs, title in presentation.contributor_medications.items() if vs in findings.medications]
+    names += [presentation.medication_titles[vs] for vs in presentation.contributor_medications if vs in findings.medications]
     names += [f"low {_lab(lab)}" for lab in labs if lab.low]
     return ", ".join(names) if names else "none recorded"
 

@@ -163,7 +163,8 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
         contributor_findings=tuple(sorted(findings.in_category("contributor"))),
         setting_texts=setting_texts(settings),
         lab_names=tuple(findings.labs),
-        contributor_medications={m: terminology.valuesets[m].title for m in sorted(findings.contributor_medications)},
+        medication_titles={m: terminology.valuesets[m].title for m in sorted(findings.medications)},
+        contributor_medications=tuple(sorted(findings.contributor_medications)),
     )
     return Library(
         services=services,

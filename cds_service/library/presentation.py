@@ -20,7 +20,8 @@ class Presentation:
     contributor_findings: tuple[str, ...]
     setting_texts: Mapping[str, str]  # each threshold as text, and in weeks as `<name>_weeks`
     lab_names: tuple[str, ...] = ()  # labs the library reads, for "not measured" statements
-    contributor_medications: Mapping[str, str] = field(default_factory=dict)  # value set -> title
+    medication_titles: Mapping[str, str] = field(default_factory=dict)  # drug-class value set -> its title
+    contributor_medications: tuple[str, ...] = ()  # drug classes named as twitching contributors
 
 
 def number_text(value: float) -> str:

@@ -121,3 +121,23 @@ def test_explain_a_patient_on_a_fhir_server(fhir_base_url):
 
 def test_settings_refuse_an_empty_token_as_a_credential():
     assert Settings.from_env({"NERVE_CDS_WORKBENCH_TOKEN": " "}).workbench_token is None
+
+
+def test_an_explanation_names_the_medication_a_condition_held_on(tmp_path):
+    discovery = {"services": [s.discovery() for s in LIBRARY.services]}
+    _, body = hook_request("r04-prednisolone-two-years-back-pain", discovery)
+    path = tmp_path / "request.json"
+    path.write_text(json.dumps(body))
+    result = CliRunner().invoke(main, ["explain", "--request", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+
+    def facts(node):
+        yield from node.get("facts", [])
+        for child in node.get("children", []):
+            yield from facts(child)
+
+    rf1 = next(r for r in json.loads(result.output)["explanation"]["rules"] if r["topic"] == "serious-spinal-pathology"
+               and r["outcome"] == "fired")
+    steroid = [f for f in facts(rf1["when"]) if "medication" in f]
+    assert steroid and steroid[0]["medication"] == "systemic-corticosteroid" and steroid[0]["active"] is True
+    assert steroid[0]["reference"].startswith("MedicationStatement/") and steroid[0]["display"] == "prednisolone"
