@@ -102,16 +102,16 @@ def _lab_evidence(lab: LabResult) -> str:
         return _lab(lab)
     other = lab.corrected_with
     return (f"{_lab(lab)} (measured {lab.measured:g} {lab.unit}, {other.label or other.name} {other.value:g} "
-            f"{other.unit} on {other.when.isoformat() if other.when else 'date not recorded'})")
+            f"{other.unit} on {_date(other.when)})")
 
 
 def _lab_state(lab: LabResult) -> str:
-    when = lab.when.isoformat() if lab.when else "date not recorded"
-    return f"{_lab(lab)} ({'low' if lab.low else 'normal'}, {when})"
+    return f"{_lab(lab)} ({'low' if lab.low else 'normal'}, {_date(lab.when)})"
 
 
 def _triggers(facts: Iterable[Any], presentation: Presentation, draft_reasons: Mapping[str, str]) -> str:
-    """A Markdown list of what triggered the card: each finding's evidence with its date."""
+    """A Markdown list of what triggered the card, each resource once: every finding's evidence
+    with its date, and the lab results, studies, drafts and medications the rule held on."""
     lines: list[str] = []
     seen: set[str] = set()
     for fact in facts:
@@ -120,25 +120,26 @@ def _triggers(facts: Iterable[Any], presentation: Presentation, draft_reasons: M
             for ev in fact.evidence:
                 if ev.positive and ev.reference not in seen:  # each resource once, under its first finding
                     seen.add(ev.reference)
-                    when = ev.when.isoformat() if ev.when else "date not recorded"
                     where = f"reason on {draft_reasons[ev.reference]}" if ev.reference in draft_reasons else ev.reference.split("/")[0]
-                    lines.append(f"- {label}: {markdown.inline(ev.display)} ({where}, {when})")
-        elif isinstance(fact, LabResult) and fact.reference not in seen:
+                    lines.append(f"- {label}: {markdown.inline(ev.display)} ({where}, {_date(ev.when)})")
+        elif fact.reference not in seen:
             seen.add(fact.reference)
-            when = fact.when.isoformat() if fact.when else "date not recorded"
-            lines.append(f"- {_lab_evidence(fact)}{' (low)' if fact.low else ''} (Observation, {when})")
-        elif isinstance(fact, Draft) and fact.reference not in seen:
-            seen.add(fact.reference)
-            lines.append(f"- Draft order: {markdown.inline(fact.display)}, priority {markdown.inline(fact.priority)}"
-                         f" ({fact.reference})")
-        elif isinstance(fact, Study) and fact.reference not in seen:
-            seen.add(fact.reference)
-            when = fact.when.isoformat() if fact.when else "date not recorded"
-            lines.append(f"- {fact.kind.replace('-', ' ')} {fact.state} ({fact.reference.split('/')[0]}, {when})")
-        elif isinstance(fact, MedicationUse) and fact.reference not in seen:
-            seen.add(fact.reference)
-            lines.append(f"- {_medication(fact, presentation)}")
+            lines.append(f"- {_fact_line(fact, presentation)}")
     return "\n".join(lines) if lines else "- (no dated findings)"
+
+
+def _date(when: Any) -> str:
+    return when.isoformat() if when else "date not recorded"
+
+
+def _fact_line(fact: LabResult | Study | Draft | MedicationUse, presentation: Presentation) -> str:
+    if isinstance(fact, LabResult):
+        return f"{_lab_evidence(fact)}{' (low)' if fact.low else ''} (Observation, {_date(fact.when)})"
+    if isinstance(fact, Study):
+        return f"{fact.kind.replace('-', ' ')} {fact.state} ({fact.reference.split('/')[0]}, {_date(fact.when)})"
+    if isinstance(fact, Draft):
+        return f"Draft order: {markdown.inline(fact.display)}, priority {markdown.inline(fact.priority)} ({fact.reference})"
+    return _medication(fact, presentation)
 
 
 def _medication(use: MedicationUse, presentation: Presentation) -> str:

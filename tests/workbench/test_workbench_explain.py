@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -92,14 +93,19 @@ def test_explain_cli_prints_the_rule_outcomes_and_json():
     assert unknown.exit_code == 1 and "no scenario 's99-nope'" in unknown.output
 
 
-def test_explain_a_request_file(tmp_path):
-    discovery = {"services": [s.discovery() for s in LIBRARY.services]}
-    _, body = hook_request("x04-ces2-stable-red-flag", discovery)
+def explain_scenario(tmp_path, scenario_id: str) -> tuple[dict, Path, dict]:
+    """`nerve-cds explain --request` on a scenario's hook request: (its explanation, the file, the body)."""
+    _, body = hook_request(scenario_id, {"services": [s.discovery() for s in LIBRARY.services]})
     path = tmp_path / "request.json"
     path.write_text(json.dumps(body))
     result = CliRunner().invoke(main, ["explain", "--request", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert fired_topics(json.loads(result.output)["explanation"]) == ["cauda-equina-urgent"]
+    return json.loads(result.output)["explanation"], path, body
+
+
+def test_explain_a_request_file(tmp_path):
+    report, path, body = explain_scenario(tmp_path, "x04-ces2-stable-red-flag")
+    assert fired_topics(report) == ["cauda-equina-urgent"]
     path.write_text(json.dumps({**body, "prefetch": None}))
     refused = CliRunner().invoke(main, ["explain", "--request", str(path)])
     assert refused.exit_code == 1 and "no 'prefetch' object" in refused.output
@@ -124,19 +130,14 @@ def test_settings_refuse_an_empty_token_as_a_credential():
 
 
 def test_an_explanation_names_the_medication_a_condition_held_on(tmp_path):
-    discovery = {"services": [s.discovery() for s in LIBRARY.services]}
-    _, body = hook_request("r04-prednisolone-two-years-back-pain", discovery)
-    path = tmp_path / "request.json"
-    path.write_text(json.dumps(body))
-    result = CliRunner().invoke(main, ["explain", "--request", str(path), "--json"])
-    assert result.exit_code == 0, result.output
+    report, _, _ = explain_scenario(tmp_path, "r04-prednisolone-two-years-back-pain")
 
     def facts(node):
         yield from node.get("facts", [])
         for child in node.get("children", []):
             yield from facts(child)
 
-    rf1 = next(r for r in json.loads(result.output)["explanation"]["rules"] if r["topic"] == "serious-spinal-pathology"
+    rf1 = next(r for r in report["rules"] if r["topic"] == "serious-spinal-pathology"
                and r["outcome"] == "fired")
     steroid = [f for f in facts(rf1["when"]) if "medication" in f]
     assert steroid and steroid[0]["medication"] == "systemic-corticosteroid" and steroid[0]["active"] is True
