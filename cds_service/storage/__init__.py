@@ -1,24 +1,37 @@
 """What the service remembers: clinicians' feedback, the cards it issued (for analytics) and the
-JWT ids it has seen (replay protection). interface.py is all the HTTP layer sees; sql*.py is the
-SQLAlchemy implementation (one engine per database URL) with Alembic migrations. Imports core only."""
+JWT ids it has seen (replay protection). interface.py, with the values it takes and gives
+(feedback.py, analytics.py), is all the rest of the service sees; sql*.py is the SQLAlchemy
+implementation (one engine per database URL) with Alembic migrations. open_storage imports an
+implementation only when called, so importing this package loads no database library. Imports
+core only."""
 from __future__ import annotations
 
-from .interface import Storage
+import re
+from typing import Callable
+
+from .interface import Storage, StorageUrlError
 
 
-def open_storage(url: str) -> Storage:
-    """The storage for a database URL; the one way in from outside this package."""
+def _sql(url: str) -> Storage:
     from .sql import SqlStorage
 
     return SqlStorage(url)
 
 
-def upgrade_schema(url: str) -> str | None:
-    """Apply every migration not yet applied; the revision the database is at afterwards (None: empty)."""
-    from .sql import SqlDatabase
+# A URL's scheme (before any "+driver") -> the store for it: the SQL store on the databases it is
+# tested with. Another kind of store is a class implementing Storage and its scheme here.
+OPENERS: dict[str, Callable[[str], Storage]] = {"sqlite": _sql, "postgresql": _sql}
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9]*)(\+[A-Za-z0-9_]+)?://")
 
-    database = SqlDatabase(url)
-    try:
-        return database.upgrade()
-    finally:
-        database.engine.dispose()
+
+def open_storage(url: str) -> Storage:
+    """The storage for a URL, chosen by its scheme; the one way in from outside this package.
+    StorageUrlError (a ConfigError: one line naming the setting) for a URL no store takes."""
+    scheme = _SCHEME.match(url)
+    if scheme is None:
+        raise StorageUrlError("not a database URL; expected e.g. sqlite:///nerve-cds-feedback.db "
+                              "or postgresql://user:password@host/database")
+    opener = OPENERS.get(scheme.group(1).lower())
+    if opener is None:
+        raise StorageUrlError(f"unknown database '{scheme.group(1)}' (known: {', '.join(sorted(OPENERS))})")
+    return opener(url)

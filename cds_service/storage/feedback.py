@@ -1,6 +1,6 @@
-"""Feedback from clinicians on our cards, validated per CDS Hooks 2.0 (stored by store.py's
-FeedbackStore: the same card, outcome and timestamp sent twice is one row, because the spec lets
-a client send feedback more than once)."""
+"""Feedback from clinicians on our cards, validated per CDS Hooks 2.0: the value FeedbackStore.save
+takes (interface.py), read from a feedback request body by parse_feedback, so the HTTP layer and
+every store agree on it. Part of the storage interface; no database library here."""
 from __future__ import annotations
 
 import re

@@ -1,14 +1,16 @@
 """What the service keeps between calls, as an interface: feedback, cards issued, JWT ids seen.
 
-The HTTP layer depends on these protocols and errors only, never on a database library, so a
-store can be swapped (or a database outage told apart from bad input) without touching it.
+The rest of the service depends on these protocols and errors, and on the plain values they take
+and give (feedback.py's FeedbackItem, analytics.py's Report), never on a database library: a store
+can be swapped (or a database outage told apart from bad input) without touching it. Importing
+this module loads no database library (tests/project/test_architecture.py checks).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable, Protocol, Sequence
 
+from ..core.config import ConfigError
 from .analytics import Report
 from .feedback import FeedbackItem
 
@@ -21,31 +23,12 @@ class Unstorable(ValueError):
     """A value no store can keep as given (e.g. text with NUL); the caller's input is at fault."""
 
 
-@dataclass(frozen=True)
-class IssuedCard:
-    card_uuid: str
-    service_id: str
-    hook_instance: str
-    topic: str | None
-    issued_at: datetime
+class StorageUrlError(ConfigError):
+    """A database URL no store can use. The message names the setting and never quotes the URL,
+    which may hold a password."""
 
-
-@dataclass(frozen=True)
-class StoredFeedback:
-    """One feedback item as kept, with the context of the card it is about (when we issued it)."""
-
-    service_id: str
-    card_uuid: str
-    hook_instance: str | None
-    topic: str | None
-    outcome: str
-    outcome_timestamp: datetime
-    accepted_suggestions: tuple[str, ...]
-    override_system: str | None
-    override_code: str | None
-    override_display: str | None
-    user_comment: str | None
-    received_at: datetime
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"NERVE_CDS_DATABASE_URL: {problem}")
 
 
 class FeedbackStore(Protocol):
@@ -56,13 +39,8 @@ class FeedbackStore(Protocol):
         """Wait until every card remembered so far has been written (or given up on)."""
 
     def save(self, service_id: str, items: Sequence[FeedbackItem]) -> int:
-        """Store each item once; how many were new. Unstorable, or StoreUnavailable to retry."""
-
-    def feedback_for(self, card_uuid: str) -> list[StoredFeedback]:
-        """Feedback on one card, oldest first."""
-
-    def issued_card(self, card_uuid: str) -> IssuedCard | None:
-        """The card as issued, if it was recorded."""
+        """Store each item once (the spec lets a client send the same card, outcome and time again);
+        how many were new. Unstorable, or StoreUnavailable to retry."""
 
 
 class ReplayStore(Protocol):
@@ -83,6 +61,12 @@ class Storage(Protocol):
 
     def report(self, since: datetime | None = None) -> Report:
         """What clinicians did with the cards issued since `since`: per topic and per week."""
+
+    def upgrade(self) -> str | None:
+        """Bring the store's schema to this version's now (`nerve-cds db upgrade`, ahead of a
+        deploy; a store also does it on first contact); the schema version it is at afterwards,
+        None for a store without one. Raises when it cannot: the store's own error, whose message
+        may quote the URL, so callers show its class only."""
 
 
 def check_text(field: str, value: object) -> None:

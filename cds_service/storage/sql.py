@@ -17,13 +17,14 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, literal, select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from .analytics import Report, build_report
-from .interface import Storage, StoreUnavailable
+from .analytics import Report
+from .interface import StorageUrlError, StoreUnavailable
 from .sql_feedback import SqlFeedbackStore
 from .sql_replay import SqlReplayStore
+from .sql_report import build_report
 from .sql_schema import issued_card
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -50,7 +51,7 @@ class SqlDatabase:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = create_engine(url, pool_pre_ping=True)
+        self.engine = _engine(url)
         parsed = make_url(url)
         database = parsed.database or ""
         self._file = Path(database) if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") else None
@@ -115,6 +116,21 @@ class SqlDatabase:
             return False
 
 
+def _engine(url: str) -> Engine:
+    """The engine for a URL open_storage gave us (its scheme is plain letters and digits), or
+    StorageUrlError naming what is wrong: SQLAlchemy's own messages quote the URL."""
+    scheme = url.partition("://")[0]
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except NoSuchModuleError:
+        raise StorageUrlError(f"unknown database driver in '{scheme}'") from None
+    except ImportError as exc:
+        raise StorageUrlError(f"the driver for '{scheme}' is not installed (no module {exc.name})") from None
+    except (ArgumentError, ValueError):
+        raise StorageUrlError(f"not a valid '{scheme}' URL (check the port, and %-escape special "
+                              "characters in the user name and password)") from None
+
+
 def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
     """SQLite commits with one fsync instead of several, and readers never wait for the writer;
     synchronous stays FULL, so a commit is as durable as before."""
@@ -137,6 +153,5 @@ class SqlStorage:
         self.feedback.flush()  # the cards this process has just issued are counted
         return build_report(self.database.engine, since)
 
-
-def open_storage(url: str) -> Storage:
-    return SqlStorage(url)
+    def upgrade(self) -> str | None:
+        return self.database.upgrade()

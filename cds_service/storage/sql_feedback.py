@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .feedback import FeedbackItem
-from .interface import IssuedCard, StoredFeedback, StoreUnavailable, check_text
+from .interface import StoreUnavailable, check_text
 from .sql_schema import feedback, issued_card
 
 if TYPE_CHECKING:
@@ -130,34 +130,6 @@ class SqlFeedbackStore:
         except SQLAlchemyError as exc:
             raise StoreUnavailable(exc.__class__.__name__) from None
         return stored
-
-    def feedback_for(self, card_uuid: str) -> list[StoredFeedback]:
-        try:
-            with self._db.begin() as conn:
-                rows = conn.execute(select(feedback).where(feedback.c.card_uuid == card_uuid).order_by(feedback.c.id)).all()
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(exc.__class__.__name__) from None
-        return [_stored(row._asdict()) for row in rows]
-
-    def issued_card(self, card_uuid: str) -> IssuedCard | None:
-        try:
-            with self._db.begin() as conn:
-                row = conn.execute(select(issued_card).where(issued_card.c.card_uuid == card_uuid)).first()
-        except SQLAlchemyError as exc:
-            raise StoreUnavailable(exc.__class__.__name__) from None
-        return IssuedCard(**{**row._asdict(), "issued_at": _utc(row.issued_at)}) if row else None
-
-
-def _utc(value: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every one we store is UTC."""
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-def _stored(values: dict[str, Any]) -> StoredFeedback:
-    del values["id"]
-    return StoredFeedback(**{**values, "accepted_suggestions": tuple(values["accepted_suggestions"]),
-                             "outcome_timestamp": _utc(values["outcome_timestamp"]),
-                             "received_at": _utc(values["received_at"])})
 
 
 def _check_item(place: str, item: FeedbackItem) -> None:

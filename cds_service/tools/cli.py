@@ -112,10 +112,12 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Apply every migration not yet applied to NERVE_CDS_DATABASE_URL (ahead of a deploy)."""
-    from ..storage import upgrade_schema
+    from ..storage import open_storage
 
     try:
-        revision = upgrade_schema(Settings.from_env().database_url)
+        revision = open_storage(Settings.from_env().database_url).upgrade()
+    except ConfigError:  # a bad setting or URL: one line naming it (main's handler)
+        raise
     except Exception as exc:  # the URL can hold a password: name the failure, never the URL
         click.secho(f"FAILED: {exc.__class__.__name__}", fg="red", err=True)
         sys.exit(1)

@@ -3,6 +3,8 @@ the hook registry is the one place that names hooks."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import cds_service
@@ -88,3 +90,20 @@ def test_only_the_storage_package_reaches_its_sql_implementation():
         if "storage.sql" in source or "sqlalchemy" in source:
             reaching.append(str(path.relative_to(PACKAGE)))
     assert reaching == []
+
+
+def test_no_module_but_the_sql_store_loads_a_database_library_when_imported():
+    """The interface and everything outside storage/sql*.py import without SQLAlchemy or Alembic:
+    open_storage imports the SQL store when it is called, not before. Checked in a fresh process
+    (this one has loaded SQLAlchemy long ago), which then imports the SQL store to show the check sees it."""
+    modules = sorted(".".join(("cds_service",) + p.relative_to(PACKAGE).with_suffix("").parts).removesuffix(".__init__")
+                     for p in PACKAGE.rglob("*.py")
+                     if p.name != "__main__.py" and not p.name.startswith("sql") and "migrations" not in p.parts)
+    probe = ("import importlib, sys\n"
+             "loaded = lambda: sorted(n for n in ('sqlalchemy', 'alembic') if n in sys.modules)\n"
+             "for name in sys.argv[1:]: importlib.import_module(name)\n"
+             "print(loaded()); importlib.import_module('cds_service.storage.sql'); print(loaded())")
+    result = subprocess.run([sys.executable, "-c", probe, *modules], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "cds_service.storage.interface" in modules and "cds_service.web.app" in modules
+    assert result.stdout.splitlines() == ["[]", "['alembic', 'sqlalchemy']"]

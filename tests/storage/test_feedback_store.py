@@ -8,6 +8,7 @@ import pytest
 from cds_service.core.settings import Settings
 from tests.helpers.apps import new_app
 from tests.helpers.calls import SERVICE, issue_card
+from tests.helpers.stored import stored_feedback
 
 
 def test_feedback_stored_once_with_its_card_context(store_app):
@@ -21,7 +22,7 @@ def test_feedback_stored_once_with_its_card_context(store_app):
     override = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": stamp,
                 "overrideReason": {"reason": card["overrideReasons"][0], "userComment": "seen by spinal team"}}
     assert client.post(SERVICE + "/feedback", json={"feedback": [override]}).status_code == 200
-    rows = store_app.extensions["nerve_cds.feedback"].feedback_for(card["uuid"])
+    rows = stored_feedback(store_app, card["uuid"])
     assert [r.outcome for r in rows] == ["accepted", "overridden"]
     assert rows[0].hook_instance == hook_instance and rows[0].topic == "cauda-equina-emergency"
     assert rows[0].accepted_suggestions == (card["suggestions"][0]["uuid"],)

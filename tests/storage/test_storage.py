@@ -13,6 +13,7 @@ import pytest
 from cds_service.core.settings import Settings
 from tests.helpers.apps import new_app
 from tests.helpers.calls import CES, SERVICE, issue_card
+from tests.helpers.stored import stored_card, stored_feedback
 
 
 def app_on(url: str):
@@ -31,7 +32,7 @@ def test_readyz_is_503_and_the_writer_says_so_once_when_the_sqlite_database_is_r
     client, store = app.test_client(), app.extensions["nerve_cds.feedback"]
     _, card = issue_card(client)
     store.flush()
-    assert client.get("/readyz").status_code == 200 and store.issued_card(card["uuid"]) is not None
+    assert client.get("/readyz").status_code == 200 and stored_card(app, card["uuid"]) is not None
     if removed == "directory":
         shutil.rmtree(folder)
     else:
@@ -68,19 +69,20 @@ def test_a_hook_instance_with_nul_is_400_on_both_databases(database_url):
 ])
 def test_feedback_text_with_nul_is_400_and_nothing_of_it_is_kept(database_url, changes, place):
     app = app_on(database_url)
-    client, store = app.test_client(), app.extensions["nerve_cds.feedback"]
+    client = app.test_client()
     good = feedback_item(str(uuid.uuid4()))
     bad = {**feedback_item(str(uuid.uuid4())), **changes}
     r = client.post(SERVICE + "/feedback", json={"feedback": [good, bad]})
     assert r.status_code == 400 and place in r.get_json()["issue"][0]["diagnostics"]
-    assert store.feedback_for(good["card"]) == []
-    assert "\x00" in bad["card"] or store.feedback_for(bad["card"]) == []
+    assert stored_feedback(app, good["card"]) == []
+    assert "\x00" in bad["card"] or stored_feedback(app, bad["card"]) == []
     assert client.post(SERVICE + "/feedback", json={"feedback": [good]}).status_code == 200
-    assert len(store.feedback_for(good["card"])) == 1
+    assert len(stored_feedback(app, good["card"])) == 1
 
 
 def test_one_card_the_database_refuses_does_not_lose_the_others(database_url, caplog):
-    store = app_on(database_url).extensions["nerve_cds.feedback"]
+    app = app_on(database_url)
+    store = app.extensions["nerve_cds.feedback"]
     good = [str(uuid.uuid4()) for _ in range(3)]
     refused = [{"uuid": None}]  # NOT NULL on both databases
     if database_url.startswith("postgresql"):
@@ -90,7 +92,7 @@ def test_one_card_the_database_refuses_does_not_lose_the_others(database_url, ca
     store.flush()
     store.remember_cards("nerve-cds-patient-view", "h-2", [{"uuid": good[2]}])  # the writer is still alive
     store.flush()
-    assert [store.issued_card(u).hook_instance for u in good] == ["h-1", "h-1", "h-2"]
+    assert [stored_card(app, u).hook_instance for u in good] == ["h-1", "h-1", "h-2"]
     (line,) = [r for r in caplog.records if "refused by the database" in r.getMessage()]
     assert line.fields["refused"] == len(refused)
 
@@ -99,7 +101,6 @@ def test_no_feedback_lost_when_many_arrive_at_once(database_url):
     """Eight clients at once, each sending ten items, every item also sent by another client at the
     same time: every item kept, once."""
     app = app_on(database_url)
-    store = app.extensions["nerve_cds.feedback"]
     cards = [[str(uuid.uuid4()) for _ in range(10)] for _ in range(4)]
     statuses: list[int] = []
 
@@ -114,4 +115,4 @@ def test_no_feedback_lost_when_many_arrive_at_once(database_url):
     for thread in threads:
         thread.join()
     assert statuses == [200] * 80
-    assert all(len(store.feedback_for(card)) == 1 for mine in cards for card in mine)
+    assert all(len(stored_feedback(app, card)) == 1 for mine in cards for card in mine)

@@ -19,6 +19,7 @@ from cds_service.storage.sql_schema import metadata
 from cds_service.tools.cli import main
 from tests.helpers.apps import new_app
 from tests.helpers.calls import SERVICE
+from tests.helpers.stored import stored_card, stored_feedback
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
 # What SQLAlchemy's create_all made before there were migrations, per database.
@@ -90,18 +91,18 @@ def test_a_database_from_before_migrations_keeps_its_feedback_cards_and_jti(data
     engine.dispose()
 
     app = new_app(Settings(database_url=database_url, trust_file=write_trust_file(tmp_path, {"issuer": ehr})))
-    client, store = app.test_client(), app.extensions["nerve_cds.feedback"]
+    client = app.test_client()
     assert client.get("/readyz").status_code == 200
     assert revision_and_drift(database_url) == (head(), [])
-    (old,) = store.feedback_for(card)
+    (old,) = stored_feedback(app, card)
     assert (old.hook_instance, old.topic, old.override_code) == ("h-old", "cauda-equina-emergency", "seen")
-    assert store.issued_card(card).hook_instance == "h-old"
+    assert stored_card(app, card).hook_instance == "h-old"
     replayed = ehr.token("http://localhost/cds-services", jti=used_jti)
     assert client.get("/cds-services", headers=bearer(replayed)).status_code == 401  # the jti table was kept
     item = {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
     path = SERVICE + "/feedback"
     assert client.post(path, json={"feedback": [item]}, headers=bearer(ehr.token("http://localhost" + path))).status_code == 200
-    assert [f.hook_instance for f in store.feedback_for(card)] == ["h-old", "h-old"]
+    assert [f.hook_instance for f in stored_feedback(app, card)] == ["h-old", "h-old"]
 
 
 def test_a_partial_pre_migration_database_gets_its_missing_table(tmp_path):

@@ -46,6 +46,32 @@ def test_a_bad_environment_value_is_one_line(tmp_path, variable, value, words):
     assert_one_line(run(["cards", "validate"], tmp_path, **{variable: value}), *words)
 
 
+# A password in the URL must never be echoed: it would end up in deploy logs.
+SECRET = "s3cret-pw"
+
+
+@pytest.mark.parametrize("url, words", [
+    ("sqlte:///x.db", ["unknown database 'sqlte'", "postgresql, sqlite"]),
+    ("::::", ["not a database URL"]),
+    (f"nerve:{SECRET}@db.example.org/cds", ["not a database URL"]),
+    (f"postgresql+pg8000://nerve:{SECRET}@db.example.org/cds", ["'postgresql+pg8000'", "not installed"]),
+    (f"postgresql+nosuch://nerve:{SECRET}@db.example.org/cds", ["unknown database driver", "'postgresql+nosuch'"]),
+    (f"postgresql://nerve:{SECRET}@db.example.org:port/cds", ["not a valid 'postgresql' URL"]),
+])
+def test_a_bad_database_url_is_one_line_naming_the_setting_not_the_url(tmp_path, url, words):
+    result = run(["db", "upgrade"], tmp_path, NERVE_CDS_DATABASE_URL=url)
+    assert_one_line(result, "NERVE_CDS_DATABASE_URL", *words)
+    assert SECRET not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "feedback report"])
+def test_the_service_and_the_report_refuse_a_bad_database_url_in_one_line(tmp_path, command):
+    args = ["serve", "--port", str(free_port())] if command == "serve" else command.split()
+    result = run(args, tmp_path, NERVE_CDS_DATABASE_URL=f"sqlte://nerve:{SECRET}@db.example.org/cds")
+    assert_one_line(result, "NERVE_CDS_DATABASE_URL", "unknown database 'sqlte'")
+    assert SECRET not in result.stderr + result.stdout
+
+
 def test_settings_refuse_what_they_used_to_read_as_false():
     with pytest.raises(SettingsError):
         Settings.from_env({"NERVE_CDS_DEV": "ture"})

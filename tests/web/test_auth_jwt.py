@@ -224,7 +224,7 @@ def test_replay_refused_by_another_worker_sharing_the_database(tmp_path, ehr):
 
 
 def test_replay_cache_without_its_database_still_refuses_replays_in_process(tmp_path, caplog):
-    from cds_service.storage.sql import open_storage
+    from cds_service.storage import open_storage
     from cds_service.web.auth import ReplayCache
     cache = ReplayCache(open_storage(f"sqlite:///{tmp_path}/no/such/dir/jti.db").replay)
     now = time.time()

@@ -17,6 +17,7 @@ from cds_service import create_app
 from cds_service.core.settings import Settings
 from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.calls import CES, SERVICE, hook, issue_card, outcome
+from tests.helpers.stored import stored_feedback
 
 TOKEN = re.compile(r"\{\{([^}]*)\}\}")
 ALLOWED_TOKENS = {"context.patientId", "context.encounterId", "context.userId", "userPractitionerId",
@@ -112,7 +113,7 @@ def test_one_instant_written_three_ways_is_one_feedback_row(store_app):
     for stamp in stamps:
         item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": stamp}
         assert client.post(SERVICE + "/feedback", json={"feedback": [item]}).status_code == 200
-    rows = store_app.extensions["nerve_cds.feedback"].feedback_for(card["uuid"])
+    rows = stored_feedback(store_app, card["uuid"])
     assert len(rows) == 1 and rows[0].outcome == "overridden" and rows[0].override_code is None
 
 
@@ -122,7 +123,7 @@ def test_feedback_for_a_card_we_never_issued_is_kept_without_context(store_app):
     item = {"card": stranger, "outcome": "accepted", "outcomeTimestamp": "2026-11-24T10:00:00.52Z",
             "acceptedSuggestions": [{"id": "s-1"}, {"id": "s-2"}]}
     assert client.post(SERVICE + "/feedback", json={"feedback": [item]}).status_code == 200
-    (row,) = store_app.extensions["nerve_cds.feedback"].feedback_for(stranger)
+    (row,) = stored_feedback(store_app, stranger)
     assert row.hook_instance is None and row.topic is None and row.accepted_suggestions == ("s-1", "s-2")
 
 

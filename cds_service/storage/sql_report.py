@@ -1,0 +1,50 @@
+"""The feedback report (analytics.py's Report) from the issued-card and feedback tables, through
+SQLAlchemy select(), so it runs the same on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from .analytics import UNKNOWN, Report, TopicStats, WeekStats, monday
+from .sql_schema import feedback as FEEDBACK
+from .sql_schema import issued_card as ISSUED
+
+
+def build_report(engine: Engine, since: datetime | None = None) -> Report:
+    """Counts per topic and per week since `since` (all time if None)."""
+    stats: dict[str, TopicStats] = {}
+    weekly: dict[str, dict[date, WeekStats]] = defaultdict(lambda: defaultdict(WeekStats))
+
+    def topic(name: str | None) -> TopicStats:
+        key = name or UNKNOWN
+        return stats.setdefault(key, TopicStats(key))
+
+    issued_q = select(ISSUED.c.topic, ISSUED.c.issued_at)
+    feedback_q = select(FEEDBACK.c.topic, FEEDBACK.c.outcome, FEEDBACK.c.outcome_timestamp, FEEDBACK.c.override_code,
+                        FEEDBACK.c.override_display, FEEDBACK.c.accepted_suggestions)
+    if since is not None:
+        issued_q = issued_q.where(ISSUED.c.issued_at >= since)
+        feedback_q = feedback_q.where(FEEDBACK.c.outcome_timestamp >= since)
+    with engine.connect() as session:
+        for name, issued_at in session.execute(issued_q):
+            topic(name).issued += 1
+            weekly[name or UNKNOWN][monday(issued_at)].issued += 1
+        for name, outcome, when, code, display, suggestions in session.execute(feedback_q):
+            entry = topic(name)
+            week = weekly[entry.topic][monday(when)]
+            if outcome == "accepted":
+                entry.accepted += 1
+                week.accepted += 1
+                entry.suggestions.update(suggestions or [])
+            else:
+                entry.overridden += 1
+                week.overridden += 1
+                entry.reasons[(code or "", display or ("no reason given" if not code else code))] += 1
+    weeks = sorted({w for per_topic in weekly.values() for w in per_topic})
+    if weeks:
+        weeks = [weeks[0] + timedelta(weeks=i) for i in range((weeks[-1] - weeks[0]).days // 7 + 1)]
+    ordered = sorted(stats.values(), key=lambda t: (-t.issued, t.topic))
+    return Report(ordered, weeks, {t: dict(w) for t, w in weekly.items()})
