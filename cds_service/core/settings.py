@@ -8,16 +8,23 @@ they live in cards/.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, SecretStr, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from .config import ConfigError
 from .validation import describe
 
 ENV_PREFIX = "NERVE_CDS_"
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
+# What a browser sends as Origin: scheme://host[:port], nothing after it (flask-cors compares the
+# whole string, and reads `*`, `?`, `[`... as a regular expression).
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::(?P<port>[0-9]{{1,5}}))?",
+                    re.IGNORECASE)
 
 
 class SettingsError(ConfigError):
@@ -82,6 +89,27 @@ class Settings(BaseModel):
     workbench_enabled: bool = False
     workbench_token: SecretStr | None = None
 
+    @field_validator("cards_dir")
+    @classmethod
+    def _a_card_library(cls, cards_dir: Path) -> Path:
+        """Said here, naming the folder, rather than as the first card file that cannot be read."""
+        if not (cards_dir / "services.yaml").is_file():
+            raise PydanticCustomError("card_library", "{path} is not a card library folder (no services.yaml)",
+                                      {"path": str(cards_dir)})
+        return cards_dir
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _browser_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        """An origin that can never match a browser's Origin header would fail silently."""
+        for origin in origins:
+            match = _ORIGIN.fullmatch(origin)
+            if not match or int(match["port"] or 0) > 65535:
+                raise PydanticCustomError(
+                    "origin", "'{origin}' is not an origin like https://ehr.example.org[:port] (no path, no '*')",
+                    {"origin": origin})
+        return origins
+
     @property
     def authenticate(self) -> bool:
         """Authentication can only be off in dev mode."""
@@ -92,20 +120,31 @@ class Settings(BaseModel):
         """Defaults, then ``NERVE_CDS_*`` variables, then explicit overrides; SettingsError names
         the first unknown variable or every invalid value."""
         env = os.environ if env is None else env
-        names = set(cls.model_fields)
         values: dict[str, Any] = {}
         for key, raw in env.items():
             if not key.startswith(ENV_PREFIX):
                 continue
             name = key[len(ENV_PREFIX):].lower()
-            if name not in names:
-                raise SettingsError(f"{key}: not a nerve-cds setting (known: {', '.join(sorted(names))})")
+            if name not in cls.model_fields:
+                known = ", ".join(sorted(_variable(field) for field in cls.model_fields))
+                raise SettingsError(f"{key}: not a nerve-cds setting (known: {known})")
             values[name] = _from_text(cls.model_fields[name].annotation, raw)
-        values.update(overrides)
+        shadowed = {name: value for name, value in values.items() if name in overrides}
+        if shadowed:  # a command-line flag wins over a variable, but a wrong variable is still wrong
+            cls._validated(shadowed)
+        return cls._validated({**values, **overrides})
+
+    @classmethod
+    def _validated(cls, values: dict[str, Any]) -> "Settings":
         try:
             return cls(**values)
         except ValidationError as exc:
-            raise SettingsError(describe(exc, name=lambda field: ENV_PREFIX + field.upper())) from None
+            raise SettingsError(describe(exc, name=_variable)) from None
+
+
+def _variable(field: str) -> str:
+    """The environment variable an operator sets for `field`."""
+    return ENV_PREFIX + field.upper()
 
 
 def _from_text(annotation: Any, raw: str) -> Any:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import logging
 import os
 import socket
 import sys
@@ -51,8 +52,8 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
     host = host or ("127.0.0.1" if dev else "0.0.0.0")
 
     overrides: dict[str, Any] = {}
-    if dev:
-        overrides = {"dev": True, "auth_enabled": os.environ.get("NERVE_CDS_AUTH_ENABLED", "0") == "1"}
+    if dev:  # authentication off unless NERVE_CDS_AUTH_ENABLED says otherwise, read like every setting
+        overrides = {"dev": True} if "NERVE_CDS_AUTH_ENABLED" in os.environ else {"dev": True, "auth_enabled": False}
     settings = Settings.from_env(**overrides)
     from ..web.app import create_app
 
@@ -77,11 +78,27 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
             # gunicorn's control socket defaults to one fixed path per user, shared by every
             # instance on the machine; the service is managed by signals, so it has none.
             self.cfg.set("control_socket_disable", True)
+            self.cfg.set("worker_exit", _end_worker)
 
         def load(self) -> Any:
             return app
 
     Server().run()
+
+
+def _end_worker(arbiter: Any, worker: Any) -> None:
+    """gunicorn's worker_exit hook: a worker that is exiting flushes its logs and ends without the
+    interpreter's teardown. That teardown clears modules in reverse import order, so gevent's
+    (imported by the worker) go before flask's and charset_normalizer's, whose module-level log
+    handlers are then freed and call back into logging's lock, which gevent patched: an
+    'Exception ignored ... gevent/thread.py ... TypeError' traceback on every stop."""
+    stopping = sys.exc_info()[1]  # the worker's sys.exit(code), on its way out
+    if worker.pid != os.getpid() or not isinstance(stopping, SystemExit):
+        return  # gunicorn also calls this hook in the master for a worker that vanished
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(stopping.code if isinstance(stopping.code, int) else 1)
 
 
 def _check_port_free(host: str, port: int) -> None:

@@ -40,6 +40,10 @@ def assert_one_line(result: subprocess.CompletedProcess, *words: str) -> None:
     ("NERVE_CDS_FHIR_READ_TIMEOUT", "-3", ["NERVE_CDS_FHIR_READ_TIMEOUT", "greater than 0"]),
     ("NERVE_CDS_LOG_LEVEL", "chatty", ["NERVE_CDS_LOG_LEVEL"]),
     ("NERVE_CDS_TRUSTFILE", "/etc/trust.yaml", ["NERVE_CDS_TRUSTFILE", "not a nerve-cds setting"]),
+    ("NERVE_CDS_DEVV", "1", ["NERVE_CDS_DEVV", "(known: NERVE_CDS_AUTH_ENABLED, ", " NERVE_CDS_DEV, "]),
+    ("NERVE_CDS_CORS_ORIGINS", "not-a-url", ["NERVE_CDS_CORS_ORIGINS", "'not-a-url' is not an origin"]),
+    ("NERVE_CDS_CARDS_DIR", "/nonexistent",
+     ["NERVE_CDS_CARDS_DIR", "/nonexistent is not a card library folder (no services.yaml)"]),
 ])
 def test_a_bad_environment_value_is_one_line(tmp_path, variable, value, words):
     assert_one_line(run(["serve", "--port", str(free_port())], tmp_path, **{variable: value}), *words)
@@ -70,6 +74,13 @@ def test_the_service_and_the_report_refuse_a_bad_database_url_in_one_line(tmp_pa
     result = run(args, tmp_path, NERVE_CDS_DATABASE_URL=f"sqlte://nerve:{SECRET}@db.example.org/cds")
     assert_one_line(result, "NERVE_CDS_DATABASE_URL", "unknown database 'sqlte'")
     assert SECRET not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("variable", ["NERVE_CDS_DEV", "NERVE_CDS_AUTH_ENABLED"])
+def test_a_bad_boolean_is_refused_whatever_the_dev_flag(tmp_path, variable):
+    """`serve --dev` sets both; it must not hide a value that every other command refuses."""
+    assert_one_line(run(["serve", "--dev", "--port", str(free_port())], tmp_path, **{variable: "ture"}),
+                    variable, "boolean")
 
 
 def test_settings_refuse_what_they_used_to_read_as_false():

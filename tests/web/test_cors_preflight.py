@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.core.settings import Settings
+from cds_service.core.settings import Settings, SettingsError
 from tests.helpers.apps import new_app
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -77,3 +77,24 @@ def test_any_origin_in_dev_mode(tmp_path):
 def test_health_endpoints_not_cross_origin(app):
     r = app.test_client().get("/healthz", headers={"Origin": ORIGIN})
     assert r.status_code == 200 and "Access-Control-Allow-Origin" not in r.headers
+
+
+@pytest.mark.parametrize("origin", [
+    "not-a-url", "ehr.example.org", "ftp://ehr.example.org", "https://", "https://ehr.example.org/",
+    "https://ehr.example.org/app", "https://ehr.example.org?x=1", "https://ehr.example.org#top",
+    "https://user@ehr.example.org", "https://ehr.example.org:99999", "https://ehr.example.org:port",
+    "*", "https://*.example.org", "https://ehr.example.(org|com)", "https://ehr_example.org",
+])
+def test_a_configured_origin_that_no_browser_sends_stops_start_up(origin):
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"NERVE_CDS_CORS_ORIGINS": f"{ORIGIN},{origin}"})
+    assert str(caught.value) == (f"NERVE_CDS_CORS_ORIGINS: '{origin}' is not an origin like "
+                                 "https://ehr.example.org[:port] (no path, no '*')")
+
+
+def test_origins_with_ports_and_address_literals_are_accepted(tmp_path):
+    origins = ("http://localhost:3000", "https://10.0.0.7:8443", "http://[::1]:8080", "HTTPS://EHR.Example.org")
+    settings = Settings.from_env({"NERVE_CDS_CORS_ORIGINS": ", ".join(origins)}, database_url=f"sqlite:///{tmp_path}/c.db")
+    assert settings.cors_origins == origins
+    r = preflight(new_app(settings), SERVICE, origin="http://localhost:3000")
+    assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
