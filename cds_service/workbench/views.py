@@ -119,8 +119,6 @@ def diff() -> Any:
         return _page("diff.html", **values)
     now = _now()
     try:
-        if not (Path(candidate_dir) / "services.yaml").is_file():
-            raise CaseError(f"{candidate_dir} is not a card library folder (no services.yaml)")
         candidate = load_library(Path(candidate_dir), library.canonical_base)
         cases = folder_cases(Path(requests_dir)) if requests_dir else fixture_cases(_settings().fixtures_dir, now.date())
         values["result"] = preview(library, candidate, cases, now if requests_dir else noon(now.date()))

@@ -89,6 +89,13 @@ def test_a_broken_file_names_file_place_and_problem(tmp_path, file, old, new, me
     assert result.exit_code == 1 and message in result.output
 
 
+def test_validate_says_a_folder_is_not_a_card_library(tmp_path):
+    (tmp_path / "settings.yaml").write_text("thresholds: {}\n")
+    result = CliRunner().invoke(main, ["cards", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.output.strip() == f"INVALID: {tmp_path} is not a card library folder (no services.yaml)"
+
+
 def test_validate_accepts_the_shipped_library():
     result = CliRunner().invoke(main, ["cards", "validate"])
     assert result.exit_code == 0 and result.output.startswith("OK:")
