@@ -125,3 +125,20 @@ def test_reason_code_counts_but_is_never_referenced(tmp_path):
     assert f"reason on {draft_ref}" in card["detail"]
     create = card["suggestions"][0]["actions"][1]["resource"]
     assert "reasonReference" not in create  # no Condition exists on the server for a draft's reasonCode
+
+
+def test_a_lumbar_mri_draft_with_a_whole_spine_indication_is_completed_not_repeated(tmp_path):
+    """CES red flags and a lung-cancer history while a routine lumbar MRI is selected: both emergency
+    cards make that draft stat and add the cervical and thoracic spine; none orders a second lumbar MRI."""
+    scenario, body = run(tmp_path, "o15-ces-lung-cancer-history-lumbar-mri-selected", pama=False)
+    draft_id = scenario.request["context"]["draftOrders"]["entry"][0]["resource"]["id"]
+    by_topic = {c["source"]["topic"]["code"]: c for c in body["cards"]}
+    ces, mscc = by_topic["cauda-equina-emergency"], by_topic["serious-spinal-pathology"]
+    assert "whole spine" in ces["summary"] and "lumbar spine alone" in ces["summary"]
+    for card in (ces, mscc):
+        actions = [a for s in card["suggestions"] for a in s["actions"]]
+        created = {a["resource"]["code"]["coding"][0]["code"]: a["resource"]["priority"] for a in actions if a["type"] == "create"
+                   and a["resource"]["resourceType"] == "ServiceRequest" and a["resource"]["code"]["coding"][0]["code"].startswith("72")}
+        assert created == {"72141": "stat", "72146": "stat"}, card["summary"]
+        updated = [a["resource"] for a in actions if a["type"] == "update"]
+        assert [(r["id"], r["priority"]) for r in updated] == [(draft_id, "stat")]
