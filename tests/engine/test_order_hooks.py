@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 
 from cds_service.core.settings import Settings
-from cds_service.data.scenarios import load_scenario
+from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.engine.pama import RATING_EXTENSION, RATING_SYSTEM
-from tests.helpers.apps import new_app
+from tests.helpers.apps import new_app, shipped_library
+from tests.helpers.scenarios import scenario_advice
 
 SETTINGS = Settings()
 
@@ -128,17 +129,47 @@ def test_reason_code_counts_but_is_never_referenced(tmp_path):
 
 
 def test_a_lumbar_mri_draft_with_a_whole_spine_indication_is_completed_not_repeated(tmp_path):
-    """CES red flags and a lung-cancer history while a routine lumbar MRI is selected: both emergency
-    cards make that draft stat and add the cervical and thoracic spine; none orders a second lumbar MRI."""
+    """CES red flags and a lung-cancer history while a routine lumbar MRI is selected: the CES card
+    makes that draft stat and adds the cervical and thoracic spine; the MSCC card adds the coordinator
+    call and orders nothing, so accepting both never orders the spine twice."""
     scenario, body = run(tmp_path, "o15-ces-lung-cancer-history-lumbar-mri-selected", pama=False)
     draft_id = scenario.request["context"]["draftOrders"]["entry"][0]["resource"]["id"]
     by_topic = {c["source"]["topic"]["code"]: c for c in body["cards"]}
     ces, mscc = by_topic["cauda-equina-emergency"], by_topic["serious-spinal-pathology"]
     assert "whole spine" in ces["summary"] and "lumbar spine alone" in ces["summary"]
-    for card in (ces, mscc):
-        actions = [a for s in card["suggestions"] for a in s["actions"]]
-        created = {a["resource"]["code"]["coding"][0]["code"]: a["resource"]["priority"] for a in actions if a["type"] == "create"
-                   and a["resource"]["resourceType"] == "ServiceRequest" and a["resource"]["code"]["coding"][0]["code"].startswith("72")}
-        assert created == {"72141": "stat", "72146": "stat"}, card["summary"]
-        updated = [a["resource"] for a in actions if a["type"] == "update"]
-        assert [(r["id"], r["priority"]) for r in updated] == [(draft_id, "stat")]
+    actions = [a for s in ces["suggestions"] for a in s["actions"]]
+    created = {a["resource"]["code"]["coding"][0]["code"]: a["resource"]["priority"] for a in actions if a["type"] == "create"
+               and a["resource"]["code"]["coding"][0]["code"].startswith("72")}
+    assert created == {"72141": "stat", "72146": "stat"}
+    updated = [a["resource"] for a in actions if a["type"] == "update"]
+    assert [(r["id"], r["priority"]) for r in updated] == [(draft_id, "stat")]
+    assert "suggestions" not in mscc and "selectionBehavior" not in mscc
+    assert "MSCC coordinator" in mscc["summary"] and "see the CES card" in mscc["summary"]
+
+
+ORDER_SCENARIOS = [sid for sid in list_scenarios(SETTINGS.fixtures_dir)
+                   if load_scenario(SETTINGS.fixtures_dir, sid, date.today()).request["hook"] in ("order-select", "order-sign")]
+
+
+def _considered_codes(request: dict) -> set[str]:
+    """The codes of the drafts a card advises on: the selected ones on order-select, all on order-sign."""
+    context = request["context"]
+    drafts = [e["resource"] for e in context["draftOrders"].get("entry", [])]
+    if request["hook"] == "order-select":
+        drafts = [d for d in drafts if f"{d['resourceType']}/{d['id']}" in context.get("selections", [])]
+    return {c["code"] for d in drafts for c in d.get("code", {}).get("coding", [])}
+
+
+@pytest.mark.parametrize("sid", ORDER_SCENARIOS)
+def test_no_card_orders_again_what_the_clinician_is_ordering(sid):
+    """Every order-hook scenario: a suggestion never creates an order whose code a considered draft
+    already carries; it updates or completes the draft instead (a second, differently prioritised
+    copy of the same study is what gets scheduled by mistake)."""
+    scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
+    drafted = _considered_codes(scenario.request)
+    for card in scenario_advice(shipped_library(), scenario, date.today()):
+        for suggestion in card.get("suggestions", []):
+            for action in suggestion["actions"]:
+                if action["type"] == "create":
+                    codes = {c["code"] for c in action["resource"].get("code", {}).get("coding", [])}
+                    assert not codes & drafted, (card["summary"], suggestion["label"])

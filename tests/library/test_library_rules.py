@@ -66,13 +66,13 @@ BREAKAGES = [
     ("rules/cauda-equina.yaml", "kinds: spinal-decompression, state: done", "kinds: spinal-decompression, state: finished",
      "cards/rules/cauda-equina.yaml: rules[0].when.any[0].all[1].any[1].all[1].any[0].not.study.state: must be one of any, done, open"),
     ("rules/cauda-equina.yaml", "priority_not: stat", "priority_not: STAT",
-     "cards/rules/cauda-equina.yaml: rules[0].variants[0].when.draft.priority_not: must be one of routine, urgent, asap, stat"),
+     "cards/rules/cauda-equina.yaml: rules[0].variants[0].when.all[0].draft.priority_not: must be one of routine, urgent, asap, stat"),
     ("rules/orders.yaml", 'label: "Remove the duplicate draft order"', 'label: ""',
      "cards/rules/orders.yaml: rules[0].card.suggestions[0].label: '' should be non-empty"),
     ("findings.yaml", "  - thiazide\n  - loop-diuretic\n  - systemic", "  - systemic",
      "cards/findings.yaml: contributor_medications: not listed under medications, so never read"),
     ("orders.yaml", 'code: "72146"', 'code: " 72146 "',
-     "cards/orders.yaml: orders.mri-thoracic.requests[0]: not a valid R4 ServiceRequest"),
+     "cards/orders.yaml: orders.mri-whole-spine-emergency.requests[1]: not a valid R4 ServiceRequest"),
 ]
 
 

@@ -45,6 +45,10 @@ def test_ces_with_thoracic_pain_or_cancer_images_the_whole_spine(replies, sid):
     made = orders(ces)
     assert [codes for codes, _ in made[0]] == WHOLE_SPINE and {p for _, p in made[0]} == {"stat"}
     assert [codes for codes, _ in made[1]] == [EMERGENCY_REFERRAL]
+    whole_spine = ces["suggestions"][0]
+    texts = [a["resource"]["code"].get("text", "") + a["resource"].get("note", [{}])[0].get("text", "") for a in whole_spine["actions"]]
+    assert "cauda equina" in whole_spine["label"] and not any("MSCC" in t or "metasta" in t for t in texts + [whole_spine["label"]]), \
+        "a CES whole-spine MRI is not requested as metastatic cord compression"
 
 
 def test_thoracic_cord_signs_are_imaged_in_the_cervical_and_thoracic_spine(replies):

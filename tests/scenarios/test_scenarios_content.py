@@ -199,9 +199,11 @@ def test_mnd_without_twitching_refers_to_neurology(cards):
 
 def test_order_sign_mri_for_a_new_deficit_is_supported_not_questioned(cards):
     deficit = card(cards, "e05-order-sign-mri-new-severe-weakness", "progressive-deficit")
-    assert "being ordered is indicated" in deficit["summary"]
-    (suggestion,) = deficit["suggestions"]  # the spinal referral; the drafted MRI is not ordered twice
-    assert [codes(a["resource"], SCT) for a in suggestion["actions"]] == [{"183545006"}]
+    assert "make the lumbar MRI being ordered urgent" in deficit["summary"]
+    urgent, referral = deficit["suggestions"]  # the drafted MRI made urgent, not ordered twice; the referral
+    (update,) = urgent["actions"]
+    assert update["type"] == "update" and update["resource"]["priority"] == "urgent" and codes(update["resource"], CPT) == {"72148"}
+    assert [codes(a["resource"], SCT) for a in referral["actions"]] == [{"183545006"}]
 
 
 def test_current_low_calcium_orders_calcium_with_albumin_and_reports_normal_potassium(cards):
