@@ -173,3 +173,29 @@ def test_no_card_orders_again_what_the_clinician_is_ordering(sid):
                 if action["type"] == "create":
                     codes = {c["code"] for c in action["resource"].get("code", {}).get("coding", [])}
                     assert not codes & drafted, (card["summary"], suggestion["label"])
+
+
+@pytest.mark.parametrize("days_ago, topic_actions", [(10, ["delete"]), (40, ["create"])])
+def test_a_nerve_conduction_study_for_recent_radicular_pain_is_called_premature(tmp_path, days_ago, topic_actions):
+    """EDX-2: NCS drafted without EMG for a sciatica begun 10 days ago is too early to be informative (the
+    card offers to remove it); for one begun 40 days ago the card completes it with needle EMG."""
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
+    onset = date.fromordinal(date.today().toordinal() - days_ago).isoformat()
+    sciatica = {"resourceType": "Condition", "id": "c-1", "subject": {"reference": "Patient/p-7"}, "onsetDateTime": onset,
+                "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.41"}]},
+                "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}
+    ncs = {"resourceType": "ServiceRequest", "id": "ncs-1", "status": "draft", "intent": "order", "subject": {"reference": "Patient/p-7"},
+           "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "95910"}]}}
+    keys = ("patient", "observations", "serviceRequests", "procedures", "imagingStudies", "diagnosticReports",
+            "medicationStatements", "carePlans", "medicationRequests")
+    body = {"hook": "order-sign", "hookInstance": str(uuid.uuid4()),
+            "prefetch": {**{k: None for k in keys}, "conditions": {"resourceType": "Bundle", "type": "searchset",
+                                                                     "entry": [{"resource": sciatica}]}},
+            "context": {"userId": "Practitioner/a", "patientId": "p-7", "draftOrders": {"resourceType": "Bundle", "entry": [{"resource": ncs}]}}}
+    response = app.test_client().post("/cds-services/nerve-cds-order-sign", json=body)
+    assert response.status_code == 200, response.get_json()
+    (card,) = [c for c in response.get_json()["cards"] if c["source"]["topic"]["code"] == "ncs-without-emg"]
+    assert [a["type"] for a in card["suggestions"][0]["actions"]] == topic_actions
+    assert ("too early" in card["summary"]) == (days_ago < 21)
+    if days_ago < 21:
+        assert card["suggestions"][0]["actions"][0]["resourceId"] == "ServiceRequest/ncs-1"
