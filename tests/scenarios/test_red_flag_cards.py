@@ -99,7 +99,9 @@ def test_order_hooks_rate_the_red_flag_imaging_appropriate(replies):
 
 def test_a_cervical_mri_already_drafted_is_not_suggested_again(replies):
     mye = card(replies, "o14-cervical-mri-myelopathy", "cervical-myelopathy")
-    assert orders(mye) == [[({"183545006"}, "urgent")]]
+    assert orders(mye) == [[], [({"183545006"}, "urgent")]]  # nothing created but the referral
+    (update,) = mye["suggestions"][0]["actions"]  # the routine draft made urgent, as the card's own MRI would be
+    assert update["type"] == "update" and update["resource"]["priority"] == "urgent"
 
 
 @pytest.mark.parametrize("status", ["active", "remission", "resolved", "inactive"])
