@@ -199,3 +199,16 @@ def test_a_nerve_conduction_study_for_recent_radicular_pain_is_called_premature(
     assert ("too early" in card["summary"]) == (days_ago < 21)
     if days_ago < 21:
         assert card["suggestions"][0]["actions"][0]["resourceId"] == "ServiceRequest/ncs-1"
+
+
+@pytest.mark.parametrize("sid, reason", [
+    ("o01-mri-for-acute-back-pain", "neck or back pain without limb symptoms"),
+    ("o09-several-drafts-one-selected", "radicular symptoms under 6 weeks"),
+    ("u03-old-naproxen-course-mri-on-sign", "radicular symptoms for 6+ weeks, but no physiotherapy or analgesia recorded lately"),
+])
+def test_imaging_not_indicated_says_which_reason_applies(sid, reason):
+    scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
+    (card,) = [c for c in scenario_advice(shipped_library(), scenario, date.today())
+               if c["source"]["topic"]["code"] == "imaging-not-indicated"]
+    assert reason in card["summary"]
+    assert "under 6 weeks" not in card["summary"] or "under 6 weeks" in reason, "an 8-week sciatica is not 'under 6 weeks'"
