@@ -137,7 +137,7 @@ def test_a_lumbar_mri_draft_with_a_whole_spine_indication_is_completed_not_repea
     by_topic = {c["source"]["topic"]["code"]: c for c in body["cards"]}
     ces, mscc = by_topic["cauda-equina-emergency"], by_topic["serious-spinal-pathology"]
     assert "whole spine" in ces["summary"] and "lumbar spine alone" in ces["summary"]
-    actions = [a for s in ces["suggestions"] for a in s["actions"]]
+    actions = ces["suggestions"][0]["actions"]  # one acceptance never leaves a lumbar-only emergency MRI
     created = {a["resource"]["code"]["coding"][0]["code"]: a["resource"]["priority"] for a in actions if a["type"] == "create"
                and a["resource"]["code"]["coding"][0]["code"].startswith("72")}
     assert created == {"72141": "stat", "72146": "stat"}
@@ -145,6 +145,7 @@ def test_a_lumbar_mri_draft_with_a_whole_spine_indication_is_completed_not_repea
     assert [(r["id"], r["priority"]) for r in updated] == [(draft_id, "stat")]
     assert "suggestions" not in mscc and "selectionBehavior" not in mscc
     assert "MSCC coordinator" in mscc["summary"] and "see the CES card" in mscc["summary"]
+    assert "whole-spine MRI is still needed within 24 hours" in " ".join(mscc["detail"].split()), "if CES is excluded"
 
 
 ORDER_SCENARIOS = [sid for sid in list_scenarios(SETTINGS.fixtures_dir)
