@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 
 from ..core import dates, fhirjson
 from ..core.dates import When
-from ..library.finding_defs import Criterion, FindingDefs, LabDef
+from ..library.finding_defs import Criterion, FindingDef, FindingDefs, LabDef
 from ..library.terminology import Terminology
 from .labs import LabResult, read_lab
 
@@ -36,6 +36,7 @@ class Evidence:
     when: date | None
     positive: bool
     code: str = ""  # "system|code" of the coding that matched the finding's criterion
+    qualifiers: str = ""  # side and site from bodySite, and the grade: "left, lower limb, grade 2"
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,8 @@ class Reader:
         """Record the resource as evidence for every finding whose criterion it meets; a past
         Condition only for findings that ask for history (e.g. cancer, active or past)."""
         observation = resource.get("resourceType") == "Observation"
-        around = concepts | self._body_site_concepts(resource.get("bodySite"))
+        body_site = self._body_site_concepts(resource.get("bodySite"))
+        around = concepts | body_site
         sites = around & self.defs.sites
         sides = self._sides(around)
         reference = f"{resource.get('resourceType')}/{resource.get('id')}"
@@ -176,9 +178,20 @@ class Reader:
                 done.add(fdef.name)
                 group = (concepts & crit.codes, sites, sides) if observation else (reference,)
                 display, code = self._display(per_coding, crit)
-                evidence = Evidence(reference, display, day, positive, code)
+                evidence = Evidence(reference, display, day, positive, code, self._qualifiers(body_site, graded, fdef))
                 self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
                                                   marker, sites, sides, crit.both_sides, documented))
+
+    def _qualifiers(self, body_site: frozenset[str], graded: float | None, fdef: FindingDef) -> str:
+        """What a clinician needs beside the code's display to see why it counts: the side and site
+        the bodySite gives (the code's own display already names its own), and a graded value for
+        findings graded one way ("grade" where lower is worse, as MRC; "score" where higher is)."""
+        sides = self._sides(body_site)
+        parts = ["left and right" if len(sides) == 2 else next(iter(sides))] if sides else []
+        parts += sorted(self.terms.valuesets[s].title.lower() for s in body_site & self.defs.sites)
+        if graded is not None and fdef.graded_worse_when:
+            parts.append(f"{'grade' if fdef.graded_worse_when == 'lower' else 'score'} {graded:g}")
+        return ", ".join(parts)
 
     def _display(self, per_coding: list, crit: Criterion) -> tuple[str, str]:
         """Our value set's display of the matching coding (never the record's free text), and the

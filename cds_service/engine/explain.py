@@ -152,6 +152,7 @@ def _finding(found: Finding, today: date) -> dict[str, Any]:
     if found.progressive:
         out["progressive"] = True
     out["evidence"] = [{"reference": e.reference, "code": e.code, "display": e.display,
+                        **({"qualifiers": e.qualifiers} if e.qualifiers else {}),
                         "date": e.when.isoformat() if e.when else None, "positive": e.positive}
                        for e in found.evidence]
     return out

@@ -121,7 +121,8 @@ def _triggers(facts: Iterable[Any], presentation: Presentation, draft_reasons: M
                 if ev.positive and ev.reference not in seen:  # each resource once, under its first finding
                     seen.add(ev.reference)
                     where = f"reason on {draft_reasons[ev.reference]}" if ev.reference in draft_reasons else ev.reference.split("/")[0]
-                    lines.append(f"- {label}: {markdown.inline(ev.display)} ({where}, {_date(ev.when)})")
+                    shown = f"{ev.display}, {ev.qualifiers}" if ev.qualifiers else ev.display
+                    lines.append(f"- {label}: {markdown.inline(shown)} ({where}, {_date(ev.when)})")
         elif fact.reference not in seen:
             seen.add(fact.reference)
             lines.append(f"- {_fact_line(fact, presentation)}")

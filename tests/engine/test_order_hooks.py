@@ -213,3 +213,17 @@ def test_imaging_not_indicated_says_which_reason_applies(sid, reason):
                if c["source"]["topic"]["code"] == "imaging-not-indicated"]
     assert reason in card["summary"]
     assert "under 6 weeks" not in card["summary"] or "under 6 weeks" in reason, "an 8-week sciatica is not 'under 6 weeks'"
+
+
+@pytest.mark.parametrize("sid, topic, line", [
+    ("e05-order-sign-mri-new-severe-weakness", "progressive-deficit",
+     "- Leg weakness: Muscle weakness (finding), left, lower limb, grade 2 (Observation, "),
+    ("o05-pt-referral-with-ces-red-flags", "cauda-equina-emergency",
+     "- Saddle anaesthesia or paraesthesia: Numbness (finding), saddle area (Observation, "),
+])
+def test_triggered_by_shows_the_side_site_and_grade_that_made_the_finding(sid, topic, line):
+    """A critical or warning card must show why a generic code counts: the perineal site that makes
+    'numbness' saddle anaesthesia, the side and MRC grade that make 'weakness' severe."""
+    scenario = load_scenario(SETTINGS.fixtures_dir, sid, date.today())
+    (card,) = [c for c in scenario_advice(shipped_library(), scenario, date.today()) if c["source"]["topic"]["code"] == topic]
+    assert line in card["detail"]
