@@ -93,9 +93,9 @@ class Settings(BaseModel):
     @classmethod
     def _a_card_library(cls, cards_dir: Path) -> Path:
         """Said here, naming the folder, rather than as the first card file that cannot be read."""
-        if not (cards_dir / "services.yaml").is_file():
-            raise PydanticCustomError("card_library", "{path} is not a card library folder (no services.yaml)",
-                                      {"path": str(cards_dir)})
+        problem = not_a_card_library(cards_dir)
+        if problem:
+            raise PydanticCustomError("card_library", "{problem}", {"problem": problem})
         return cards_dir
 
     @field_validator("cors_origins")
@@ -140,6 +140,11 @@ class Settings(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             raise SettingsError(describe(exc, name=_variable)) from None
+
+
+def not_a_card_library(path: Path) -> str | None:
+    """Why `path` is not a card library folder (one holds services.yaml), or None."""
+    return None if (Path(path) / "services.yaml").is_file() else f"{path} is not a card library folder (no services.yaml)"
 
 
 def _variable(field: str) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from ..core.settings import not_a_card_library
 from ..hooks.registry import HOOKS
 from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
@@ -109,8 +110,9 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
     """The whole library, checked; `canonical_base` places the topic and override-reason code
     systems under the operator's own URL (see library/presentation.py canonical)."""
     cards_dir = Path(cards_dir)
-    if not (cards_dir / "services.yaml").is_file():  # said as such, not as the first file that cannot be read
-        raise LibraryError(f"{cards_dir} is not a card library folder (no services.yaml)")
+    problem = not_a_card_library(cards_dir)  # said as such, not as the first file that cannot be read
+    if problem:
+        raise LibraryError(problem)
     terminology = load_terminology(cards_dir / "valuesets")
     findings = load_finding_defs(cards_dir / "findings.yaml", terminology.valuesets.keys())
 

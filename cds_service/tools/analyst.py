@@ -20,7 +20,8 @@ from ..workbench.preview import change_lines, preview
 from .terminal import show_cards
 
 
-def _library(directory: Path | None) -> Library:
+def library_or_exit(directory: Path | None) -> Library:
+    """The card library in `directory` (default: the configured one), or INVALID and exit 1."""
     try:
         settings = Settings.from_env()
         return load_library(directory or settings.cards_dir, settings.canonical_base)
@@ -43,7 +44,7 @@ def explain(scenario: str | None, request_file: Path | None, fhir_server: str | 
     a request file, or a patient on a FHIR server: every condition, the findings that fed it
     (resource ids, codes, dates) and the evidence set aside."""
     settings = Settings.from_env()
-    library = _library(cards_dir)
+    library = library_or_exit(cards_dir)
     now = datetime.now(timezone.utc)
     try:
         if scenario:
@@ -95,7 +96,7 @@ def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_
     loses, and why (rule outcomes and conditions that changed); exit 1 when any change, so a team
     can gate a library change in its own CI."""
     settings = Settings.from_env()
-    before, after = _library(against), _library(changed)
+    before, after = library_or_exit(against), library_or_exit(changed)
     try:
         cases, now = _cases(settings, requests, fhir_server, patients, before)
     except CaseError as exc:
@@ -142,7 +143,7 @@ def feedback() -> None:
 def feedback_report(weeks: int, as_json: bool) -> None:
     """Per card topic: cards shown, accepted, overridden and with which reasons; week by week."""
     settings = Settings.from_env()
-    library = _library(None)
+    library = library_or_exit(None)
     rules: dict[str, list[str]] = {}
     for rule in library.rules:
         rules.setdefault(rule.topic, []).append(rule.id)

@@ -14,7 +14,7 @@ import click
 
 from ..core.config import ConfigError
 from ..core.settings import Settings
-from .analyst import cards_diff, explain, feedback, workbench
+from .analyst import cards_diff, explain, feedback, library_or_exit, workbench
 from .fixtures import fixtures
 from .invoke import invoke
 
@@ -150,16 +150,9 @@ def cards() -> None:
 @click.argument("cards_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def cards_validate(cards_dir: Path | None) -> None:
     """Load a card library and report the first problem with its file and place."""
-    from ..library.loader import LibraryError, load_library
-
-    directory = cards_dir or Settings.from_env().cards_dir
-    try:
-        library = load_library(directory)
-    except LibraryError as exc:
-        click.secho(f"INVALID: {exc}", fg="red", err=True)
-        sys.exit(1)
+    library = library_or_exit(cards_dir)
     click.echo(
-        f"OK: {directory}: {len(library.services)} services, {len(library.rules)} rules, "
+        f"OK: {library.path}: {len(library.services)} services, {len(library.rules)} rules, "
         f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets"
     )
 
