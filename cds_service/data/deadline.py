@@ -20,7 +20,6 @@ class Deadline:
     """Seconds from now; `expired` turns true when they are spent, and open sockets are shut."""
 
     def __init__(self, seconds: float):
-        self.seconds = seconds
         self.ends = time.monotonic() + seconds
         self.expired = False
         self._sockets: list[socket.socket] = []

@@ -7,14 +7,23 @@ the drug class is known whichever way the EHR chose to send it.
 """
 from __future__ import annotations
 
-import re
 from typing import Any, Mapping
 
 from ..core import fhirjson
+from ..core.ids import is_fhir_id
 from .record import build_record
 
-_LOCAL = re.compile(r"^Medication/([A-Za-z0-9\-.]{1,64})$")
 _ORDERS = ("MedicationRequest", "MedicationStatement")
+
+
+def medication_reference(resource: Mapping[str, Any]) -> str | None:
+    """The medicationReference.reference of an order or statement, if it has one."""
+    return fhirjson.text(fhirjson.mapping(resource.get("medicationReference")).get("reference"))
+
+
+def _local(ref: str) -> bool:
+    """`Medication/<id>` on the same server."""
+    return ref.startswith("Medication/") and is_fhir_id(ref[len("Medication/"):])
 
 
 def unresolved(data: Mapping[str, Any]) -> dict[str, set[str]]:
@@ -28,8 +37,8 @@ def unresolved(data: Mapping[str, Any]) -> dict[str, set[str]]:
         orders = build_record({key: value})
         for rtype in _ORDERS:
             for order in orders.of_type(rtype):
-                ref = fhirjson.text(fhirjson.mapping(order.get("medicationReference")).get("reference")) or ""
-                if _LOCAL.match(ref) and ref not in known and "medicationCodeableConcept" not in order:
+                ref = medication_reference(order) or ""
+                if _local(ref) and ref not in known and "medicationCodeableConcept" not in order:
                     found.setdefault(key, set()).add(ref)
     return found
 

@@ -53,11 +53,15 @@ class Findings:
     by_name: Mapping[str, Finding]
     labs: Mapping[str, LabResult]
     studies: tuple[Study, ...]
-    medications: frozenset[str]  # drug classes in current use
     data_quality: tuple[str, ...]
     names: frozenset[str] = frozenset()  # every defined finding; asking for another is a bug
     medication_uses: tuple[MedicationUse, ...] = ()  # current and past use, for windowed rules
     decisions: tuple[Decision, ...] = ()  # explain mode: evidence set aside, and why
+
+    @property
+    def medications(self) -> frozenset[str]:
+        """Drug classes in current use."""
+        return frozenset(u.kind for u in self.medication_uses if u.active)
 
     def get(self, name: str) -> Finding | None:
         if self.names and name not in self.names:
@@ -172,7 +176,6 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         name: _summarise(defs.findings[name], items, decisions)
         for name, items in reader.items.items()
     }
-    uses = read_medication_uses(record, defs, terminology)
     return Findings(
         now=now,
         today=today,
@@ -180,9 +183,8 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         by_name=by_name,
         labs=corrected(reader.latest_labs(), defs),
         studies=read_studies(record, defs, terminology),
-        medications=frozenset(u.kind for u in uses if u.active),
         data_quality=tuple(reader.notes),
         names=defs.names(),
-        medication_uses=uses,
+        medication_uses=read_medication_uses(record, defs, terminology),
         decisions=tuple(decisions or ()),
     )

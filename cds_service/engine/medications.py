@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any, Iterator, Mapping
 
 from ..core import dates, fhirjson
+from ..data.medrefs import medication_reference
 from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDefs
 from ..library.terminology import Terminology
@@ -36,11 +37,6 @@ class MedicationUse:
     reference: str
     started: date | None = None  # when the course began, for "in use for at least N days"
     display: str = ""  # the drug as the record names it, for the card's "Triggered by"
-
-
-def medication_reference(resource: Mapping) -> str | None:
-    """The medicationReference.reference of an order or statement, if it has one."""
-    return fhirjson.text(fhirjson.mapping(resource.get("medicationReference")).get("reference"))
 
 
 def _concept(resource: dict, medications: Mapping[str, dict]) -> Any:

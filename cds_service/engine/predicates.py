@@ -171,11 +171,10 @@ def _p_onset_since(arg: Mapping[str, Any], ctx: Context) -> Result:
     begun within the current episode (e.g. sexual dysfunction new since the back pain began).
     `unknown_counts`: with no dated `since` finding the episode start is unknown, and the findings
     count (an undated episode cannot show them to be older); otherwise nothing counts."""
-    starts = [f.onset for f in _present(ctx, arg["since"]) if f.onset]
-    if not starts:
+    begun = _episode_start(ctx, arg["since"])
+    if begun is None:
         found = _present(ctx, arg["findings"]) if arg.get("unknown_counts", False) else []
         return bool(found), found
-    begun = min(starts)
     found = [f for f in _present(ctx, arg["findings"]) if f.onset and f.onset >= begun]
     return bool(found), found
 
