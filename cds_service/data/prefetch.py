@@ -94,50 +94,46 @@ def gather(
             if sent[key].get("resourceType") == "Bundle" and _next_link(sent[key]):
                 to_page.append(key)
     failures: dict[str, str] = {}
-    client = None
-    if to_fetch or to_page:
-        client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
-    if client is not None:
-        try:
+    client = None  # one client, so one deadline, for every FHIR read of this call
+    try:
+        if to_fetch or to_page:
+            client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
+        if client is not None:
             _fetch(client, templates, to_fetch, context, user_id, result, failures)
             for key in to_page:
                 _follow_pages(client, key, sent[key], result, failures)
-        finally:
+        for key, reason in failures.items():
+            result.data.pop(key, None)
+            result.sources[key] = "failed"
+        missing = {k: r for k, r in failures.items() if k in required}
+        if missing:
+            detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
+            raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
+        screened = screen(result.data, templates, str(context.get("patientId", "")))
+        result.data, result.data_quality = screened.data, screened.notes
+        if screened.wrong_keys:
+            result.sources.update({k: "wrong" for k in screened.wrong_keys})
+            detail = "; ".join(f"{k}: {r}" for k, r in sorted(screened.wrong_keys.items()))
+            raise PreconditionFailed(f"prefetch data is not this patient's ({detail})")
+        open_refs = medrefs.unresolved(result.data)
+        if open_refs and client is None:
+            client = _client(fhir_server, access_token, settings, allowlist, [], {})
+        if open_refs:
+            _resolve_medications(result, client, open_refs)
+    finally:
+        if client is not None:
             result.round_trips = client.round_trips
             client.close()
-    for key, reason in failures.items():
-        result.data.pop(key, None)
-        result.sources[key] = "failed"
-    missing = {k: r for k, r in failures.items() if k in required}
-    if missing:
-        detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
-        raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
-    screened = screen(result.data, templates, str(context.get("patientId", "")))
-    result.data, result.data_quality = screened.data, screened.notes
-    if screened.wrong_keys:
-        result.sources.update({k: "wrong" for k in screened.wrong_keys})
-        detail = "; ".join(f"{k}: {r}" for k, r in sorted(screened.wrong_keys.items()))
-        raise PreconditionFailed(f"prefetch data is not this patient's ({detail})")
-    _resolve_medications(result, fhir_server, access_token, settings, allowlist)
     return result
 
 
-def _resolve_medications(result: Gathered, server, token, settings, allowlist) -> None:
+def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs: Mapping[str, set[str]]) -> None:
     """Read the Medications that orders reference but no key holds, in one more batch; a key
     whose drugs stay unknown is "partial" (its orders cannot be classed)."""
-    open_refs = medrefs.unresolved(result.data)
-    if not open_refs:
-        return
     wanted = sorted(set().union(*open_refs.values()))
-    unknown: dict[str, str] = {}
-    client = _client(server, token, settings, allowlist, wanted, unknown)
     found: list[dict[str, Any]] = []
     if client is not None:
-        try:
-            replies = client.batch({ref: ref for ref in wanted})
-            result.round_trips += client.round_trips
-        finally:
-            client.close()
+        replies = client.batch({ref: ref for ref in wanted})
         found = [r for r in replies.values() if not isinstance(r, FetchError) and r.get("resourceType") == "Medication"]
     if found:
         result.data[MEDICATIONS_KEY] = medrefs.as_bundle(found)

@@ -11,7 +11,7 @@ import pytest
 
 from cds_service.core.settings import Settings
 from tests.helpers.apps import new_app
-from tests.helpers.fault_servers import ByPath, Misbehaving, trickle
+from tests.helpers.fault_servers import ByPath, Misbehaving, reply, trickle
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 PID = "own-1"
@@ -109,3 +109,30 @@ def test_trickling_server_is_cut_off_at_the_deadline(tmp_path, headers_too):
     assert r.status_code == 412, r.data[:300]
     assert "deadline" in r.get_json()["issue"][0]["diagnostics"]
     assert deadline - 0.2 <= elapsed < deadline + 1.0, elapsed
+
+
+def test_the_medication_read_shares_the_calls_one_deadline(tmp_path):
+    """Searches that take most of the budget, then a Medication read that trickles: the call still
+    ends within one fhir_deadline (the Medication batch gets no fresh budget of its own)."""
+    order = {"resourceType": "MedicationRequest", "id": "mr-1", "status": "active", "intent": "order",
+             "subject": {"reference": f"Patient/{PID}"}, "medicationReference": {"reference": "Medication/m-1"}}
+    slow_medication = trickle(200, json.dumps({"resourceType": "Medication", "id": "m-1"}).encode(), 0.2)
+
+    def respond(handler):
+        path = handler.path[len("/fhir/"):]
+        if path.startswith("Medication/"):
+            return slow_medication(handler)
+        if handler.command == "POST":  # no batch: one GET per key, in parallel
+            return reply(405, b'{"resourceType":"OperationOutcome"}')(handler)
+        time.sleep(0.35)  # every search (10 keys on 8 threads: two rounds): most of the 1 s budget
+        body = ({"resourceType": "Patient", "id": PID, "birthDate": "1980-01-01"} if path.startswith("Patient/")
+                else searchset(order) if path.startswith("MedicationRequest") else searchset())
+        return reply(200, json.dumps(body).encode())(handler)
+
+    with Misbehaving(respond) as server:
+        client = make_app(tmp_path, fhir_deadline=1.0)
+        started = time.monotonic()
+        r = call(client, server.base_url)
+        elapsed = time.monotonic() - started
+    assert r.status_code == 200, r.get_json()
+    assert elapsed < 1.6, f"{elapsed:.2f} s: the Medication read ran on a budget of its own"
