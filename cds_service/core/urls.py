@@ -74,7 +74,7 @@ def parse_http_url(text: str) -> HttpUrl:
     ids), a port outside 1-65535, dot segments or needlessly percent-encoded characters in the path,
     a fragment, and anything the connector's parsers would read otherwise.
     """
-    if not isinstance(text, str) or not text.isascii() or not text.isprintable() or " " in text:
+    if not text.isascii() or not text.isprintable() or " " in text:
         raise UrlError("only printable ASCII without spaces or control characters is accepted")
     if "\\" in text:
         raise UrlError("a backslash is not accepted")

@@ -1,6 +1,6 @@
 """Small real HTTP servers for tests: a recording proxy in front of the FHIR server, and servers
 that misbehave on purpose (500s, broken JSON, huge bodies, redirects, silence, one byte a second,
-another patient's data)."""
+another patient's data), and a bystander that records any request reaching it."""
 from __future__ import annotations
 
 import json
