@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, S
 from pydantic_core import PydanticCustomError
 
 from .config import ConfigError
+from .urls import UrlError, parse_base_url
 from .validation import describe
 
 ENV_PREFIX = "NERVE_CDS_"
@@ -110,6 +111,28 @@ class Settings(BaseModel):
                     {"origin": origin})
         return origins
 
+    @field_validator("fhir_allowlist")
+    @classmethod
+    def _fhir_base_urls(cls, entries: tuple[str, ...]) -> tuple[str, ...]:
+        """Read by the same parser as every fhirServer, so an entry means what it says (or nothing
+        starts). The entry is named by its position: a URL may carry a password."""
+        for number, entry in enumerate(entries, start=1):
+            problem = _base_url_problem(entry)
+            if problem:
+                raise PydanticCustomError(
+                    "fhir_base_url", "entry {number} is not a FHIR base URL like https://host[:port][/path] ({problem})",
+                    {"number": number, "problem": problem})
+        return entries
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _public_base_url(cls, url: str) -> str:
+        problem = url and _base_url_problem(url)
+        if problem:
+            raise PydanticCustomError("base_url", "not a base URL like https://cds.example.org[/prefix] ({problem})",
+                                      {"problem": problem})
+        return url
+
     @property
     def authenticate(self) -> bool:
         """Authentication can only be off in dev mode."""
@@ -145,6 +168,15 @@ class Settings(BaseModel):
 def not_a_card_library(path: Path) -> str | None:
     """Why `path` is not a card library folder (one holds services.yaml), or None."""
     return None if (Path(path) / "services.yaml").is_file() else f"{path} is not a card library folder (no services.yaml)"
+
+
+def _base_url_problem(url: str) -> str | None:
+    """Why `url` cannot be a base URL (scheme://host[:port][/path], no query), or None."""
+    try:
+        parse_base_url(url)
+    except UrlError as exc:
+        return str(exc)
+    return None
 
 
 def _variable(field: str) -> str:

@@ -1,26 +1,28 @@
 """The only way this service talks to a FHIR server: allowlisted, time-boxed, size-capped.
 
 A CDS request names the FHIR server to use, so that URL is attacker-controlled input until it
-matches the operator's allowlist (an SSRF guard). Redirects are never followed and bodies are
-read up to a cap, so a slow or hostile server costs a bounded amount of time and memory.
+matches the operator's allowlist (an SSRF guard). It is parsed once, strictly (core.urls), and
+every request is sent to the URL rebuilt from the parts that were checked; just before sending,
+the URL requests actually prepared is read again and must still be on the checked server, and only
+then does it get the access token. Redirects are never followed and bodies are read up to a cap,
+so a slow or hostile server costs a bounded amount of time and memory.
 """
 from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence, TypeGuard
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import requests
 
 from ..core import jsonin
 from ..core.settings import Settings
-from ..core.urls import is_loopback_host
+from ..core.urls import HttpUrl, UrlError, is_loopback_host, parse_base_url, parse_http_url
 from .deadline import Deadline, DeadlineAdapter
 
 FHIR_JSON = "application/fhir+json"
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ServerNotAllowed(Exception):
@@ -31,34 +33,30 @@ class FetchError(Exception):
     """One read or search failed; the message says why without quoting the response body."""
 
 
-def _origin(url: str) -> tuple[str, str, int, str]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port or DEFAULT_PORTS.get(scheme, 0)
-    return scheme, host, port, parts.path.rstrip("/")
-
-
-def check_server(url: str, allowlist: Sequence[str], dev: bool, allow_http: bool = False) -> None:
-    """Raise ServerNotAllowed unless `url` matches an allowlist entry (scheme, host, port, path prefix).
+def check_server(url: str, allowlist: Sequence[str], dev: bool, allow_http: bool = False) -> HttpUrl:
+    """The FHIR base URL as checked, or ServerNotAllowed: it must read the same to every parser
+    (core.urls) and match an allowlist entry's scheme, host and port exactly, with its path at or
+    below the entry's path.
 
     https is required except for loopback in dev mode, or when the operator allows plain http for
     allowlisted servers on a private network (the docker-compose stack). In dev mode with an empty
     allowlist any loopback server is allowed, so a developer can try a local FHIR server.
     """
-    scheme, host, port, path = _origin(url)
-    if scheme not in ("http", "https") or not host:
-        raise ServerNotAllowed("fhirServer is not an http(s) URL")
-    if scheme == "http" and not (dev and is_loopback_host(host)) and not allow_http:
+    try:
+        target = parse_base_url(url)
+    except UrlError as exc:
+        raise ServerNotAllowed(f"fhirServer is refused: {exc}") from None
+    if target.scheme == "http" and not (dev and is_loopback_host(target.host)) and not allow_http:
         raise ServerNotAllowed("fhirServer must use https")
-    if dev and not allowlist and is_loopback_host(host):
-        return
+    if dev and not allowlist and is_loopback_host(target.host):
+        return target
     for entry in allowlist:
-        e_scheme, e_host, e_port, e_path = _origin(entry)
-        if (scheme, host, port) != (e_scheme, e_host, e_port):
+        try:
+            allowed = parse_base_url(entry)
+        except UrlError:  # settings and the trust file refuse these at start-up
             continue
-        if not e_path or path == e_path or path.startswith(e_path + "/"):
-            return
+        if target.within(allowed):
+            return target
     raise ServerNotAllowed("fhirServer is not on this service's allowlist of trusted FHIR servers")
 
 
@@ -70,11 +68,12 @@ class Reply:
 
 
 class FhirClient:
-    """One requests.Session against one FHIR base URL, for the duration of one hook call."""
+    """One requests.Session against one checked FHIR base URL, for the duration of one hook call.
+    Nothing outside that base URL is called, and the access token is sent only there."""
 
-    def __init__(self, base_url: str, access_token: str | None, settings: Settings):
-        self.base = base_url.rstrip("/") + "/"
-        self.origin = _origin(self.base)[:3]
+    def __init__(self, base: HttpUrl, access_token: str | None, settings: Settings):
+        self.base = replace(base, path=base.path.rstrip("/") + "/")
+        self.access_token = access_token
         self.settings = settings
         self.deadline = Deadline(settings.fhir_deadline)
         self.round_trips = 0
@@ -83,8 +82,6 @@ class FhirClient:
         self.session.mount("http://", adapter)
         self.session.mount("https://", adapter)
         self.session.headers.update({"Accept": FHIR_JSON, "Prefer": "handling=strict"})
-        if access_token:
-            self.session.headers["Authorization"] = f"Bearer {access_token}"
 
     def close(self) -> None:
         self.deadline.cancel()
@@ -100,11 +97,15 @@ class FhirClient:
     def _late(self) -> FetchError:
         return FetchError(f"FHIR server did not answer in time (the {self.settings.fhir_deadline:g} s deadline for all FHIR work ran out)")
 
-    def url(self, relative_or_absolute: str) -> str:
-        """Absolute URL on this server; a link that points elsewhere (a `next` link) is refused."""
-        full = urljoin(self.base, relative_or_absolute)
-        if _origin(full)[:3] != self.origin:
-            raise FetchError("a link points to another server")
+    def url(self, relative_or_absolute: str) -> HttpUrl:
+        """Absolute URL on this server; a link that points elsewhere (a `next` link to another
+        origin or outside the base path) or that parsers could read differently is refused."""
+        try:
+            full = parse_http_url(urljoin(self.base.text, relative_or_absolute))
+        except ValueError:  # UrlError, or a link urljoin itself cannot read
+            raise FetchError("a link is not a URL this service follows") from None
+        if not full.within(self.base):
+            raise FetchError("a link points outside the FHIR server (not followed)")
         return full
 
     def get(self, url: str) -> dict[str, Any]:
@@ -121,7 +122,7 @@ class FhirClient:
                 "entry": [{"request": {"method": "GET", "url": urls[k]}} for k in keys],
             }
             try:
-                reply = self._send("POST", self.base.rstrip("/"), json_body=bundle, retry=False)
+                reply = self._send("POST", replace(self.base, path=self.base.path.rstrip("/")), json_body=bundle, retry=False)
             except FetchError as exc:  # down or silent: individual reads would only wait again
                 return {k: exc for k in keys}
             if reply.status == 200 and _is_batch_response(reply.body, len(keys)):
@@ -146,21 +147,31 @@ class FhirClient:
             raise FetchError(reply.reason or f"FHIR server answered {reply.status}")
         return reply.body
 
-    def _send(self, method: str, url: str, json_body: Any = None, retry: bool = False) -> Reply:
+    def _prepare(self, method: str, url: HttpUrl, json_body: Any) -> requests.PreparedRequest:
+        """The request as requests will send it; its URL read again by the strict parser must
+        still be on this server before it gets the access token."""
+        prepared = self.session.prepare_request(requests.Request(
+            method, url.text, data=json.dumps(json_body) if json_body is not None else None,
+            headers={"Content-Type": FHIR_JSON} if json_body is not None else None))
+        try:
+            sent_to = parse_http_url(prepared.url or "")
+        except UrlError:
+            raise FetchError("FHIR request refused: the client would read its URL differently") from None
+        if not sent_to.within(self.base):
+            raise FetchError("FHIR request refused: the client would send it to another server")
+        if self.access_token:
+            prepared.headers["Authorization"] = f"Bearer {self.access_token}"
+        return prepared
+
+    def _send(self, method: str, url: HttpUrl, json_body: Any = None, retry: bool = False) -> Reply:
+        prepared = self._prepare(method, url, json_body)
+        environment = self.session.merge_environment_settings(url.text, {}, True, None, None)
         attempts = 2 if retry else 1
         for attempt in range(attempts):
             timeout = self._timeout()
             try:
                 self.round_trips += 1
-                with self.session.request(
-                    method,
-                    url,
-                    data=json.dumps(json_body) if json_body is not None else None,
-                    headers={"Content-Type": FHIR_JSON} if json_body is not None else None,
-                    timeout=timeout,
-                    allow_redirects=False,
-                    stream=True,
-                ) as response:
+                with self.session.send(prepared, timeout=timeout, allow_redirects=False, **environment) as response:
                     return self._read(response)
             except requests.RequestException as exc:
                 if self.deadline.expired:  # the timer shut the socket: whatever broke, time ran out

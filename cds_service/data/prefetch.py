@@ -148,11 +148,11 @@ def _client(server, token, settings, allowlist, keys, failures) -> FhirClient | 
         failures.update({k: "not prefetched and no fhirServer given" for k in keys})
         return None
     try:
-        check_server(server, allowlist, settings.dev, settings.fhir_allow_http)
+        base = check_server(server, allowlist, settings.dev, settings.fhir_allow_http)
     except ServerNotAllowed as exc:
         failures.update({k: f"not prefetched and {exc}" for k in keys})
         return None
-    return FhirClient(server, token, settings)
+    return FhirClient(base, token, settings)
 
 
 def _fetch(client, templates, keys, context, user_id, result, failures) -> None:

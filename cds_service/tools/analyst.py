@@ -30,6 +30,12 @@ def library_or_exit(directory: Path | None) -> Library:
         sys.exit(1)
 
 
+def named_by_operator(settings: Settings, fhir_server: str) -> Settings:
+    """On the command line the operator names the FHIR server, so it is the one server allowed
+    (plain http too); it still goes through the same strict URL check as every fhirServer."""
+    return settings.model_copy(update={"fhir_allowlist": (fhir_server,), "fhir_allow_http": True})
+
+
 @click.command()
 @click.argument("scenario", required=False)
 @click.option("--request", "request_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -52,7 +58,7 @@ def explain(scenario: str | None, request_file: Path | None, fhir_server: str | 
         elif request_file:
             case = request_case(request_file)
         elif fhir_server and patient:
-            case = fhir_case(library, settings, fhir_server, patient)
+            case = fhir_case(library, named_by_operator(settings, fhir_server), fhir_server, patient)
         else:
             raise click.UsageError("give a SCENARIO id, --request FILE, or --fhir-server URL with --patient ID")
         run = run_case(library, case, now)
@@ -75,7 +81,7 @@ def _cases(settings: Settings, requests: Path | None, fhir_server: str | None, p
     if requests:
         return folder_cases(requests), now
     if fhir_server and patients:
-        return [fhir_case(library, settings, fhir_server, p) for p in patients], now
+        return [fhir_case(library, named_by_operator(settings, fhir_server), fhir_server, p) for p in patients], now
     return fixture_cases(settings.fixtures_dir, now.date()), noon(now.date())
 
 

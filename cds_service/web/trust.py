@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..core.config import ConfigError
-from ..core.urls import is_loopback_http
+from ..core.urls import UrlError, is_loopback_http, parse_base_url
 from ..core.validation import describe
 
 # Symmetric algorithms (HS*) and `none` are refused whatever the trust file says (CDS Hooks 2.0).
@@ -201,8 +201,13 @@ def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool, jwks_timeo
 def _fhir_servers(value: Any, place: str) -> tuple[str, ...]:
     """A list of base URLs (a single string is taken as one), never a string split into letters."""
     servers = [value] if isinstance(value, str) else list(value or ())
-    if not all(isinstance(s, str) and s.startswith(("https://", "http://")) for s in servers):
+    if not all(isinstance(s, str) for s in servers):
         raise TrustError(f"{place}.fhir_servers: a list of FHIR base URLs (https://host[:port]/path)")
+    for i, server in enumerate(servers):
+        try:  # the parser every fhirServer goes through, so the entry means what it says
+            parse_base_url(server)
+        except UrlError as exc:
+            raise TrustError(f"{place}.fhir_servers[{i}]: not a FHIR base URL like https://host[:port]/path ({exc})") from None
     return tuple(servers)
 
 

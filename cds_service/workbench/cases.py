@@ -101,16 +101,16 @@ def folder_cases(folder: Path) -> list[Case]:
 
 def fhir_case(library: Library, settings: Settings, fhir_server: str, patient: str) -> Case:
     """The patient-only hook (no drafts) for a patient on a FHIR server, its data fetched with the service's own
-    prefetch templates. The analyst named the server, so it is the one server allowed."""
+    prefetch templates exactly as a hook call's: the server must pass the same allowlist and https rule
+    (data.fhir.check_server, from `settings`)."""
     hook = next(name for name, h in HOOKS.items() if h.drafts == "none")
     service = service_for(library, hook)
     context = {"patientId": patient, "userId": "Practitioner/nerve-cds-workbench",
                "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{fhir_server}|{patient}"))}
-    allowed = settings.model_copy(update={"fhir_allow_http": True})
     try:
         gathered = prefetch.gather(templates=service.prefetch, required=service.required_prefetch, context=context,
                                    user_id=context["userId"], prefetch=None, fhir_server=fhir_server,
-                                   access_token=None, settings=allowed, allowlist=(fhir_server,))
+                                   access_token=None, settings=settings, allowlist=settings.fhir_allowlist)
     except HttpError as exc:
         raise CaseError(f"Patient/{patient} on {fhir_server}: {exc.message}") from None
     if not any(isinstance(v, dict) and v.get("resourceType") == "Patient" for v in gathered.data.values()):

@@ -45,3 +45,27 @@ def test_a_cards_dir_that_is_not_a_card_library_names_variable_and_folder(tmp_pa
 def test_a_copied_card_library_is_accepted(tmp_path):
     shutil.copytree(Settings().cards_dir, tmp_path / "cards")
     assert Settings.from_env({"NERVE_CDS_CARDS_DIR": str(tmp_path / "cards")}).cards_dir == tmp_path / "cards"
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("NERVE_CDS_FHIR_ALLOWLIST", "not-a-url", ["entry 1 is not a FHIR base URL", "not an absolute URL"]),
+    ("NERVE_CDS_FHIR_ALLOWLIST", "https://ehr.example.org/fhir, https://ehr\\@evil.example/fhir", ["entry 2", "backslash"]),
+    ("NERVE_CDS_FHIR_ALLOWLIST", "https://u:pw@ehr.example.org/fhir", ["entry 1", "user info"]),
+    ("NERVE_CDS_FHIR_ALLOWLIST", "https://ehr.example.org:99999/fhir", ["entry 1", "port"]),
+    ("NERVE_CDS_FHIR_ALLOWLIST", "https://ehr.example.org/fhir?tenant=1", ["entry 1", "no query"]),
+    ("NERVE_CDS_PUBLIC_BASE_URL", "not-a-url", ["not a base URL", "not an absolute URL"]),
+    ("NERVE_CDS_PUBLIC_BASE_URL", "https://cds.example.org/nerve#x", ["not a base URL", "fragment"]),
+])
+def test_a_url_setting_is_read_by_the_outbound_url_parser(variable, value, words):
+    message = refusal({variable: value})
+    assert message.startswith(f"{variable}: ") and "\n" not in message
+    assert all(word in message for word in words), message
+    assert "pw" not in message and "evil" not in message  # the value itself is never echoed
+
+
+def test_url_settings_that_parse_are_kept_as_written():
+    settings = Settings.from_env({"NERVE_CDS_FHIR_ALLOWLIST": "https://EHR.example.org/fhir, http://hapi:8080/fhir",
+                                  "NERVE_CDS_PUBLIC_BASE_URL": "https://cds.example.org/nerve/"})
+    assert settings.fhir_allowlist == ("https://EHR.example.org/fhir", "http://hapi:8080/fhir")
+    assert settings.public_base_url == "https://cds.example.org/nerve/"
+    assert Settings.from_env({}).public_base_url == ""

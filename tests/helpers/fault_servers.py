@@ -1,6 +1,6 @@
 """Small real HTTP servers for tests: a recording proxy in front of the FHIR server, and servers
 that misbehave on purpose (500s, broken JSON, huge bodies, redirects, silence, one byte a second,
-another patient's data)."""
+another patient's data), and a bystander that records any request reaching it."""
 from __future__ import annotations
 
 import json
@@ -196,3 +196,47 @@ class ByPath(Misbehaving):
             return reply(200, json.dumps(body).encode())(handler)
 
         super().__init__(respond)
+
+
+class _Httpd6(_Httpd):
+    address_family = socket.AF_INET6
+
+
+class Bystander:
+    """A server that must never be called: it records every request (path and headers) it gets,
+    on 127.0.0.1 and, where the machine has IPv6, on ::1 at the same port, so a URL that reaches
+    it by any spelling of loopback is caught."""
+
+    def __init__(self):
+        self.seen: list[dict] = []
+        bystander = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _any(self):
+                bystander.seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
+                reply(200, b'{"resourceType":"Bundle","type":"searchset","entry":[]}')(self)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        self.servers = [_Httpd(("127.0.0.1", 0), Handler)]
+        self.port = self.servers[0].server_address[1]
+        try:
+            self.servers.append(_Httpd6(("::1", self.port), Handler))
+        except OSError:  # no IPv6 loopback here, or the port is taken on it
+            pass
+        for server in self.servers:
+            server.daemon_threads = True
+        self.threads = [threading.Thread(target=s.serve_forever, daemon=True) for s in self.servers]
+
+    def __enter__(self):
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        for server in self.servers:
+            server.shutdown()
+            server.server_close()

@@ -42,6 +42,8 @@ def assert_one_line(result: subprocess.CompletedProcess, *words: str) -> None:
     ("NERVE_CDS_TRUSTFILE", "/etc/trust.yaml", ["NERVE_CDS_TRUSTFILE", "not a nerve-cds setting"]),
     ("NERVE_CDS_DEVV", "1", ["NERVE_CDS_DEVV", "(known: NERVE_CDS_AUTH_ENABLED, ", " NERVE_CDS_DEV, "]),
     ("NERVE_CDS_CORS_ORIGINS", "not-a-url", ["NERVE_CDS_CORS_ORIGINS", "'not-a-url' is not an origin"]),
+    ("NERVE_CDS_FHIR_ALLOWLIST", "not-a-url", ["NERVE_CDS_FHIR_ALLOWLIST", "not a FHIR base URL"]),
+    ("NERVE_CDS_PUBLIC_BASE_URL", "not-a-url", ["NERVE_CDS_PUBLIC_BASE_URL", "not a base URL"]),
     ("NERVE_CDS_CARDS_DIR", "/nonexistent",
      ["NERVE_CDS_CARDS_DIR", "/nonexistent is not a card library folder (no services.yaml)"]),
 ])
