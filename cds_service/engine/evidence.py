@@ -18,8 +18,18 @@ from ..library.finding_defs import Criterion, FindingDef, FindingDefs, LabDef
 from ..library.terminology import Terminology
 from .answers import ABSENT, POSITIVE, UNKNOWN, Answer, Answers
 from .labs import LabResult, read_lab
-from .statuses import (CLINICAL_CODES, CLINICAL_SYSTEM, CONDITION_PAST, CONDITION_SUSPECTED, CONDITION_VOID,
-                       OBSERVATION_COUNTS, VERIFICATION_CODES, VERIFICATION_SYSTEM, coded_status, observation_status)
+from .statuses import (
+    CLINICAL_CODES,
+    CLINICAL_SYSTEM,
+    CONDITION_PAST,
+    CONDITION_SUSPECTED,
+    CONDITION_VOID,
+    OBSERVATION_COUNTS,
+    VERIFICATION_CODES,
+    VERIFICATION_SYSTEM,
+    coded_status,
+    observation_status,
+)
 from .unreadable import VALUE_NOT_READ, Unreadable, shown
 
 FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)

@@ -97,6 +97,8 @@ def _intent(resource: dict) -> str | None:
     if resource.get("resourceType") != "MedicationRequest" or resource.get("intent") is None:
         return "order"
     intent = resource.get("intent")
+    if not isinstance(intent, str):
+        return None
     return "order" if intent in _ORDERS else "" if intent in _NOT_ORDERS else None
 
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Iterable
 
+from ..core import fhirjson
+
 # Reason codes (counted in the request log, so no patient data in them) and what each means.
 ANSWER_NOT_RECOGNISED = "answer-not-recognised"
 ANSWERS_CONTRADICT = "answers-contradict"
@@ -50,7 +52,7 @@ class Unreadable:
 def shown(value: Any) -> str:
     """A value from the record as a short quotation for `detail` (never for the log)."""
     if isinstance(value, dict):
-        codes = [f"{c.get('code')} ({c.get('system')})" for c in value.get("coding", []) if isinstance(c, dict)]
+        codes = [f"{c.get('code')} ({c.get('system')})" for c in fhirjson.items(value.get("coding"))]
         text = value.get("text")
         words = ", ".join(codes + ([f"text {text!r}"] if isinstance(text, str) else []))
         value = words or "an empty CodeableConcept"

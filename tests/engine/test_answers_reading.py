@@ -255,3 +255,16 @@ def test_fetched_from_the_fhir_server_no_is_no_and_unreadable_is_said(app, fhir_
     found = {c["source"]["topic"]["code"]: c for c in r.get_json()["cards"]}
     assert EMERGENCY not in found, "N, a text 'no' and an entered-in-error CES are not red flags"
     assert found[DQ]["indicator"] == "warning" and "Urinary incontinence" in found[DQ]["detail"]
+
+
+def test_malformed_answers_statuses_and_intents_are_reported_never_a_server_error(app):
+    odd = [retention({"coding": 5, "text": ["no"]}), observation("st", RETENTION, status=["final"], valueBoolean=True),
+           observation("bo", NUMBNESS, bodySite=coded(PERINEUM), valueBoolean="true"),
+           condition("ces", "G83.4", clinicalStatus=7, verificationStatus={"coding": "confirmed"}),
+           {"resourceType": "MedicationRequest", "id": "mr", "status": "active", "intent": {"code": "order"},
+            "subject": {"reference": f"Patient/{PATIENT}"},
+            "medicationCodeableConcept": coded(("http://www.nlm.nih.gov/research/umls/rxnorm", "8638"))}]
+    found = cards(app, RADICULOPATHY, *odd)
+    assert EMERGENCY not in found
+    assert "Urinary retention" in found[DQ]["detail"] and "Cauda equina syndrome" in found[DQ]["detail"]
+    assert "Saddle anaesthesia" in found[DQ]["detail"]
