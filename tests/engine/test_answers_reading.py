@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from cds_service.core.settings import Settings
-from tests.helpers.apps import new_app
+from cds_service.engine.advise import advise
+from cds_service.engine.explain import explanation, outline
+from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.calls import NULL_PREFETCH, SERVICE, hook
 
 ICD, SNOMED, LOINC = "http://hl7.org/fhir/sid/icd-10-cm", "http://snomed.info/sct", "http://loinc.org"
@@ -268,3 +270,17 @@ def test_malformed_answers_statuses_and_intents_are_reported_never_a_server_erro
     assert EMERGENCY not in found
     assert "Urinary retention" in found[DQ]["detail"] and "Cauda equina syndrome" in found[DQ]["detail"]
     assert "Saddle anaesthesia" in found[DQ]["detail"]
+
+
+def test_explain_mode_lists_what_could_not_be_read():
+    library = shipped_library()
+    data = prefetch(RADICULOPATHY, retention(coded((LOCAL, "yn-9"))), condition("ces", "G83.4", clinicalStatus="active"))
+    context = {"userId": "Practitioner/a", "patientId": PATIENT, "hookInstance": "explain-unreadable"}
+    advice = advise(library, library.service("nerve-cds-patient-view"), context, data, datetime.now(timezone.utc),
+                    explain=True)
+    report = explanation(advice, library)
+    listed = {(u["resourceType"], u["id"], u["element"], u["reason"]) for u in report["unreadable"]}
+    assert listed == {("Observation", "ret", "valueCodeableConcept", "answer-not-recognised"),
+                      ("Condition", "ces", "clinicalStatus", "status-not-coded")}
+    lines = "\n".join(outline(report))
+    assert "Could not be read" in lines and "Condition/ces clinicalStatus [status-not-coded]" in lines
