@@ -50,11 +50,13 @@ def parse_period_start(period: object) -> When | None:
 
 
 def effective(resource: Mapping) -> When | None:
-    """Observation / DiagnosticReport effective[x]."""
+    """Observation / DiagnosticReport effective[x], else `issued` (a lab may send only when it
+    released the result: that still dates it, where nothing would make it the oldest)."""
     return (
         parse(resource.get("effectiveDateTime"))
         or parse(resource.get("effectiveInstant"))
         or parse_period_start(resource.get("effectivePeriod"))
+        or parse(resource.get("issued"))
     )
 
 

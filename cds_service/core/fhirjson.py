@@ -53,8 +53,3 @@ def coding(value: Any) -> list[dict]:
     """A single Coding (e.g. an extension's valueCoding) as a list of valid codings."""
     return codings({"coding": [value]})
 
-
-def code(concept: Any) -> str | None:
-    """The first code of a CodeableConcept (status elements such as clinicalStatus)."""
-    found = codings(concept)
-    return found[0]["code"] if found else None

@@ -18,6 +18,7 @@ from .predicates import Context
 from .render import render
 from .rules import evaluate_rules
 from .trace import RuleTrace
+from .unreadable import counts
 
 
 @dataclass
@@ -27,6 +28,8 @@ class Advice:
     # how many data-quality problems the record had (e.g. a Condition without clinicalStatus),
     # counted for the request log; the notes themselves name resources, so they stay in-process
     data_quality: int = 0
+    # what could not be read, counted by reason for the request log (engine/unreadable.py)
+    unreadable: dict[str, int] = field(default_factory=dict)
     # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
@@ -58,4 +61,5 @@ def advise(
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
+                  unreadable=counts(findings.unreadable),
                   findings=findings if explain else None, trace=tuple(trace or ()))

@@ -16,14 +16,22 @@ from ..core import dates, fhirjson
 from ..core.dates import When
 from ..library.finding_defs import Criterion, FindingDef, FindingDefs, LabDef
 from ..library.terminology import Terminology
+from .answers import ABSENT, POSITIVE, UNKNOWN, Answer, Answers
 from .labs import LabResult, read_lab
+from .statuses import (
+    CLINICAL_CODES,
+    CLINICAL_SYSTEM,
+    CONDITION_PAST,
+    CONDITION_SUSPECTED,
+    CONDITION_VOID,
+    OBSERVATION_COUNTS,
+    VERIFICATION_CODES,
+    VERIFICATION_SYSTEM,
+    coded_status,
+    observation_status,
+)
+from .unreadable import VALUE_NOT_READ, Unreadable, shown
 
-# FHIR R4 status semantics (data hygiene H1, H2 (docs/clinical-safety.md §4)): engineering rules, not clinical knowledge.
-_CONDITION_COUNTS = frozenset({"active", "recurrence", "relapse"})
-_CONDITION_PAST = frozenset({"inactive", "remission", "resolved"})  # counts only for `history` findings
-_CONDITION_VOID = frozenset({"refuted", "entered-in-error"})
-_CONDITION_SUSPECTED = frozenset({"unconfirmed", "provisional", "differential"})
-_OBSERVATION_COUNTS = frozenset({"final", "amended", "corrected", "preliminary"})
 FAR_PAST = datetime.min.replace(tzinfo=timezone.utc)
 # (resource reference, finding name or "", what was decided): kept only in explain mode
 Decision = tuple[str, str, str]
@@ -85,6 +93,8 @@ class Reader:
         self.terms = terminology
         self.birth = birth
         self.notes: list[str] = []
+        self.unreadable: list[Unreadable] = []  # what could not be read, and for which findings
+        self.answers = Answers(defs, terminology)
         self.items: dict[str, list[Item]] = defaultdict(list)
         # per lab, every result seen: (instant, order seen, read it); only the latest are read (latest_labs)
         self._lab_candidates: dict[str, list[tuple[datetime, int, Callable[[], LabResult | None]]]] = defaultdict(list)
@@ -143,19 +153,12 @@ class Reader:
         codings += self._extension_codings(resource.get("extension"))
         return any(self.terms.canonical(c.get("system"), c["code"]) in markers for c in codings)
 
-    def _absent(self, concepts: Iterable[Any]) -> bool:
-        return bool(self._concepts(concepts) & self.defs.answer_absent)
-
-    def _unknown(self, concepts: Iterable[Any]) -> bool:
-        """Unknown / not asked / not assessed: no evidence either way (docs/clinical-safety.md, correcting H3)."""
-        return bool(self._concepts(concepts) & self.defs.answer_unknown)
-
     # ---- evidence -------------------------------------------------------------------------
     def _add(self, resource: dict, per_coding: list, concepts: frozenset[str], *, positive: bool,
              when: dates.When | None, suspected: bool, graded: float | None, marker: bool,
-             recorded: date | None = None, past: bool = False) -> None:
+             recorded: date | None = None, past: str = "") -> None:
         """Record the resource as evidence for every finding whose criterion it meets; a past
-        Condition only for findings that ask for history (e.g. cancer, active or past)."""
+        Condition (`past`: its status) only for findings that ask for history (e.g. cancer)."""
         observation = resource.get("resourceType") == "Observation"
         body_site = self._body_site_concepts(resource.get("bodySite"))
         around = concepts | body_site
@@ -165,22 +168,38 @@ class Reader:
         day = when.day if when else None
         documented = max((d for d in (day, recorded) if d), default=None)
         instant = when.instant if when else None
+        for fdef, crit in self._matches(concepts, sites):
+            if past and not fdef.history:
+                if self.decisions is not None:
+                    self.decisions.append((reference, fdef.name, f"ignored: clinicalStatus is {past}"))
+                continue
+            group = (concepts & crit.codes, sites, sides) if observation else (reference,)
+            display, code = self._display(per_coding, crit)
+            evidence = Evidence(reference, display, day, positive, code, self._qualifiers(body_site, graded, fdef))
+            self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
+                                              marker, sites, sides, crit.both_sides, documented))
+
+    def _matches(self, concepts: frozenset[str], sites: frozenset[str]) -> Iterable[tuple[FindingDef, Criterion]]:
+        """Each finding the concepts can evidence at these sites, with the first criterion it meets."""
         done: set[str] = set()
         for concept in concepts:
             for fdef, crit in self.defs.by_concept.get(concept, ()):
                 if fdef.name in done or (crit.site and not crit.site & sites) or crit.not_site & sites:
                     continue
-                if past and not fdef.history:
-                    if self.decisions is not None:
-                        status = fhirjson.code(resource.get("clinicalStatus"))
-                        self.decisions.append((reference, fdef.name, f"ignored: clinicalStatus is {status}"))
-                    continue
                 done.add(fdef.name)
-                group = (concepts & crit.codes, sites, sides) if observation else (reference,)
-                display, code = self._display(per_coding, crit)
-                evidence = Evidence(reference, display, day, positive, code, self._qualifiers(body_site, graded, fdef))
-                self.items[fdef.name].append(Item(evidence, instant, group, suspected, observation, graded,
-                                                  marker, sites, sides, crit.both_sides, documented))
+                yield fdef, crit
+
+    def _unread(self, resource: dict, concepts: frozenset[str], element: str, reason: str, detail: str,
+                when: When | None = None, about: Iterable[str] = ()) -> None:
+        """Report what could not be read, with the findings (or labs) it would have been evidence for."""
+        around = concepts | self._body_site_concepts(resource.get("bodySite"))
+        names = [fdef.name for fdef, _ in self._matches(concepts, around & self.defs.sites)] + list(about)
+        if not names:
+            return
+        rtype, rid = str(resource.get("resourceType")), str(resource.get("id"))
+        self.unreadable.append(Unreadable(rtype, rid, element, reason, detail, tuple(dict.fromkeys(names)),
+                                          when.day if when else None))
+        self._decided(resource, f"could not be read: {element}: {detail}")
 
     def _qualifiers(self, body_site: frozenset[str], graded: float | None, fdef: FindingDef) -> str:
         """What a clinician needs beside the code's display to see why it counts: the side and site
@@ -215,90 +234,105 @@ class Reader:
             self.decisions.append((f"{resource.get('resourceType')}/{resource.get('id')}", "", why))
 
     def condition(self, cond: dict) -> None:
-        """H1: clinical and verification status; H5: onset."""
+        """H1: clinical and verification status, each from its HL7 coding; H5: onset."""
         per_coding, concepts = self._coded(cond.get("code"))
         if not self._relevant(concepts):
             return
-        verification = fhirjson.code(cond.get("verificationStatus"))
-        if verification in _CONDITION_VOID:
-            self._decided(cond, f"ignored: verificationStatus is {verification}")
+        verification = coded_status(cond.get("verificationStatus"), VERIFICATION_SYSTEM, VERIFICATION_CODES, self.terms)
+        if verification.code in CONDITION_VOID:
+            self._decided(cond, f"ignored: verificationStatus is {verification.code}")
             return
-        clinical = fhirjson.code(cond.get("clinicalStatus"))
-        if clinical is None:
+        clinical = coded_status(cond.get("clinicalStatus"), CLINICAL_SYSTEM, CLINICAL_CODES, self.terms)
+        for element, status in (("clinicalStatus", clinical), ("verificationStatus", verification)):
+            if status.reason:
+                self._unread(cond, concepts, element, status.reason, status.detail, self._onset(cond))
+                return
+        code = clinical.code
+        if code is None and any(key.startswith("abatement") for key in cond):
+            code = "resolved"  # R4 con-4: an abated Condition is inactive, resolved or in remission
+            self.notes.append(f"Condition/{cond.get('id')} has no clinicalStatus but an abatement; treated as resolved")
+        elif code is None:
             self.notes.append(f"Condition/{cond.get('id')} has no clinicalStatus; treated as active")
-        elif clinical not in _CONDITION_COUNTS | _CONDITION_PAST:
-            self._decided(cond, f"ignored: clinicalStatus is {clinical}")
-            return
         if ("onsetAge" in cond or "onsetRange" in cond) and self.birth is None:
             self.notes.append(f"Condition/{cond.get('id')} gives onset as an age but the patient has no birthDate")
-        when = (
+        recorded = dates.parse(cond.get("recordedDate"))
+        self._add(cond, per_coding, concepts, positive=True, when=self._onset(cond),
+                  suspected=verification.code in CONDITION_SUSPECTED, graded=None,
+                  marker=self._marker(cond, [cond.get("severity")]), recorded=recorded.day if recorded else None,
+                  past=code if code in CONDITION_PAST else "")
+
+    def _onset(self, cond: dict) -> When | None:
+        return (
             dates.parse(cond.get("onsetDateTime"))
             or dates.parse_period_start(cond.get("onsetPeriod"))
             or dates.age_to_date(cond.get("onsetAge"), self.birth)
             or dates.age_to_date(fhirjson.mapping(cond.get("onsetRange")).get("low"), self.birth)
             or dates.parse(cond.get("recordedDate"))
         )
-        recorded = dates.parse(cond.get("recordedDate"))
-        self._add(cond, per_coding, concepts, positive=True, when=when,
-                  suspected=verification in _CONDITION_SUSPECTED, graded=None,
-                  marker=self._marker(cond, [cond.get("severity")]), recorded=recorded.day if recorded else None,
-                  past=clinical in _CONDITION_PAST)
 
     def observation(self, obs: dict) -> None:
-        """H2 status, H3 polarity; labs go to labs.py."""
-        if fhirjson.text(obs.get("status")) not in _OBSERVATION_COUNTS:
-            if self.decisions is not None and self._about_findings(obs):
-                self._decided(obs, f"ignored: status is {fhirjson.text(obs.get('status')) or 'missing'}")
-            return
+        """H2 status; H3 polarity through the answer value sets; each component coded with a
+        finding read as an Observation of its own; labs go to labs.py."""
         per_coding, concepts = self._coded(obs.get("code"))
-        if concepts & self.lab_ids or obs.get("component"):
+        components = [(i, comp, *self._coded(comp.get("code"))) for i, comp in enumerate(fhirjson.items(obs.get("component")))]
+        status = observation_status(obs.get("status"))
+        if status.code not in OBSERVATION_COUNTS:
+            if status.reason:
+                self._unread_all(obs, concepts, components, "status", status.reason, status.detail)
+            elif self.decisions is not None and self._about_findings(obs):
+                self._decided(obs, f"ignored: status is {status.code}")
+            return
+        if concepts & self.lab_ids or components:
             self._labs(obs, concepts, per_coding)
+        when = dates.effective(obs)
+        for i, comp, comp_coding, comp_concepts in components:
+            if self._relevant(comp_concepts):
+                self._part(obs, comp, f"component[{i}].", comp_coding, comp_concepts, when)
         if "dataAbsentReason" in obs:
             if self.decisions is not None and self._about_findings(obs):
                 self._decided(obs, "ignored: dataAbsentReason, no value")
             return
         if concepts & self.defs.symptom_observation:
-            per_coding, concepts = self._coded(obs.get("valueCodeableConcept"))
+            value = obs.get("valueCodeableConcept")
+            per_coding, concepts = self._coded(value)
             if not self._relevant(concepts):
                 return
-            positive: bool | None = self._symptom_polarity(obs)
-        else:
-            if not self._relevant(concepts):
-                return
-            positive = self._polarity(obs)
-        if positive is None:
+            answers = [(i, comp) for i, comp, _, comp_concepts in components if not self._relevant(comp_concepts)]
+            self._read(obs, per_coding, concepts, self.answers.symptom(obs, answers), when, graded=None)
+        elif self._relevant(concepts):
+            self._read(obs, per_coding, concepts, self.answers.polarity(obs), when, _graded(obs, self.notes))
+
+    def _part(self, obs: dict, comp: dict, prefix: str, per_coding: list, concepts: frozenset[str],
+              when: When | None) -> None:
+        """A component coded with a finding (a red-flag screen sent as one Observation): its own
+        value and interpretation; no value, or a dataAbsentReason, is no answer (an unanswered question)."""
+        if "dataAbsentReason" in comp:
             return
-        course = fhirjson.items(obs.get("interpretation")) + fhirjson.items([obs.get("valueCodeableConcept")])
-        self._add(obs, per_coding, concepts, positive=positive, when=dates.effective(obs), suspected=False,
-                  graded=_graded(obs, self.notes), marker=self._marker(obs, course))
+        answer = self.answers.polarity(comp, prefix, no_value=UNKNOWN)
+        self._read(obs, per_coding, concepts, answer, when, _graded(comp, self.notes), marker_part=comp)
 
-    def _polarity(self, obs: dict) -> bool | None:
-        """H3 for an Observation coded with the finding itself; None = not readable, ignore."""
-        if "valueBoolean" in obs:
-            return obs["valueBoolean"] is True
-        value = obs.get("valueCodeableConcept")
-        if isinstance(value, dict):
-            return None if self._unknown([value]) else not self._absent([value])
-        interpretation = fhirjson.items(obs.get("interpretation"))
-        if self._absent(interpretation):
-            return False
-        if self._unknown(interpretation):
-            return None
-        if "valueQuantity" in obs or "valueInteger" in obs:
-            return True
-        if any(key.startswith("value") for key in obs):
-            self.notes.append(f"Observation/{obs.get('id')}: value type not interpreted; ignored")
-            return None
-        return True
+    def _read(self, obs: dict, per_coding: list, concepts: frozenset[str], answer: Answer, when: When | None,
+              graded: float | None, marker_part: dict | None = None) -> None:
+        """One answer about the finding(s) coded in `concepts`: evidence, no evidence, or unreadable."""
+        if answer.reading is None:
+            self._unread(obs, concepts, answer.element, answer.reason, answer.detail, when)
+            return
+        if answer.reading not in (POSITIVE, ABSENT):
+            self._decided(obs, f"no evidence either way: {answer.element} is unknown")
+            return
+        part = marker_part or obs
+        course = fhirjson.items(part.get("interpretation")) + fhirjson.items([part.get("valueCodeableConcept")])
+        self._add(obs, per_coding, concepts, positive=answer.reading == POSITIVE, when=when, suspected=False,
+                  graded=graded, marker=self._marker(part, course))
 
-    def _symptom_polarity(self, obs: dict) -> bool | None:
-        """A generic symptom Observation (value = the finding): negated by its interpretation or a
-        component answer, no evidence when that answer is unknown, else positive."""
-        answers = fhirjson.items(obs.get("interpretation"))
-        answers += [comp.get("valueCodeableConcept") for comp in fhirjson.items(obs.get("component"))]
-        if self._absent(answers) or any(comp.get("valueBoolean") is False for comp in fhirjson.items(obs.get("component"))):
-            return False
-        return None if self._unknown(answers) else True
+    def _unread_all(self, obs: dict, concepts: frozenset[str], components: list, element: str, reason: str,
+                    detail: str) -> None:
+        """An Observation whose status cannot be read: reported for every finding or lab it is about."""
+        found = concepts | frozenset().union(*(c[3] for c in components))
+        if concepts & self.defs.symptom_observation:
+            found |= self._coded(obs.get("valueCodeableConcept"))[1]
+        labs = [self.defs.lab_by_concept[c].name for c in found & self.lab_ids]
+        self._unread(obs, found, element, reason, detail, dates.effective(obs), labs)
 
     def _labs(self, obs: dict, concepts: frozenset[str], per_coding: list) -> None:
         """Lab values in the Observation itself or in its components (a panel)."""
@@ -318,6 +352,13 @@ class Reader:
         coding = part_coding[0][0] if part_coding else {}
         display = (self.terms.display(coding.get("system"), coding.get("code"))
                    or fhirjson.text(coding.get("display")) or lab.name)
+        keys = [k for k in part if k.startswith("value")]
+        number = fhirjson.mapping(part.get("valueQuantity")).get("value")
+        if keys and keys != ["valueQuantity"] or keys and not (isinstance(number, (int, float)) and not isinstance(number, bool)):
+            where = "" if part is obs else f"component[{fhirjson.items(obs.get('component')).index(part)}]."
+            self._unread(obs, frozenset(), where + keys[0], VALUE_NOT_READ,
+                         f"{shown(part[keys[0]])} is not a quantity (a number as text is not read as one)", when, [lab.name])
+            return None
         return read_lab(part, lab, self.defs, self.terms, f"Observation/{obs.get('id')}", display, when, self.notes)
 
     def latest_labs(self) -> dict[str, LabResult]:

@@ -17,6 +17,7 @@ from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .medications import MedicationUse
 from .trace import NodeTrace, RuleTrace
+from .unreadable import REASONS, Unreadable
 
 _LOGIC = ("all", "any", "not")
 
@@ -53,7 +54,14 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
         "setAside": [{"reference": ref, **({"finding": name} if name else {}), "why": why}
                      for ref, name, why in findings.decisions],
         "dataQuality": list(findings.data_quality),
+        "unreadable": [_unreadable(u) for u in findings.unreadable],
     }
+
+
+def _unreadable(item: Unreadable) -> dict[str, Any]:
+    return {"resourceType": item.resource_type, "id": item.id, "element": item.element, "reason": item.reason,
+            "meaning": REASONS[item.reason], "detail": item.detail, "about": list(item.about),
+            "date": item.when.isoformat() if item.when else None}
 
 
 def _chosen(rt: RuleTrace, findings: Findings, library: Library) -> dict[str, Any]:
@@ -170,6 +178,8 @@ def _fact(fact: Any, today: date) -> dict[str, Any]:
     if isinstance(fact, Draft):
         return {"draft": sorted(fact.kinds), "reference": fact.reference, "display": fact.display,
                 "priority": fact.priority, "considered": fact.considered}
+    if isinstance(fact, Unreadable):
+        return {"unreadable": _unreadable(fact)}
     if isinstance(fact, MedicationUse):
         return {"medication": fact.kind, "reference": fact.reference, "display": fact.display, "active": fact.active,
                 "started": fact.started.isoformat() if fact.started else None,
@@ -195,6 +205,10 @@ def outline(report: Mapping[str, Any]) -> Iterable[str]:
     if report["dataQuality"]:
         yield "Data quality:"
         yield from (f"  {note}" for note in report["dataQuality"])
+    if report.get("unreadable"):
+        yield "Could not be read (neither positive nor negative):"
+        yield from (f"  {u['resourceType']}/{u['id']} {u['element']} [{u['reason']}]: {u['detail']} "
+                    f"(about {', '.join(u['about'])})" for u in report["unreadable"])
 
 
 def _outline_node(node: Mapping[str, Any], depth: int) -> Iterable[str]:

@@ -19,8 +19,9 @@ from .evidence import Decision, Evidence, Item, Reader
 from .labs import LabResult, corrected
 from .medications import MedicationUse, read_medication_uses
 from .studies import Study, read_studies
+from .unreadable import Unreadable
 
-__all__ = ["Evidence", "Finding", "Findings", "FindingDefs", "LabResult", "Study", "find", "load_finding_defs"]
+__all__ = ["Evidence", "Finding", "Findings", "FindingDefs", "LabResult", "Study", "Unreadable", "find", "load_finding_defs"]
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Findings:
     names: frozenset[str] = frozenset()  # every defined finding; asking for another is a bug
     medication_uses: tuple[MedicationUse, ...] = ()  # current and past use, for windowed rules
     decisions: tuple[Decision, ...] = ()  # explain mode: evidence set aside, and why
+    unreadable: tuple[Unreadable, ...] = ()  # what the record holds but could not be read (§6.14)
 
     @property
     def medications(self) -> frozenset[str]:
@@ -185,6 +187,7 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         studies=read_studies(record, defs, terminology),
         data_quality=tuple(reader.notes),
         names=defs.names(),
-        medication_uses=read_medication_uses(record, defs, terminology),
+        medication_uses=read_medication_uses(record, defs, terminology, reader.unreadable),
         decisions=tuple(decisions or ()),
+        unreadable=tuple(reader.unreadable),
     )

@@ -8,6 +8,8 @@ is never matched: "naproxen allergy" or "stop ibuprofen" would read as a prescri
 
 Active orders and statements are current use; completed or stopped ones are past use, dated by
 their end (or when written) so rules can ask for use within a window set in cards/settings.yaml.
+A MedicationRequest that is a proposal, a plan or an option is not an order, so no use at all; an
+intent R4 does not define is unreadable and reported (engine/unreadable.py).
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from ..data.medrefs import medication_reference
 from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDefs
 from ..library.terminology import Terminology
+from .unreadable import INTENT_NOT_RECOGNISED, Unreadable, shown
 
 # resourceType -> status -> current ("active") or past ("ended"). Other statuses (cancelled,
 # entered-in-error, draft, not-taken, intended, unknown ...) are no evidence of use.
@@ -27,6 +30,10 @@ _STATES: Mapping[str, Mapping[str, str]] = {
     "MedicationRequest": {"active": "active", "on-hold": "active", "completed": "ended", "stopped": "ended"},
     "MedicationStatement": {"active": "active", "on-hold": "active", "completed": "ended", "stopped": "ended"},
 }
+# MedicationRequest.intent (R4): orders, and requests that are not (yet) orders. No intent at all is
+# read as an order, as records from before intent was required send them.
+_ORDERS = frozenset({"order", "original-order", "reflex-order", "filler-order", "instance-order"})
+_NOT_ORDERS = frozenset({"proposal", "plan", "option"})
 
 
 @dataclass(frozen=True)
@@ -85,14 +92,30 @@ def _uses(record: PatientRecord) -> Iterator[tuple[dict, str]]:
                 yield resource, state
 
 
-def read_medication_uses(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> tuple[MedicationUse, ...]:
-    """Every current or past use of a drug in one of the classes under `medications`."""
+def _intent(resource: dict) -> str | None:
+    """"order" for an order (or a statement), "" for a request that is not one, None if unreadable."""
+    if resource.get("resourceType") != "MedicationRequest" or resource.get("intent") is None:
+        return "order"
+    intent = resource.get("intent")
+    if not isinstance(intent, str):
+        return None
+    return "order" if intent in _ORDERS else "" if intent in _NOT_ORDERS else None
+
+
+def read_medication_uses(record: PatientRecord, defs: FindingDefs, terminology: Terminology,
+                         unreadable: list[Unreadable] | None = None) -> tuple[MedicationUse, ...]:
+    """Every current or past use of a drug in one of the classes under `medications`; a request
+    whose intent cannot be read is added to `unreadable`."""
     pool = {f"Medication/{m.get('id')}": m for m in record.of_type("Medication")}
     found = []
     for resource, state in _uses(record):
         concept = _concept(resource, pool)
         kinds = terminology.concepts_in(fhirjson.codings(concept)) & defs.medications
-        if not kinds:
+        intent = _intent(resource) if kinds else ""
+        if intent is None and unreadable is not None:
+            unreadable.append(Unreadable(resource["resourceType"], str(resource.get("id")), "intent", INTENT_NOT_RECOGNISED,
+                                         f"{shown(resource.get('intent'))} is not an R4 intent", tuple(sorted(kinds))))
+        if not intent:
             continue
         when = None if state == "active" else _ended(resource)
         reference = f"{resource['resourceType']}/{resource.get('id')}"

@@ -6,7 +6,7 @@ it holds and the facts that made it hold, so a card can say exactly what trigger
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
@@ -15,8 +15,9 @@ from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .medications import MedicationUse
 from .trace import NodeTrace
+from .unreadable import Unreadable
 
-Fact = Finding | LabResult | Study | Draft | MedicationUse
+Fact = Finding | LabResult | Study | Draft | MedicationUse | Unreadable
 
 
 @dataclass
@@ -110,6 +111,16 @@ def _p_negated(arg: Any, ctx: Context) -> Result:
 @predicate("previously_positive")
 def _p_previously(arg: Any, ctx: Context) -> Result:
     found = [f for n in _names(arg) if (f := ctx.findings.get(n)) is not None and f.previously_positive]
+    return bool(found), found
+
+
+@predicate("unreadable")
+def _p_unreadable(arg: Any, ctx: Context) -> Result:
+    """The record holds something about these findings that could not be read (§6.14); the facts
+    name only the findings asked about."""
+    asked = set(_names(arg))
+    found = [replace(u, about=tuple(n for n in u.about if n in asked))
+             for u in ctx.findings.unreadable if asked.intersection(u.about)]
     return bool(found), found
 
 

@@ -20,6 +20,7 @@ from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .medications import MedicationUse
 from .rules import Fired
+from .unreadable import Unreadable
 
 NAMESPACE = uuid.UUID("5b7f1c1e-3a57-4d8e-9a43-6f0c1d1a2b7e")
 
@@ -37,15 +38,20 @@ def render(
     `missing_data` names the optional data that could not be had, for {missing_data} in card text."""
     hook_instance = str(context.get("hookInstance", ""))
     draft_reasons = draft_reasons or {}
-    return [_card(f, findings, presentation, context, hook_instance, draft_reasons, missing_data) for f in fired if not f.rule.silent]
+    shown = [f for f in fired if not f.rule.silent]
+    values = [text_values(f, findings, presentation, draft_reasons, missing_data) for f in shown]
+    notes = [(f.rule.id, f.rule.others_note.format_map(v).strip()) for f, v in zip(shown, values) if f.rule.others_note]
+    return [_card(f, v, [note for rule_id, note in notes if rule_id != f.rule.id], presentation, context, hook_instance,
+                  draft_reasons) for f, v in zip(shown, values)]
 
 
-def _card(fired: Fired, findings: Findings, presentation: Presentation, context: Mapping[str, Any], hook_instance: str,
-          draft_reasons: Mapping[str, str], missing_data: str) -> dict:
+def _card(fired: Fired, values: Mapping[str, Any], notes: list[str], presentation: Presentation,
+          context: Mapping[str, Any], hook_instance: str, draft_reasons: Mapping[str, str]) -> dict:
+    """`notes`: lines other cards of the response add to this one (`others_note` in cards/rules)."""
     rule = fired.rule
-    values = text_values(fired, findings, presentation, draft_reasons, missing_data)
     card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
     detail = fired.text.detail.format_map(values).strip()
+    detail += "".join(f"\n\n{note}" for note in notes)
     detail += "\n\n" + _sources_markdown(rule.sources, presentation)
     first = presentation.sources[rule.sources[0]]
     card: dict[str, Any] = {
@@ -87,6 +93,10 @@ def text_values(fired: Fired, findings: Findings, presentation: Presentation, dr
     measured = {f.name for f in labs}
     values["labs_not_measured"] = ", ".join(n for n in presentation.lab_names if n not in measured) or "none"
     values["age"] = findings.age_years if findings.age_years is not None else "unknown"
+    unread = [f for f in fired.facts if isinstance(f, Unreadable)]
+    values["unreadable_count"] = len({(u.reference, u.element) for u in unread})
+    labels = dict.fromkeys(presentation.finding_labels.get(n, n) for u in unread for n in u.about)
+    values["unreadable_labels"] = markdown.inline(", ".join(labels)) or "none"
     assert TEXT_VALUES <= values.keys(), "render must fill every placeholder the rule language declares"
     return values
 
@@ -133,7 +143,11 @@ def _date(when: Any) -> str:
     return when.isoformat() if when else "date not recorded"
 
 
-def _fact_line(fact: LabResult | Study | Draft | MedicationUse, presentation: Presentation) -> str:
+def _fact_line(fact: LabResult | Study | Draft | MedicationUse | Unreadable, presentation: Presentation) -> str:
+    if isinstance(fact, Unreadable):
+        labels = ", ".join(presentation.finding_labels.get(n, n) for n in fact.about)
+        return (f"{labels}: could not be read: {markdown.inline(fact.element)}: {markdown.inline(fact.detail)} "
+                f"({fact.resource_type}, {_date(fact.when)})")
     if isinstance(fact, LabResult):
         return f"{_lab_evidence(fact)}{' (low)' if fact.low else ''} (Observation, {_date(fact.when)})"
     if isinstance(fact, Study):

@@ -83,6 +83,9 @@ class FindingDefs:
     by_concept: Mapping[str, tuple[tuple[FindingDef, Criterion], ...]] = field(default_factory=dict)
     lab_by_concept: Mapping[str, LabDef] = field(default_factory=dict)
     answer_unknown: frozenset[str] = frozenset()  # Unknown / not asked: no evidence either way
+    answer_positive: frozenset[str] = frozenset()  # Yes / present / positive / detected
+    # the closed list of text answers, lower-cased: word -> "positive", "absent" or "unknown"
+    answer_text: Mapping[str, str] = field(default_factory=dict)
 
     def names(self) -> frozenset[str]:
         return frozenset(self.findings)
@@ -165,6 +168,18 @@ def _setting(entry: Mapping[str, Any] | None) -> float | None:
     return None if entry is None else float(entry["value"])
 
 
+def _answer_text(entry: Mapping[str, Any], where: str) -> dict[str, str]:
+    """observations.answer_text as word -> reading; a word listed under two readings is refused."""
+    words: dict[str, str] = {}
+    for reading, listed in entry.items():
+        for word in listed:
+            key = word.strip().casefold()
+            if words.setdefault(key, reading) != reading:
+                raise LibraryError(f"{where}: observations.answer_text.{reading}: '{word}' is also "
+                                   f"listed under {words[key]}")
+    return words
+
+
 def _known_valuesets(path: Path) -> frozenset[str]:
     ids = set()
     for vs_file in sorted((path.parent / "valuesets").glob("*.json")):
@@ -216,4 +231,6 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         by_concept={k: tuple(v) for k, v in by_concept.items()},
         lab_by_concept={vs_id: lab for lab in labs.values() for vs_id in lab.codes},
         answer_unknown=names.optional(obs, "answer_unknown", "observations"),
+        answer_positive=names.ids(obs["answer_positive"], "observations.answer_positive"),
+        answer_text=_answer_text(obs.get("answer_text", {}), where),
     )

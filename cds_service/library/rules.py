@@ -46,6 +46,7 @@ class Rule:
     file: str
     pama_rating: str | None = None  # argonaut PAMA rating of the drafts this rule is about
     silent: bool = False  # judges (PAMA rating) without showing a card
+    others_note: str = ""  # a line for every other card of the response when this rule's card shows
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,8 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
         if source not in names.sources:
             raise fail(f"card.sources[{i}]", f"unknown source '{source}' (see cards/sources.yaml)")
     text = _text(card, card, f"{place}.card", where, names)
+    others_note = card.get("others_note", "")
+    check_placeholders(others_note, f"{where}: {place}.card.others_note", names.settings)
     variants = []
     for i, var in enumerate(entry.get("variants", [])):
         _check_when(var["when"], f"{place}.variants[{i}].when", where, names)
@@ -127,6 +130,7 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
         file=where,
         pama_rating=entry.get("pama_rating"),
         silent=silent,
+        others_note=others_note,
     )
 
 

@@ -92,6 +92,7 @@ def call_service(service_id: str) -> Any:
         raise ServerError(f"the service built a response that breaks CDS Hooks 2.0: {exc}") from None
     g.log_fields["cards"] = [c["source"].get("topic", {}).get("code") for c in advice.cards]
     g.log_fields["dataQualityNotes"] = advice.data_quality + len(gathered.data_quality)
+    g.log_fields["unreadable"] = advice.unreadable  # per reason; never what was there
     g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:

@@ -69,10 +69,13 @@ def test_h3_data_absent_reason_is_ignored():
     assert found.get("urinary-retention") is None
 
 
-def test_h3_unreadable_value_type_is_ignored_with_note():
-    found = run(observation("o-str", RETENTION, valueString="no"))
+def test_h3_text_answer_from_the_closed_list_is_read_and_any_other_is_unreadable():
+    assert run(observation("o-str", RETENTION, valueString=" No ")).negated("urinary-retention")
+    found = run(observation("o-str", RETENTION, valueString="nope"))
     assert found.get("urinary-retention") is None
-    assert any("Observation/o-str" in note for note in found.data_quality)
+    (item,) = found.unreadable
+    assert (item.reference, item.element, item.reason, item.about) == (
+        "Observation/o-str", "valueString", "answer-not-recognised", ("urinary-retention",))
 
 
 def test_h3_generic_symptom_observation_carries_the_finding_in_its_value():
@@ -222,9 +225,17 @@ def test_unknown_interpretation_on_a_valueless_observation_is_ignored():
 
 
 def test_symptom_observation_with_an_unknown_component_answer_is_ignored():
-    unknown = {"code": concept(NUMBNESS), "valueCodeableConcept": concept((SNOMED, "261665006"))}
+    # the component's code is not a finding: its value answers the symptom Observation
+    unknown = {"code": concept(SYMPTOM), "valueCodeableConcept": concept((SNOMED, "261665006"))}
     found = run(observation("o1", SYMPTOM, valueCodeableConcept=concept(RETENTION), component=[unknown]))
     assert found.get("urinary-retention") is None
-    no = {"code": concept(NUMBNESS), "valueCodeableConcept": concept(NO)}
+    no = {"code": concept(SYMPTOM), "valueCodeableConcept": concept(NO)}
     negated = run(observation("o1", SYMPTOM, valueCodeableConcept=concept(RETENTION), component=[no, unknown]))
     assert negated.negated("urinary-retention")
+
+
+def test_a_component_coded_with_a_finding_is_read_as_its_own_observation():
+    screen = observation("o1", (LOINC, "75325-1"), valueCodeableConcept=concept(RETENTION), component=[
+        {"code": concept(NUMBNESS), "valueCodeableConcept": concept(YES)}])
+    found = run(screen)
+    assert found.present("urinary-retention") and found.present("sensory-symptoms")
