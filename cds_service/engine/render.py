@@ -7,7 +7,7 @@ ServiceRequests, validated before they leave the service.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
@@ -22,6 +22,12 @@ from .medications import MedicationUse
 from .rules import Fired
 
 NAMESPACE = uuid.UUID("5b7f1c1e-3a57-4d8e-9a43-6f0c1d1a2b7e")
+CardId = Callable[[str], str]  # a card's seed (hookInstance|topic) -> its uuid
+
+
+def plain_card_id(seed: str) -> str:
+    """A card uuid for runs whose cards never get feedback (the command line's explain, diffs)."""
+    return str(uuid.uuid5(NAMESPACE, seed))
 
 
 def render(
@@ -31,20 +37,22 @@ def render(
     context: Mapping[str, Any],
     draft_reasons: Mapping[str, str] | None = None,
     missing_data: str = "",
+    card_id: CardId = plain_card_id,
 ) -> list[dict[str, Any]]:
     """`draft_reasons` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
     as the draft's reason and never referenced, since no such Condition exists on the server.
-    `missing_data` names the optional data that could not be had, for {missing_data} in card text."""
+    `missing_data` names the optional data that could not be had, for {missing_data} in card text.
+    `card_id` makes each card's uuid from `hookInstance|topic` (the service signs it: core.cardids)."""
     hook_instance = str(context.get("hookInstance", ""))
     draft_reasons = draft_reasons or {}
-    return [_card(f, findings, presentation, context, hook_instance, draft_reasons, missing_data) for f in fired if not f.rule.silent]
+    return [_card(f, findings, presentation, context, card_id(f"{hook_instance}|{f.rule.topic}"), draft_reasons, missing_data)
+            for f in fired if not f.rule.silent]
 
 
-def _card(fired: Fired, findings: Findings, presentation: Presentation, context: Mapping[str, Any], hook_instance: str,
+def _card(fired: Fired, findings: Findings, presentation: Presentation, context: Mapping[str, Any], card_id: str,
           draft_reasons: Mapping[str, str], missing_data: str) -> dict:
     rule = fired.rule
     values = text_values(fired, findings, presentation, draft_reasons, missing_data)
-    card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
     detail = fired.text.detail.format_map(values).strip()
     detail += "\n\n" + _sources_markdown(rule.sources, presentation)
     first = presentation.sources[rule.sources[0]]
