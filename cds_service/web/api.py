@@ -11,8 +11,15 @@ from typing import Any, Callable
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ..core.cardids import ANONYMOUS_CLIENT, CardIds
-from ..core.errors import (BadRequest, NotFound, PayloadTooLarge, ServerError, ServiceUnavailable, UnknownReference,
-                           UnsupportedMediaType)
+from ..core.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    ServiceUnavailable,
+    UnknownReference,
+    UnsupportedMediaType,
+)
 from ..data import prefetch
 from ..engine.advise import advise
 from ..hooks.requests import parse_request

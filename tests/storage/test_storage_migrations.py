@@ -14,10 +14,10 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from cds_service.core.settings import Settings
+from cds_service.storage.analytics import NO_CLIENT
 from cds_service.storage.sql import alembic_config
 from cds_service.storage.sql_schema import metadata
 from cds_service.tools.cli import main
-from cds_service.storage.analytics import NO_CLIENT
 from tests.helpers.apps import SERVING, new_app
 from tests.helpers.calls import SERVICE
 from tests.helpers.stored import stored_card, stored_feedback
