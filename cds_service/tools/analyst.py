@@ -193,6 +193,8 @@ def workbench(port: int, dev: bool) -> None:
     if dev:
         overrides.update(dev=True, auth_enabled=False)
     settings = Settings.from_env(**overrides)
+    if not settings.public_base_url:  # it serves this one loopback URL only
+        settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     if not dev and settings.workbench_token is None:
         click.secho("nerve-cds: set NERVE_CDS_WORKBENCH_TOKEN (or use --dev on a machine with no real patient data)",
                     fg="red", err=True)

@@ -152,3 +152,7 @@ def test_workbench_command_refuses_to_start_without_a_credential_outside_dev_mod
 
     result = CliRunner().invoke(main, ["workbench", "--port", "1"], env={"NERVE_CDS_WORKBENCH_TOKEN": ""})
     assert result.exit_code == 2 and "NERVE_CDS_WORKBENCH_TOKEN" in result.output
+    # with a token it needs the card key like `serve`; its base URL is the loopback URL it serves
+    result = CliRunner().invoke(main, ["workbench", "--port", "1"], env={"NERVE_CDS_WORKBENCH_TOKEN": "s3cret-token"})
+    assert result.exit_code == 2 and "NERVE_CDS_CARD_ID_KEY: required" in result.output
+    assert "NERVE_CDS_PUBLIC_BASE_URL" not in result.output
