@@ -134,7 +134,7 @@ def feedback(service_id: str) -> Any:
     foreign = [n for n, item in enumerate(items) if not _card_ids().issued(item.card, service_id, client)]
     if foreign:
         g.log_fields["feedbackRefused"] = len(foreign)
-        places = ", ".join(f"feedback.{n}.card" for n in foreign)
+        places = ", ".join(f"feedback.{n}.card" for n in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
         raise UnknownReference(f"{places}: not a card this service issued to this client; nothing was stored")
     try:
         stored = current_app.extensions["nerve_cds.feedback"].save(service_id, client, items)
@@ -144,7 +144,7 @@ def feedback(service_id: str) -> Any:
         raise ServiceUnavailable("feedback store unavailable; send the feedback again later") from None
     except StoreRefused as exc:
         g.log_fields["feedbackStored"] = exc.stored
-        raise ServerError(f"{exc}; the other items were stored") from None
+        raise ServerError(f"{exc}; the other items are stored") from None
     g.log_fields["feedbackItems"] = len(items)
     g.log_fields["feedbackStored"] = stored
     return ("", 200)

@@ -89,6 +89,10 @@ def test_one_foreign_card_refuses_the_whole_request(tmp_path, database_url, ehrs
     response = client.post(path, json={"feedback": items}, headers=bearer(a.token(BASE + path)))
     assert "feedback.1.card" in outcome(response, 400)["diagnostics"]
     assert stored_feedback(app, mine) == [] and stored_feedback(app, theirs) == []
+    many = [{"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": STAMP} for _ in range(7)]
+    response = client.post(path, json={"feedback": many}, headers=bearer(a.token(BASE + path)))
+    assert outcome(response, 400)["diagnostics"].startswith("feedback.0.card, feedback.1.card, feedback.2.card, "
+                                                            "feedback.3.card, feedback.4.card and 2 more: ")
 
 
 def test_the_same_hook_instance_from_two_clients_gives_each_its_own_card(tmp_path, database_url, ehrs):
