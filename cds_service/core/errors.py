@@ -27,6 +27,12 @@ class BadRequest(HttpError):
     issue_code = "invalid"
 
 
+class UnknownReference(BadRequest):
+    """400: the request names something (a card) this service does not know for this caller."""
+
+    issue_code = "not-found"
+
+
 class NotFound(HttpError):
     status = 404
     issue_code = "not-found"

@@ -28,6 +28,13 @@ _ORIGIN = re.compile(rf"https?://(?:{_LABEL}(?:\.{_LABEL})*|\[[0-9a-f:.]+\])(?::
                     re.IGNORECASE)
 
 
+# A base URL as clients call it: scheme, host, optional port and path; nothing after the path.
+MIN_CARD_ID_KEY = 32
+# Dev mode's card uuid key when none is set. It is published here, so anyone can make card uuids
+# this service accepts: dev mode never holds real data.
+DEV_CARD_ID_KEY = "nerve-cds-dev-mode-card-id-key-published-not-secret"
+
+
 class SettingsError(ConfigError):
     """A setting that cannot be used; the message names the variable or field."""
 
@@ -59,8 +66,13 @@ class Settings(BaseModel):
     cards_dir: Path = Field(default_factory=_default_cards_dir)
     fixtures_dir: Path = Field(default_factory=_default_fixtures_dir)
     database_url: str = "sqlite:///nerve-cds-feedback.db"
-    # The URL clients call us at (scheme://host[:port][/prefix]); JWT `aud` is checked against it.
+    # The URL clients call us at (scheme://host[:port][/prefix]); JWT `aud` is checked against it
+    # and never against the request's Host or X-Forwarded-* headers. Required whenever clients are
+    # authenticated (serving_problems).
     public_base_url: str = ""
+    # The secret card uuids are signed with, so that feedback is taken only for a card this service
+    # issued, on that service, to that client. Replicas must share it. Required outside dev mode.
+    card_id_key: SecretStr | None = None
     # Canonical base for the code systems of card topics and override reasons (an https URL the
     # organisation controls); empty: the stable urn:nerve-cds: namespace.
     canonical_base: str = Field(default="", pattern=r"^(https?://\S+[^/])?$")
@@ -99,6 +111,14 @@ class Settings(BaseModel):
             raise PydanticCustomError("card_library", "{problem}", {"problem": problem})
         return cards_dir
 
+    @field_validator("card_id_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < MIN_CARD_ID_KEY:
+            raise PydanticCustomError(
+                "card_id_key", "must be at least {n} characters (e.g. openssl rand -hex 32)", {"n": MIN_CARD_ID_KEY})
+        return key
+
     @field_validator("cors_origins")
     @classmethod
     def _browser_origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
@@ -127,16 +147,38 @@ class Settings(BaseModel):
     @field_validator("public_base_url")
     @classmethod
     def _public_base_url(cls, url: str) -> str:
+        """Compared with each token's `aud` as base + path, so it is read by the same strict parser as
+        every outbound URL (no query, no fragment); a trailing `/` is dropped."""
         problem = url and _base_url_problem(url)
         if problem:
             raise PydanticCustomError("base_url", "not a base URL like https://cds.example.org[/prefix] ({problem})",
                                       {"problem": problem})
-        return url
+        return url.rstrip("/")
 
     @property
     def authenticate(self) -> bool:
         """Authentication can only be off in dev mode."""
         return self.auth_enabled or not self.dev
+
+    @property
+    def card_key(self) -> bytes:
+        """The key card uuids are signed with: the configured one, or in dev mode the published
+        DEV_CARD_ID_KEY (serving_problems refuses to serve without one outside dev mode)."""
+        return (self.card_id_key.get_secret_value() if self.card_id_key else DEV_CARD_ID_KEY).encode()
+
+    def serving_problems(self) -> str | None:
+        """Why these settings cannot serve CDS clients, naming the variables, or None. Checked when
+        the app is made rather than for every Settings, since the command line's other commands
+        (reports, validation) need neither."""
+        problems = []
+        if self.authenticate and not self.public_base_url:
+            problems.append(f"{_variable('public_base_url')}: required when clients are authenticated: the URL "
+                            "they call, e.g. https://cds.example.org (JWT aud is checked against it, never "
+                            "against the request's Host)")
+        if not self.dev and self.card_id_key is None:
+            problems.append(f"{_variable('card_id_key')}: required outside dev mode: a secret of at least "
+                            f"{MIN_CARD_ID_KEY} characters shared by every replica (e.g. openssl rand -hex 32)")
+        return "; ".join(problems) or None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> "Settings":

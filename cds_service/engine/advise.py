@@ -15,7 +15,7 @@ from .drafts import read_drafts, reason_conditions
 from .findings import Findings, find
 from .pama import rating_actions
 from .predicates import Context
-from .render import render
+from .render import CardId, plain_card_id, render
 from .rules import evaluate_rules
 from .trace import RuleTrace
 from .unreadable import counts
@@ -44,9 +44,11 @@ def advise(
     pama: bool = False,
     missing: frozenset[str] = frozenset(),
     explain: bool = False,
+    card_id: CardId = plain_card_id,
 ) -> Advice:
     """`missing`: optional prefetch keys that could be had neither from prefetch nor the server;
-    with `explain`, the same run also keeps its findings and rule trace."""
+    with `explain`, the same run also keeps its findings and rule trace; `card_id` makes each
+    card's uuid from `hookInstance|topic` (the service's signed uuids: core.cardids)."""
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
     reasons = reason_conditions(drafts, str(context.get("patientId", "")))
     if reasons:  # a draft's indication counts like a recorded condition
@@ -59,7 +61,7 @@ def advise(
     actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
-    cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data)
+    cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data, card_id)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   unreadable=counts(findings.unreadable),
                   findings=findings if explain else None, trace=tuple(trace or ()))

@@ -7,7 +7,7 @@ ServiceRequests, validated before they leave the service.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
@@ -23,6 +23,12 @@ from .rules import Fired
 from .unreadable import Unreadable
 
 NAMESPACE = uuid.UUID("5b7f1c1e-3a57-4d8e-9a43-6f0c1d1a2b7e")
+CardId = Callable[[str], str]  # a card's seed (hookInstance|topic) -> its uuid
+
+
+def plain_card_id(seed: str) -> str:
+    """A card uuid for runs whose cards never get feedback (the command line's explain, diffs)."""
+    return str(uuid.uuid5(NAMESPACE, seed))
 
 
 def render(
@@ -32,24 +38,25 @@ def render(
     context: Mapping[str, Any],
     draft_reasons: Mapping[str, str] | None = None,
     missing_data: str = "",
+    card_id: CardId = plain_card_id,
 ) -> list[dict[str, Any]]:
     """`draft_reasons` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
     as the draft's reason and never referenced, since no such Condition exists on the server.
-    `missing_data` names the optional data that could not be had, for {missing_data} in card text."""
+    `missing_data` names the optional data that could not be had, for {missing_data} in card text.
+    `card_id` makes each card's uuid from `hookInstance|topic` (the service signs it: core.cardids)."""
     hook_instance = str(context.get("hookInstance", ""))
     draft_reasons = draft_reasons or {}
     shown = [f for f in fired if not f.rule.silent]
     values = [text_values(f, findings, presentation, draft_reasons, missing_data) for f in shown]
     notes = [(f.rule.id, f.rule.others_note.format_map(v).strip()) for f, v in zip(shown, values) if f.rule.others_note]
-    return [_card(f, v, [note for rule_id, note in notes if rule_id != f.rule.id], presentation, context, hook_instance,
-                  draft_reasons) for f, v in zip(shown, values)]
+    return [_card(f, v, [note for rule_id, note in notes if rule_id != f.rule.id], presentation, context,
+                  card_id(f"{hook_instance}|{f.rule.topic}"), draft_reasons) for f, v in zip(shown, values)]
 
 
 def _card(fired: Fired, values: Mapping[str, Any], notes: list[str], presentation: Presentation,
-          context: Mapping[str, Any], hook_instance: str, draft_reasons: Mapping[str, str]) -> dict:
+          context: Mapping[str, Any], card_id: str, draft_reasons: Mapping[str, str]) -> dict:
     """`notes`: lines other cards of the response add to this one (`others_note` in cards/rules)."""
     rule = fired.rule
-    card_id = str(uuid.uuid5(NAMESPACE, f"{hook_instance}|{rule.topic}"))
     detail = fired.text.detail.format_map(values).strip()
     detail += "".join(f"\n\n{note}" for note in notes)
     detail += "\n\n" + _sources_markdown(rule.sources, presentation)

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-UNKNOWN = "(card not issued here)"  # feedback about a uuid this service has no record of
+UNKNOWN = "(card not recorded)"  # feedback on a card we issued whose row was lost (database down)
+NO_CLIENT = "(before clients were recorded)"  # rows stored before migration 0002
 
 
 @dataclass
@@ -37,10 +38,20 @@ class WeekStats:
 
 
 @dataclass
+class ClientStats:
+    client: str  # the JWT iss; core.cardids.ANONYMOUS_CLIENT in dev mode without authentication
+    issued: int = 0
+    accepted: int = 0
+    overridden: int = 0
+
+
+@dataclass
 class Report:
     topics: list[TopicStats]
     weeks: list[date]  # Mondays, oldest first, with no gaps
     weekly: dict[str, dict[date, WeekStats]]  # topic -> week -> counts
+    clients: list[ClientStats] = field(default_factory=list)  # every client in the period, busiest first
+    client: str | None = None  # the one client reported on, None for all
 
     def topic(self, name: str) -> TopicStats | None:
         return next((t for t in self.topics if t.topic == name), None)
@@ -54,6 +65,8 @@ class Report:
                 {"week": w.isoformat(), "topics": {topic: vars(weeks[w]) for topic, weeks in self.weekly.items() if w in weeks}}
                 for w in self.weeks
             ],
+            "client": self.client,
+            "clients": [vars(c) for c in self.clients],
         }
 
 

@@ -23,6 +23,15 @@ class Unstorable(ValueError):
     """A value no store can keep as given (e.g. text with NUL); the caller's input is at fault."""
 
 
+class StoreRefused(Exception):
+    """The store would not keep some items for a reason of its own (a constraint), neither an
+    outage nor a duplicate: our fault, not the caller's. `stored`: how many others were new."""
+
+    def __init__(self, message: str, stored: int) -> None:
+        super().__init__(message)
+        self.stored = stored
+
+
 class StorageUrlError(ConfigError):
     """A database URL no store can use. The message names the setting and never quotes the URL,
     which may hold a password."""
@@ -32,15 +41,18 @@ class StorageUrlError(ConfigError):
 
 
 class FeedbackStore(Protocol):
-    def remember_cards(self, service_id: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
-        """Note cards just sent (in the background: advice must not wait). Unstorable for bad text."""
+    def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
+        """Note cards just sent to `client` (in the background: advice must not wait). Unstorable for
+        bad text."""
 
     def flush(self) -> None:
         """Wait until every card remembered so far has been written (or given up on)."""
 
-    def save(self, service_id: str, items: Sequence[FeedbackItem]) -> int:
-        """Store each item once (the spec lets a client send the same card, outcome and time again);
-        how many were new. Unstorable, or StoreUnavailable to retry."""
+    def save(self, service_id: str, client: str, items: Sequence[FeedbackItem]) -> int:
+        """Store each item, from `client`, once (the spec lets a client send the same card, outcome
+        and time again); how many were new. Unstorable, StoreUnavailable to retry, or StoreRefused
+        when an item was neither stored nor already there. The caller has checked that each card
+        was issued by this service to this client."""
 
 
 class ReplayStore(Protocol):
@@ -59,8 +71,9 @@ class Storage(Protocol):
     def ready(self) -> bool:
         """Reachable, with its schema at the current version."""
 
-    def report(self, since: datetime | None = None) -> Report:
-        """What clinicians did with the cards issued since `since`: per topic and per week."""
+    def report(self, since: datetime | None = None, client: str | None = None) -> Report:
+        """What clinicians did with the cards issued since `since`: per topic and per week, and per
+        client; of one client's cards only when `client` is given."""
 
     def upgrade(self) -> str | None:
         """Bring the store's schema to this version's now (`nerve-cds db upgrade`, ahead of a

@@ -149,9 +149,9 @@ class SqlStorage:
     def ready(self) -> bool:
         return self.database.ready()
 
-    def report(self, since: datetime | None = None) -> Report:
+    def report(self, since: datetime | None = None, client: str | None = None) -> Report:
         self.feedback.flush()  # the cards this process has just issued are counted
-        return build_report(self.database.engine, since)
+        return build_report(self.database.engine, since, client)
 
     def upgrade(self) -> str | None:
         return self.database.upgrade()

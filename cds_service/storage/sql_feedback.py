@@ -2,7 +2,10 @@
 
 Cards issued are written by a background thread, in batches: a database round trip (and an
 fsync) on every hook call would cost more than the advice itself. Feedback waits for pending
-cards to be written first, so it always finds the card it is about.
+cards to be written first, so it finds the card it is about when it was recorded (the caller
+has already checked the card's signed uuid, so a card whose row was lost is still taken).
+Each feedback item is stored in its own transaction; only a true duplicate counts as already
+stored, and any other refusal is reported (StoreRefused), never passed over.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ from sqlalchemy import Connection, insert, select
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .feedback import FeedbackItem
-from .interface import StoreUnavailable, check_text
+from .interface import StoreRefused, StoreUnavailable, check_text
 from .sql_schema import feedback, issued_card
 
 if TYPE_CHECKING:
@@ -25,7 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nerve_cds.feedback")
 
-Row = tuple[Any, str, str, Any, datetime]  # card uuid, service, hookInstance, topic, issued at
+Row = tuple[Any, str, str, str, Any, datetime]  # card uuid, service, client, hookInstance, topic, issued at
 
 
 class SqlFeedbackStore:
@@ -36,11 +39,11 @@ class SqlFeedbackStore:
         self._lock = threading.Lock()
         self._failing = False  # the writer's state, so an outage is one log line, not one per batch
 
-    def remember_cards(self, service_id: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
+    def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
         check_text("hookInstance", hook_instance)
         now = datetime.now(timezone.utc)
-        rows = [(card.get("uuid"), service_id, hook_instance, card.get("source", {}).get("topic", {}).get("code"), now)
-                for card in cards]
+        rows = [(card.get("uuid"), service_id, client, hook_instance, card.get("source", {}).get("topic", {}).get("code"),
+                 now) for card in cards]
         if not rows:
             return
         self._start_writer()
@@ -107,29 +110,39 @@ class SqlFeedbackStore:
         with self._db.begin() as conn:
             known = set(conn.scalars(select(issued_card.c.card_uuid).where(issued_card.c.card_uuid.in_([r[0] for r in rows]))))
             fresh = {}
-            for card_uuid, service_id, hook_instance, topic, issued_at in rows:
+            for card_uuid, service_id, client, hook_instance, topic, issued_at in rows:
                 if card_uuid not in known and card_uuid not in fresh:
-                    fresh[card_uuid] = {"card_uuid": card_uuid, "service_id": service_id, "hook_instance": hook_instance,
-                                        "topic": topic, "issued_at": issued_at}
+                    fresh[card_uuid] = {"card_uuid": card_uuid, "service_id": service_id, "client": client,
+                                        "hook_instance": hook_instance, "topic": topic, "issued_at": issued_at}
             if fresh:
                 conn.execute(insert(issued_card), list(fresh.values()))
 
-    def save(self, service_id: str, items: Sequence[FeedbackItem]) -> int:
+    def save(self, service_id: str, client: str, items: Sequence[FeedbackItem]) -> int:
         for n, item in enumerate(items):
             _check_item(f"feedback.{n}", item)
         self.flush()
         stored = 0
+        refused: list[str] = []
         now = datetime.now(timezone.utc)
         try:
-            for item in items:
+            for n, item in enumerate(items):
                 try:
                     with self._db.begin() as conn:
-                        stored += _insert_feedback(conn, service_id, item, now)
-                except IntegrityError:  # the same feedback arriving concurrently
-                    continue
+                        stored += _insert_feedback(conn, service_id, client, item, now)
+                except (IntegrityError, DataError) as exc:
+                    if not self._duplicate(item):  # not the same feedback arriving concurrently
+                        refused.append(f"feedback.{n}: the database refused it ({exc.__class__.__name__})")
         except SQLAlchemyError as exc:
             raise StoreUnavailable(exc.__class__.__name__) from None
+        if refused:
+            log.error("feedback refused by the database", extra={"fields": {"refused": len(refused), "stored": stored}})
+            raise StoreRefused("; ".join(refused), stored)
         return stored
+
+    def _duplicate(self, item: FeedbackItem) -> bool:
+        """Whether this card, outcome and instant is stored now (another request stored it first)."""
+        with self._db.begin() as conn:
+            return _stored_already(conn, item)
 
 
 def _check_item(place: str, item: FeedbackItem) -> None:
@@ -144,12 +157,15 @@ def _check_item(place: str, item: FeedbackItem) -> None:
             check_text(f"{place}.overrideReason.reason.{name}", getattr(reason, name))
 
 
-def _insert_feedback(conn: Connection, service_id: str, item: FeedbackItem, now: datetime) -> int:
+def _stored_already(conn: Connection, item: FeedbackItem) -> bool:
+    return conn.scalar(select(feedback.c.id).where(
+        feedback.c.card_uuid == item.card, feedback.c.outcome == item.outcome,
+        feedback.c.outcome_timestamp == item.timestamp())) is not None
+
+
+def _insert_feedback(conn: Connection, service_id: str, client: str, item: FeedbackItem, now: datetime) -> int:
     """1 if stored, 0 if this card, outcome and instant were already there."""
-    when = item.timestamp()
-    exists = conn.scalar(select(feedback.c.id).where(
-        feedback.c.card_uuid == item.card, feedback.c.outcome == item.outcome, feedback.c.outcome_timestamp == when))
-    if exists is not None:
+    if _stored_already(conn, item):
         return 0
     issued = conn.execute(select(issued_card.c.hook_instance, issued_card.c.topic)
                           .where(issued_card.c.card_uuid == item.card)).first()
@@ -157,10 +173,11 @@ def _insert_feedback(conn: Connection, service_id: str, item: FeedbackItem, now:
     conn.execute(insert(feedback).values(
         service_id=service_id,
         card_uuid=item.card,
+        client=client,
         hook_instance=issued.hook_instance if issued else None,
         topic=issued.topic if issued else None,
         outcome=item.outcome,
-        outcome_timestamp=when,
+        outcome_timestamp=item.timestamp(),
         accepted_suggestions=[s.id for s in item.acceptedSuggestions or []],
         override_system=reason.system if reason else None,
         override_code=reason.code if reason else None,

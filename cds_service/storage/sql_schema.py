@@ -15,6 +15,8 @@ issued_card = Table(
     Column("hook_instance", String(128), nullable=False),
     Column("topic", String(64)),
     Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("client", Text),  # the JWT iss the card went to; NULL for cards issued before 0002
+    Index("ix_issued_card_client", "client"),
 )
 
 feedback = Table(
@@ -32,8 +34,10 @@ feedback = Table(
     Column("override_display", String(512)),
     Column("user_comment", Text),
     Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("client", Text),  # the JWT iss that sent it; NULL for feedback stored before 0002
     UniqueConstraint("card_uuid", "outcome", "outcome_timestamp", name="uq_feedback"),
     Index("ix_feedback_card_uuid", "card_uuid"),
+    Index("ix_feedback_client", "client"),
 )
 
 jti_seen = Table(

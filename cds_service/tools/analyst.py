@@ -145,15 +145,17 @@ def feedback() -> None:
 
 @feedback.command("report")
 @click.option("--weeks", default=12, show_default=True, type=click.IntRange(1, 520), help="How far back to look.")
+@click.option("--client", metavar="ISS", help="Only the cards of this CDS client (its JWT iss).")
 @click.option("--json", "as_json", is_flag=True)
-def feedback_report(weeks: int, as_json: bool) -> None:
-    """Per card topic: cards shown, accepted, overridden and with which reasons; week by week."""
+def feedback_report(weeks: int, client: str | None, as_json: bool) -> None:
+    """Per card topic: cards shown, accepted, overridden and with which reasons; week by week;
+    per client when there are several (or of one client with --client)."""
     settings = Settings.from_env()
     library = library_or_exit(None)
     rules: dict[str, list[str]] = {}
     for rule in library.rules:
         rules.setdefault(rule.topic, []).append(rule.id)
-    report = open_storage(settings.database_url).report(datetime.now(timezone.utc) - timedelta(weeks=weeks))
+    report = open_storage(settings.database_url).report(datetime.now(timezone.utc) - timedelta(weeks=weeks), client)
     if as_json:
         body = report.as_json()
         for entry in body["topics"]:
@@ -173,6 +175,13 @@ def feedback_report(weeks: int, as_json: bool) -> None:
         for w in report.weeks:
             counts = [sum(getattr(per[w], k) for per in report.weekly.values() if w in per) for k in ("issued", "accepted", "overridden")]
             click.echo(f"{w.isoformat()}  {counts[0]:6} {counts[1]:9} {counts[2]:11}")
+    if client or len(report.clients) > 1:
+        click.echo(f"\n{'client':50} {'shown':>6} {'accepted':>9} {'overridden':>11}")
+        for c in report.clients:
+            mark = "*" if c.client == client else " "
+            click.echo(f"{mark}{c.client[:49]:49} {c.issued:6} {c.accepted:9} {c.overridden:11}")
+        if client:
+            click.echo(f"(* the topics and weeks above are of {client} only)")
     if not report.topics:
         click.echo("No cards shown and no feedback in this period.")
 
@@ -190,6 +199,8 @@ def workbench(port: int, dev: bool) -> None:
     if dev:
         overrides.update(dev=True, auth_enabled=False)
     settings = Settings.from_env(**overrides)
+    if not settings.public_base_url:  # it serves this one loopback URL only
+        settings = settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
     if not dev and settings.workbench_token is None:
         click.secho("nerve-cds: set NERVE_CDS_WORKBENCH_TOKEN (or use --dev on a machine with no real patient data)",
                     fg="red", err=True)

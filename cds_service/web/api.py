@@ -10,13 +10,22 @@ from typing import Any, Callable
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from ..core.errors import BadRequest, NotFound, PayloadTooLarge, ServerError, ServiceUnavailable, UnsupportedMediaType
+from ..core.cardids import ANONYMOUS_CLIENT, CardIds
+from ..core.errors import (
+    BadRequest,
+    NotFound,
+    PayloadTooLarge,
+    ServerError,
+    ServiceUnavailable,
+    UnknownReference,
+    UnsupportedMediaType,
+)
 from ..data import prefetch
 from ..engine.advise import advise
 from ..hooks.requests import parse_request
 from ..library.loader import Library
 from ..storage.feedback import parse_feedback
-from ..storage.interface import StoreUnavailable, Unstorable
+from ..storage.interface import StoreRefused, StoreUnavailable, Unstorable
 from .response import ResponseError, check_response
 
 bp = Blueprint("cds", __name__)
@@ -30,6 +39,17 @@ def utcnow() -> datetime:
 
 def _library() -> Library:
     return current_app.extensions["nerve_cds.library"]
+
+
+def _client() -> str:
+    """Who is calling: the JWT `iss` of the verified client, or the one anonymous client when
+    authentication is off (dev mode)."""
+    client = getattr(g, "cds_client", None)
+    return client.iss if client is not None else ANONYMOUS_CLIENT
+
+
+def _card_ids() -> CardIds:
+    return current_app.extensions["nerve_cds.card_ids"]
 
 
 def _json_body() -> bytes:
@@ -82,7 +102,8 @@ def call_service(service_id: str) -> Any:
     clock: Clock = current_app.config["NERVE_CDS_CLOCK"]
     raw_context["hookInstance"] = hook_request.hookInstance
     missing = frozenset(k for k, source in gathered.sources.items() if source in ("failed", "partial"))
-    advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions, missing=missing)
+    advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions, missing=missing,
+                    card_id=_card_ids().minter(service_id, _client()))
     payload: dict[str, Any] = {"cards": advice.cards}
     if advice.system_actions:
         payload["systemActions"] = advice.system_actions
@@ -97,7 +118,7 @@ def call_service(service_id: str) -> Any:
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
         try:
-            store.remember_cards(service_id, hook_request.hookInstance, advice.cards)
+            store.remember_cards(service_id, _client(), hook_request.hookInstance, advice.cards)
         except Unstorable as exc:
             raise BadRequest(str(exc)) from None
     return jsonify(payload)
@@ -109,12 +130,22 @@ def feedback(service_id: str) -> Any:
         raise NotFound(f"no CDS service with id '{service_id}'")
     g.log_fields = {"service": service_id, "endpoint": "feedback"}
     items = parse_feedback(_json_body())
+    client = _client()
+    # Every item is checked before any is stored: one foreign card refuses the whole request.
+    foreign = [n for n, item in enumerate(items) if not _card_ids().issued(item.card, service_id, client)]
+    if foreign:
+        g.log_fields["feedbackRefused"] = len(foreign)
+        places = ", ".join(f"feedback.{n}.card" for n in foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise UnknownReference(f"{places}: not a card this service issued to this client; nothing was stored")
     try:
-        stored = current_app.extensions["nerve_cds.feedback"].save(service_id, items)
+        stored = current_app.extensions["nerve_cds.feedback"].save(service_id, client, items)
     except Unstorable as exc:
         raise BadRequest(str(exc)) from None
     except StoreUnavailable:  # feedback is idempotent, so the client can simply send it again
         raise ServiceUnavailable("feedback store unavailable; send the feedback again later") from None
+    except StoreRefused as exc:
+        g.log_fields["feedbackStored"] = exc.stored
+        raise ServerError(f"{exc}; the other items are stored") from None
     g.log_fields["feedbackItems"] = len(items)
     g.log_fields["feedbackStored"] = stored
     return ("", 200)

@@ -9,8 +9,9 @@ from typing import Any
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from ..core.cardids import CardIds
 from ..core.errors import HttpError, operation_outcome
-from ..core.settings import Settings
+from ..core.settings import Settings, SettingsError
 from ..library.loader import Library, load_library
 from ..storage import open_storage
 from ..workbench.views import install_workbench
@@ -30,8 +31,12 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
 
     `library` is loaded from settings.cards_dir (with settings.canonical_base) when absent. Tests
     and embedders that make many apps pass one library they have already loaded and checked, which
-    must come from those same settings: loading it is the slowest part of making an app."""
+    must come from those same settings: loading it is the slowest part of making an app.
+    SettingsError when the settings cannot serve clients safely (Settings.serving_problems)."""
     settings = settings or Settings.from_env()
+    problem = settings.serving_problems()
+    if problem:
+        raise SettingsError(problem)
     logs.configure(settings.log_level)
     app = Flask(__name__)
     app.config["NERVE_CDS_SETTINGS"] = settings
@@ -43,6 +48,7 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
     if library is None:
         library = load_library(settings.cards_dir, settings.canonical_base)
     app.extensions["nerve_cds.library"] = library
+    app.extensions["nerve_cds.card_ids"] = CardIds(settings.card_key)
     storage = open_storage(settings.database_url)  # one database, one engine: feedback, cards, jti
     app.extensions["nerve_cds.storage"] = storage
     app.extensions["nerve_cds.feedback"] = storage.feedback

@@ -172,9 +172,10 @@ def _instant(claims: dict[str, Any], name: str, seen: Claims) -> float:
 
 
 def endpoint_url(settings: Settings) -> str:
-    """The exact URL called, as the client saw it (configured base URL behind a proxy)."""
-    base = settings.public_base_url.rstrip("/") or request.host_url.rstrip("/") + request.script_root
-    return base + request.path
+    """The exact URL called, as the client saw it: the configured public base URL and the path.
+    Never the request's Host or X-Forwarded-* headers: a caller chooses those, so a token minted
+    for another service would pass by naming that service's host."""
+    return settings.public_base_url + request.path
 
 
 def _protected(path: str) -> bool:

@@ -19,6 +19,7 @@ from ..data import prefetch
 from ..data.scenarios import Scenario, list_scenarios, load_scenario
 from ..engine.advise import Advice, advise
 from ..engine.explain import explanation
+from ..engine.render import CardId, plain_card_id
 from ..hooks.registry import HOOKS
 from ..library.loader import Library, ServiceDef
 
@@ -125,7 +126,8 @@ def service_for(library: Library, hook: str) -> ServiceDef:
     return service
 
 
-def run_case(library: Library, case: Case, now: datetime) -> Run:
-    """Cards and their explanation, from one explain-mode engine run."""
-    advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True)
+def run_case(library: Library, case: Case, now: datetime, card_id: CardId = plain_card_id) -> Run:
+    """Cards and their explanation, from one explain-mode engine run; `card_id` makes the cards'
+    uuids (the service's signed ones when the page can send feedback on them)."""
+    advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True, card_id=card_id)
     return Run(case, advice, explanation(advice, library))

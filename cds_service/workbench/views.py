@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
 
+from ..core.cardids import ANONYMOUS_CLIENT, CardIds
 from ..core.settings import Settings
 from ..data.scenarios import list_scenarios
 from ..library.loader import Library, LibraryError, load_library
@@ -93,10 +94,14 @@ def explain(scenario_id: str | None = None) -> Any:
             case = fhir_case(library, _settings(), request.args["fhir_server"], request.args["patient"])
         else:
             raise CaseError("choose a scenario, paste a request, or give a FHIR server and a patient id")
-        run = run_case(library, case, now)
+        service = service_for(library, case.hook).id
+        # The page's feedback buttons call as the anonymous client (dev mode without authentication):
+        # its cards carry the uuids that service would have issued to that client.
+        card_ids: CardIds = current_app.extensions["nerve_cds.card_ids"]
+        run = run_case(library, case, now, card_ids.minter(service, ANONYMOUS_CLIENT))
     except CaseError as exc:
         return _page("explain.html", status=404 if scenario_id else 400, run=None, problem=str(exc))
-    return _page("explain.html", run=run, rows=_rows(run), service=service_for(library, case.hook).id,
+    return _page("explain.html", run=run, rows=_rows(run), service=service,
                  feedback_buttons=_settings().dev and not _settings().authenticate,
                  topics=library.presentation.topics)
 
@@ -132,7 +137,7 @@ def diff() -> Any:
 def feedback() -> Any:
     weeks = request.args.get("weeks", type=int) or 12
     since = _now() - timedelta(weeks=max(1, min(weeks, 520)))
-    report = current_app.extensions["nerve_cds.storage"].report(since)
+    report = current_app.extensions["nerve_cds.storage"].report(since, request.args.get("client") or None)
     library, _ = _library()
     rules: dict[str, list[str]] = {}
     for rule in (library.rules if library else ()):

@@ -63,9 +63,9 @@ def test_a_url_setting_is_read_by_the_outbound_url_parser(variable, value, words
     assert "pw" not in message and "evil" not in message  # the value itself is never echoed
 
 
-def test_url_settings_that_parse_are_kept_as_written():
+def test_url_settings_that_parse_are_kept_as_written_but_the_base_url_loses_its_trailing_slash():
     settings = Settings.from_env({"NERVE_CDS_FHIR_ALLOWLIST": "https://EHR.example.org/fhir, http://hapi:8080/fhir",
                                   "NERVE_CDS_PUBLIC_BASE_URL": "https://cds.example.org/nerve/"})
     assert settings.fhir_allowlist == ("https://EHR.example.org/fhir", "http://hapi:8080/fhir")
-    assert settings.public_base_url == "https://cds.example.org/nerve/"
+    assert settings.public_base_url == "https://cds.example.org/nerve"
     assert Settings.from_env({}).public_base_url == ""

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from cds_service.core.settings import Settings
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.fault_servers import Misbehaving, RecordingProxy, SilentSocket, closed_port_url, reply
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -207,7 +207,7 @@ def test_disallowed_server_is_never_contacted(tmp_path):
 def production_app(tmp_path, allow):
     """A non-dev app (authentication on) and headers for one trusted client."""
     issuer = Issuer("https://ehr.example.org")
-    app = make_app(tmp_path, allow=allow, dev=False, trust_file=write_trust_file(tmp_path, {"issuer": issuer}))
+    app = make_app(tmp_path, allow=allow, dev=False, **SERVING, trust_file=write_trust_file(tmp_path, {"issuer": issuer}))
     return app, bearer(issuer.token("http://localhost" + SERVICE))
 
 

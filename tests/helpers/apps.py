@@ -15,6 +15,10 @@ from cds_service.core.settings import Settings
 from cds_service.library.loader import Library, load_library
 from cds_service.web.app import create_app
 
+# What an app that authenticates its clients, or runs outside dev mode, must be given
+# (Settings.serving_problems): the base URL Flask's test client calls, and a card-uuid key.
+SERVING = {"public_base_url": "http://localhost", "card_id_key": "k" * 32}
+
 
 @cache
 def shipped_library(canonical_base: str = "") -> Library:

@@ -70,8 +70,8 @@ def test_a_hook_instance_with_nul_is_400_on_both_databases(database_url):
 def test_feedback_text_with_nul_is_400_and_nothing_of_it_is_kept(database_url, changes, place):
     app = app_on(database_url)
     client = app.test_client()
-    good = feedback_item(str(uuid.uuid4()))
-    bad = {**feedback_item(str(uuid.uuid4())), **changes}
+    good = feedback_item(issue_card(client)[1]["uuid"])
+    bad = {**feedback_item(issue_card(client)[1]["uuid"]), **changes}
     r = client.post(SERVICE + "/feedback", json={"feedback": [good, bad]})
     assert r.status_code == 400 and place in r.get_json()["issue"][0]["diagnostics"]
     assert stored_feedback(app, good["card"]) == []
@@ -88,9 +88,9 @@ def test_one_card_the_database_refuses_does_not_lose_the_others(database_url, ca
     if database_url.startswith("postgresql"):
         refused.append({"uuid": "u" * 65})  # over the column's length: only PostgreSQL enforces it
     caplog.set_level(logging.WARNING, logger="nerve_cds.feedback")
-    store.remember_cards("nerve-cds-patient-view", "h-1", [{"uuid": good[0]}, *refused, {"uuid": good[1]}])
+    store.remember_cards("nerve-cds-patient-view", "ehr", "h-1", [{"uuid": good[0]}, *refused, {"uuid": good[1]}])
     store.flush()
-    store.remember_cards("nerve-cds-patient-view", "h-2", [{"uuid": good[2]}])  # the writer is still alive
+    store.remember_cards("nerve-cds-patient-view", "ehr", "h-2", [{"uuid": good[2]}])  # the writer is still alive
     store.flush()
     assert [stored_card(app, u).hook_instance for u in good] == ["h-1", "h-1", "h-2"]
     (line,) = [r for r in caplog.records if "refused by the database" in r.getMessage()]
@@ -101,7 +101,7 @@ def test_no_feedback_lost_when_many_arrive_at_once(database_url):
     """Eight clients at once, each sending ten items, every item also sent by another client at the
     same time: every item kept, once."""
     app = app_on(database_url)
-    cards = [[str(uuid.uuid4()) for _ in range(10)] for _ in range(4)]
+    cards = [[issue_card(app.test_client())[1]["uuid"] for _ in range(10)] for _ in range(4)]
     statuses: list[int] = []
 
     def clinician(mine: list[str]) -> None:

@@ -14,10 +14,11 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
 from cds_service.core.settings import Settings
+from cds_service.storage.analytics import NO_CLIENT
 from cds_service.storage.sql import alembic_config
 from cds_service.storage.sql_schema import metadata
 from cds_service.tools.cli import main
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.calls import SERVICE
 from tests.helpers.stored import stored_card, stored_feedback
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
@@ -90,7 +91,7 @@ def test_a_database_from_before_migrations_keeps_its_feedback_cards_and_jti(data
         conn.execute(text("INSERT INTO nerve_cds_jti_seen VALUES (:k, :e)"), {"k": key, "e": now + 600})
     engine.dispose()
 
-    app = new_app(Settings(database_url=database_url, trust_file=write_trust_file(tmp_path, {"issuer": ehr})))
+    app = new_app(Settings(**SERVING, database_url=database_url, trust_file=write_trust_file(tmp_path, {"issuer": ehr})))
     client = app.test_client()
     assert client.get("/readyz").status_code == 200
     assert revision_and_drift(database_url) == (head(), [])
@@ -101,8 +102,12 @@ def test_a_database_from_before_migrations_keeps_its_feedback_cards_and_jti(data
     assert client.get("/cds-services", headers=bearer(replayed)).status_code == 401  # the jti table was kept
     item = {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
     path = SERVICE + "/feedback"
-    assert client.post(path, json={"feedback": [item]}, headers=bearer(ehr.token("http://localhost" + path))).status_code == 200
-    assert [f.hook_instance for f in stored_feedback(app, card)] == ["h-old", "h-old"]
+    # The old card's uuid is not signed, so it names no client: feedback on it is refused, its rows stay.
+    refused = client.post(path, json={"feedback": [item]}, headers=bearer(ehr.token("http://localhost" + path)))
+    assert refused.status_code == 400 and refused.get_json()["issue"][0]["code"] == "not-found"
+    assert [f.hook_instance for f in stored_feedback(app, card)] == ["h-old"]
+    report = app.extensions["nerve_cds.storage"].report()
+    assert [(c.client, c.issued, c.overridden) for c in report.clients] == [(NO_CLIENT, 1, 1)]
 
 
 def test_a_partial_pre_migration_database_gets_its_missing_table(tmp_path):

@@ -19,10 +19,14 @@ from tests.helpers.fhir_server import free_port
 NERVE_CDS = [sys.executable, "-m", "cds_service"]
 
 
+# What `serve` outside dev mode needs before anything else can be wrong.
+SERVING = {"NERVE_CDS_PUBLIC_BASE_URL": "https://cds.example.org", "NERVE_CDS_CARD_ID_KEY": "k" * 32}
+
+
 def run(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_CDS_")}
     clean["NERVE_CDS_DATABASE_URL"] = f"sqlite:///{tmp_path}/fb.db"
-    return subprocess.run(NERVE_CDS + args, env={**clean, **env}, capture_output=True, text=True, timeout=60)
+    return subprocess.run(NERVE_CDS + args, env={**clean, **SERVING, **env}, capture_output=True, text=True, timeout=60)
 
 
 def assert_one_line(result: subprocess.CompletedProcess, *words: str) -> None:
@@ -83,6 +87,21 @@ def test_a_bad_boolean_is_refused_whatever_the_dev_flag(tmp_path, variable):
     """`serve --dev` sets both; it must not hide a value that every other command refuses."""
     assert_one_line(run(["serve", "--dev", "--port", str(free_port())], tmp_path, **{variable: "ture"}),
                     variable, "boolean")
+
+
+@pytest.mark.parametrize("args, env, variable", [
+    (["serve"], {"NERVE_CDS_PUBLIC_BASE_URL": ""}, "NERVE_CDS_PUBLIC_BASE_URL: required"),
+    (["serve", "--dev"], {"NERVE_CDS_PUBLIC_BASE_URL": "", "NERVE_CDS_AUTH_ENABLED": "1"}, "NERVE_CDS_PUBLIC_BASE_URL: required"),
+    (["serve"], {"NERVE_CDS_CARD_ID_KEY": ""}, "NERVE_CDS_CARD_ID_KEY: required"),
+    (["serve"], {"NERVE_CDS_PUBLIC_BASE_URL": "https://cds.example.org/?x"}, "NERVE_CDS_PUBLIC_BASE_URL: not a base URL"),
+    (["serve"], {"NERVE_CDS_CARD_ID_KEY": SECRET}, "NERVE_CDS_CARD_ID_KEY: must be at least 32"),
+])
+def test_the_service_will_not_start_without_an_audience_or_a_card_key(tmp_path, args, env, variable):
+    """JWT aud is never taken from the request, so an authenticating service needs its public base
+    URL; outside dev mode card uuids need their key (README: Configuration)."""
+    result = run(args + ["--port", str(free_port())], tmp_path, **env)
+    assert_one_line(result, variable)
+    assert SECRET not in result.stderr + result.stdout
 
 
 def test_settings_refuse_what_they_used_to_read_as_false():

@@ -23,11 +23,12 @@ NERVE_CDS = [sys.executable, "-m", "cds_service"]
 def served(tmp_path: Path, **env: str) -> Iterator[tuple[subprocess.Popen, str]]:
     """`serve --dev` with one gevent worker, once /readyz answers (so the worker is up)."""
     port = free_port()
+    base = f"http://127.0.0.1:{port}"
     clean = {k: v for k, v in os.environ.items() if not k.startswith("NERVE_CDS_")}
     process = subprocess.Popen(NERVE_CDS + ["serve", "--dev", "--port", str(port), "--workers", "1"],
-                               env={**clean, "NERVE_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/fb.db", **env},
+                               env={**clean, "NERVE_CDS_DATABASE_URL": f"sqlite:///{tmp_path}/fb.db",
+                                    "NERVE_CDS_PUBLIC_BASE_URL": base, **env},
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and process.poll() is None:

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from cds_service.core.settings import Settings
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
 DISCOVERY = "http://localhost/cds-services"
@@ -21,7 +21,7 @@ def ehr():
 
 def app_for(tmp_path, ehr, **settings):
     trust = write_trust_file(tmp_path, {"issuer": ehr})
-    return new_app(Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=trust, **settings))
+    return new_app(Settings(**{**SERVING, "database_url": f"sqlite:///{tmp_path}/fb.db", "trust_file": trust, **settings}))
 
 
 def refusal(app, token, caplog) -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from cds_service.core.settings import Settings
 from cds_service.web.trust import TrustError, load_trust
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.fault_servers import Misbehaving, SilentSocket, reply
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -30,7 +30,8 @@ class Clock:
 
 def app_for(tmp_path, *clients, clock=None, dev=False, **settings):
     trust = write_trust_file(tmp_path, *clients)
-    return new_app(Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=trust, dev=dev, **settings), clock=clock)
+    return new_app(Settings(**{**SERVING, "database_url": f"sqlite:///{tmp_path}/fb.db", "trust_file": trust, "dev": dev,
+                                 **settings}), clock=clock)
 
 
 def call(app, token):
@@ -145,7 +146,7 @@ def test_broken_trust_file_refused_at_start_up(tmp_path, content, message):
     (tmp_path / "k.json").write_text(json.dumps(Issuer("x").jwks()))
     (tmp_path / "trust.yaml").write_text(json.dumps(content))
     with pytest.raises(TrustError, match=message):
-        new_app(Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=tmp_path / "trust.yaml"))
+        new_app(Settings(**SERVING, database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=tmp_path / "trust.yaml"))
 
 
 def test_symmetric_keys_in_a_key_set_are_ignored(tmp_path):

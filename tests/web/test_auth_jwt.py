@@ -16,7 +16,8 @@ from flask import g
 
 from cds_service.core.settings import Settings
 from cds_service.web.trust import TrustError
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
+from tests.helpers.calls import CES, hook
 from tests.helpers.paths import EXAMPLES
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -48,15 +49,16 @@ def other():
 
 def app_for(tmp_path, *clients, clock=None, **settings):
     trust = write_trust_file(tmp_path, *clients)
-    return new_app(Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=trust, **settings), clock=clock)
+    return new_app(Settings(**{**SERVING, "database_url": f"sqlite:///{tmp_path}/fb.db", "trust_file": trust, **settings}),
+                   clock=clock)
 
 
-def status(app, token, path=DISCOVERY, method="get"):
+def status(app, token, path=DISCOVERY, method="get", card="c1"):
     client = app.test_client()
     headers = bearer(token) if token is not None else {}
     if method == "get":
         return client.get(path, headers=headers)
-    body = {"feedback": [{"card": "c1", "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}]}
+    body = {"feedback": [{"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}]}
     return client.post(path, json=body, headers=headers)
 
 
@@ -68,7 +70,8 @@ def test_valid_es384_and_rs384_tokens(tmp_path, ehr, other):
     app = app_for(tmp_path, {"issuer": ehr}, {"issuer": other})
     assert status(app, ehr.token(BASE + DISCOVERY)).status_code == 200
     assert status(app, other.token(BASE + DISCOVERY)).status_code == 200
-    assert status(app, ehr.token(BASE + FEEDBACK), FEEDBACK, "post").status_code == 200
+    card = app.test_client().post(SERVICE, json=hook(prefetch=CES), headers=bearer(ehr.token(BASE + SERVICE))).get_json()
+    assert status(app, ehr.token(BASE + FEEDBACK), FEEDBACK, "post", card["cards"][0]["uuid"]).status_code == 200
 
 
 def test_no_token_refused_out_of_the_box(tmp_path, ehr):
@@ -79,7 +82,7 @@ def test_no_token_refused_out_of_the_box(tmp_path, ehr):
 
 def test_default_settings_refuse_unauthenticated_calls(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    app = new_app(Settings())
+    app = new_app(Settings(**SERVING))
     assert refused(app.test_client().get(DISCOVERY))
 
 
@@ -202,8 +205,8 @@ def test_spec_example_token_verifies_at_its_own_time(tmp_path):
     (tmp_path / "trust.yaml").write_text(
         "clients:\n  - iss: https://fhir-ehr.example.com/\n    jwks_file: spec.jwks.json\n"
         "    tenant: 2ddd6c3a-8e9a-44c6-a305-52111ad302a2\n")
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=tmp_path / "trust.yaml",
-                        public_base_url="https://cds.example.org", jwt_max_lifetime_seconds=SPEC_EXP - SPEC_IAT)
+    settings = Settings(**{**SERVING, "database_url": f"sqlite:///{tmp_path}/fb.db", "trust_file": tmp_path / "trust.yaml",
+                           "public_base_url": "https://cds.example.org", "jwt_max_lifetime_seconds": SPEC_EXP - SPEC_IAT})
     app = new_app(settings, clock=lambda: datetime.fromtimestamp(SPEC_IAT + 60, timezone.utc))
     client = app.test_client()
     assert refused(client.get(DISCOVERY, headers=bearer(SPEC_TOKEN)))  # its aud is the service, not discovery
@@ -281,7 +284,7 @@ def test_sandbox_issuer_only_in_dev_mode(tmp_path):
 
 
 def test_auth_off_only_in_dev_mode(tmp_path):
-    prod = new_app(Settings(database_url=f"sqlite:///{tmp_path}/a.db", auth_enabled=False))
+    prod = new_app(Settings(**SERVING, database_url=f"sqlite:///{tmp_path}/a.db", auth_enabled=False))
     assert refused(prod.test_client().get(DISCOVERY))
     dev = new_app(Settings(database_url=f"sqlite:///{tmp_path}/b.db", dev=True, auth_enabled=False))
     assert dev.test_client().get(DISCOVERY).status_code == 200

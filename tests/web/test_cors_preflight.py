@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cds_service.core.settings import Settings, SettingsError
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
 DISCOVERY = "/cds-services"
@@ -28,7 +28,7 @@ def app(tmp_path, ehr):
     """Authentication on, one allowed origin (as an operator would set NERVE_CDS_CORS_ORIGINS)."""
     settings = Settings.from_env({"NERVE_CDS_CORS_ORIGINS": f"{ORIGIN}, https://second.example.org"},
                                  database_url=f"sqlite:///{tmp_path}/fb.db",
-                                 trust_file=write_trust_file(tmp_path, {"issuer": ehr}))
+                                 trust_file=write_trust_file(tmp_path, {"issuer": ehr}), **SERVING)
     return new_app(settings)
 
 
@@ -61,7 +61,7 @@ def test_actual_requests_carry_the_origin_even_when_refused(app, ehr):
 
 
 def test_no_cors_by_default(tmp_path):
-    app = new_app(Settings(database_url=f"sqlite:///{tmp_path}/a.db"))
+    app = new_app(Settings(**SERVING, database_url=f"sqlite:///{tmp_path}/a.db"))
     r = preflight(app, SERVICE, origin="https://x.example")
     assert "Access-Control-Allow-Origin" not in r.headers
     assert "Access-Control-Allow-Headers" not in r.headers
@@ -94,7 +94,8 @@ def test_a_configured_origin_that_no_browser_sends_stops_start_up(origin):
 
 def test_origins_with_ports_and_address_literals_are_accepted(tmp_path):
     origins = ("http://localhost:3000", "https://10.0.0.7:8443", "http://[::1]:8080", "HTTPS://EHR.Example.org")
-    settings = Settings.from_env({"NERVE_CDS_CORS_ORIGINS": ", ".join(origins)}, database_url=f"sqlite:///{tmp_path}/c.db")
+    settings = Settings.from_env({"NERVE_CDS_CORS_ORIGINS": ", ".join(origins)}, database_url=f"sqlite:///{tmp_path}/c.db",
+                                 **SERVING)
     assert settings.cors_origins == origins
     r = preflight(new_app(settings), SERVICE, origin="http://localhost:3000")
     assert r.headers["Access-Control-Allow-Origin"] == "http://localhost:3000"

@@ -18,6 +18,7 @@ from cds_service.core.settings import Settings
 from cds_service.web.logs import JsonFormatter
 from tests.helpers.apps import new_app
 from tests.helpers.fault_servers import Misbehaving, SilentSocket, reply
+from tests.helpers.fhir_server import free_port
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
@@ -57,10 +58,11 @@ def served(tmp_path, fhir_base_url):
     failing = Misbehaving(lambda h: reply(500, json.dumps({"resourceType": "OperationOutcome", "issue": [
         {"severity": "error", "code": "exception", "diagnostics": marker_holder["marker"]}]}).encode())(h))
     with failing, SilentSocket() as untrusted:
+        port = free_port()
         settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.db", dev=True, log_level="DEBUG",
-                            trust_file=write_trust_file(tmp_path, {"issuer": ehr}),
+                            trust_file=write_trust_file(tmp_path, {"issuer": ehr}), public_base_url=f"http://127.0.0.1:{port}",
                             fhir_allowlist=(fhir_base_url, failing.base_url))
-        server = make_server("127.0.0.1", 0, new_app(settings), threaded=True)
+        server = make_server("127.0.0.1", port, new_app(settings), threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         try:
@@ -125,8 +127,12 @@ def test_no_secret_or_patient_data_in_any_log_record(served, captured, capfd):
         (post(SERVICE, hook_request(served["untrusted"], access_token, marker), jwt_for(SERVICE)), 412),
         (post(SERVICE, {**hook_request(served["fhir"], access_token, marker), "hook": marker}, jwt_for(SERVICE)), 400),
         (post(SERVICE, hook_request(served["fhir"], access_token, marker), jwt_for("/cds-services")), 401),
+    ]
+    card = requests.post(base + SERVICE, json=hook_request(served["fhir"], access_token, marker, full_prefetch=True),
+                         headers=bearer(jwt_for(SERVICE)), timeout=30).json()["cards"][0]["uuid"]
+    expected += [
         # feedback: accepted, and refused with patient data in the rejected field
-        (post(SERVICE + "/feedback", {"feedback": [{"card": str(uuid.uuid4()), "outcome": "accepted",
+        (post(SERVICE + "/feedback", {"feedback": [{"card": card, "outcome": "accepted",
                                                     "acceptedSuggestions": [{"id": str(uuid.uuid4())}],
                                                     "outcomeTimestamp": "2026-11-24T10:00:00Z"}]},
               jwt_for(SERVICE + "/feedback")), 200),

@@ -11,10 +11,12 @@ import threading
 import uuid
 
 import pytest
+from sqlalchemy import delete
 from werkzeug.serving import make_server
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
+from cds_service.storage.sql_schema import issued_card
 from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.calls import CES, SERVICE, hook, issue_card, outcome
 from tests.helpers.stored import stored_feedback
@@ -117,13 +119,19 @@ def test_one_instant_written_three_ways_is_one_feedback_row(store_app):
     assert len(rows) == 1 and rows[0].outcome == "overridden" and rows[0].override_code is None
 
 
-def test_feedback_for_a_card_we_never_issued_is_kept_without_context(store_app):
+def test_feedback_for_a_card_whose_record_was_lost_is_kept_without_context(store_app):
+    """The card's uuid proves we issued it, so feedback is kept even when the issued-card row was
+    lost (the database was down when the card went out); only its topic is unknown."""
     client = store_app.test_client()
-    stranger = str(uuid.uuid4())
-    item = {"card": stranger, "outcome": "accepted", "outcomeTimestamp": "2026-11-24T10:00:00.52Z",
+    _, card = issue_card(client)
+    storage = store_app.extensions["nerve_cds.storage"]
+    storage.feedback.flush()
+    with storage.database.engine.begin() as conn:
+        assert conn.execute(delete(issued_card).where(issued_card.c.card_uuid == card["uuid"])).rowcount == 1
+    item = {"card": card["uuid"], "outcome": "accepted", "outcomeTimestamp": "2026-11-24T10:00:00.52Z",
             "acceptedSuggestions": [{"id": "s-1"}, {"id": "s-2"}]}
     assert client.post(SERVICE + "/feedback", json={"feedback": [item]}).status_code == 200
-    (row,) = stored_feedback(store_app, stranger)
+    (row,) = stored_feedback(store_app, card["uuid"])
     assert row.hook_instance is None and row.topic is None and row.accepted_suggestions == ("s-1", "s-2")
 
 
@@ -150,7 +158,8 @@ def test_feedback_while_the_database_is_down_is_503_to_retry():
     port = closed_port_url().split(":")[2].split("/")[0]
     app = new_app(Settings(dev=True, auth_enabled=False,
                            database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"))
-    item = {"card": str(uuid.uuid4()), "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
+    _, card = issue_card(app.test_client())  # advice goes on without its database
+    item = {"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-24T10:00:00Z"}
     issue = outcome(app.test_client().post(SERVICE + "/feedback", json={"feedback": [item]}), 503)
     assert issue["code"] == "transient" and "again" in issue["diagnostics"]
 

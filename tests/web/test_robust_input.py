@@ -14,6 +14,7 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import load_scenario
 from tests.helpers.apps import new_app
+from tests.helpers.calls import issue_card
 
 KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
         "diagnosticReports", "medicationStatements")
@@ -200,7 +201,8 @@ def test_feedback_timestamp_past_the_calendar_ends_is_400(client, stamp):
 
 @pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00-01:00", "9999-12-31T23:59:59+01:00"])
 def test_feedback_timestamp_at_the_calendar_ends_within_range_is_stored(client, stamp):
-    body = {"feedback": [{"card": "c", "outcome": "overridden", "outcomeTimestamp": stamp}]}
+    _, card = issue_card(client)
+    body = {"feedback": [{"card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": stamp}]}
     assert client.post("/cds-services/nerve-cds-patient-view/feedback", json=body).status_code == 200
 
 

@@ -1,5 +1,5 @@
 """Feedback analytics: cards issued by real hook calls, feedback posted to the real endpoint as a
-CDS client does, then counted per topic, per override reason and per week."""
+CDS client does, then counted per topic, per override reason and per week, and per client."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,12 @@ from datetime import datetime, timedelta, timezone
 
 from click.testing import CliRunner
 
+from cds_service.core.settings import Settings
 from cds_service.storage.analytics import monday
 from cds_service.tools.cli import main
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
+from tests.helpers.calls import CES, SERVICE, hook
+from tests.helpers.tokens import Issuer, bearer, write_trust_file
 from tests.helpers.workbench import dev_settings, hook_request
 
 
@@ -81,3 +84,35 @@ def test_feedback_page_without_data_says_so(tmp_path):
     client = new_app(dev_settings(tmp_path)).test_client()
     page = client.get("/workbench/feedback")
     assert page.status_code == 200 and 'id="no-feedback"' in page.get_data(as_text=True)
+
+
+def test_per_client_counts_and_one_clients_report(tmp_path):
+    """Two EHRs: each sees its own cards with --client / ?client=, and the breakdown shows both."""
+    a, b = Issuer("https://ehr-a.example.org"), Issuer("https://ehr-b.example.org")
+    settings = Settings(**SERVING, database_url=f"sqlite:///{tmp_path}/fb.db", workbench_enabled=True,
+                        workbench_token="s3cret-token", trust_file=write_trust_file(tmp_path, {"issuer": a}, {"issuer": b}))
+    client = new_app(settings).test_client()
+    base = SERVING["public_base_url"]
+    for ehr, outcome in ((a, "overridden"), (b, "accepted")):
+        card = client.post(SERVICE, json=hook(prefetch=CES), headers=bearer(ehr.token(base + SERVICE))).get_json()["cards"][0]
+        item = {"card": card["uuid"], "outcome": outcome, "outcomeTimestamp": stamp(datetime.now(timezone.utc)),
+                "acceptedSuggestions": [{"id": card["suggestions"][0]["uuid"]}]}
+        path = SERVICE + "/feedback"
+        assert client.post(path, json={"feedback": [item]}, headers=bearer(ehr.token(base + path))).status_code == 200
+
+    env = {"NERVE_CDS_DATABASE_URL": settings.database_url, "COLUMNS": "200"}
+    mine = json.loads(CliRunner().invoke(main, ["feedback", "report", "--json", "--client", a.iss], env=env).output)
+    (ces,) = [t for t in mine["topics"] if t["topic"] == "cauda-equina-emergency"]
+    assert (ces["issued"], ces["accepted"], ces["overridden"]) == (1, 0, 1) and mine["client"] == a.iss
+    assert {c["client"]: (c["issued"], c["accepted"], c["overridden"]) for c in mine["clients"]} == {
+        a.iss: (1, 0, 1), b.iss: (1, 1, 0)}
+    table = CliRunner().invoke(main, ["feedback", "report"], env=env)
+    assert table.exit_code == 0 and a.iss in table.output and b.iss in table.output
+    single = CliRunner().invoke(main, ["feedback", "report", "--client", b.iss], env=env).output
+    assert f"*{b.iss}" in single and "cauda-equina-emergency" in single
+
+    page = client.get(f"/workbench/feedback?client={a.iss}", headers={"Authorization": "Bearer s3cret-token"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'id="client-table"' in html and f'data-client="{b.iss}"' in html
+    assert 'data-topic="cauda-equina-emergency" data-kind="overridden" data-count="1"' in html
+    assert 'data-topic="cauda-equina-emergency" data-kind="accepted"' not in html

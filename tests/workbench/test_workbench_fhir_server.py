@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from cds_service.core.settings import Settings
 from cds_service.tools.cli import main
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.fault_servers import ByPath, Bystander
 from tests.helpers.tokens import Issuer, write_trust_file
 from tests.helpers.workbench import dev_settings
@@ -22,7 +22,7 @@ ANSWERS = {"Patient/": {"resourceType": "Patient", "id": PID, "birthDate": "1970
 def production(tmp_path, **overrides):
     values = dict(database_url=f"sqlite:///{tmp_path}/fb.db", workbench_enabled=True, workbench_token=TOKEN,
                   trust_file=write_trust_file(tmp_path, {"issuer": Issuer("https://ehr.example.org")}),
-                  fhir_connect_timeout=0.5, fhir_read_timeout=1.0, log_level="WARNING")
+                  fhir_connect_timeout=0.5, fhir_read_timeout=1.0, log_level="WARNING", **SERVING)
     values.update(overrides)
     return new_app(Settings(**values)).test_client()
 

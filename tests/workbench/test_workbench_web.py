@@ -10,7 +10,7 @@ import pytest
 from cds_service.core.settings import Settings
 from cds_service.web.app import create_app
 from cds_service.workbench.markdown import to_html
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.paths import CARDS
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 from tests.helpers.workbench import dev_settings
@@ -20,7 +20,7 @@ PAGE = "/workbench/explain/s03-classic-cauda-equina"
 
 def production(tmp_path, **overrides):
     ehr = Issuer("https://ehr.example.org")
-    values = dict(database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=write_trust_file(tmp_path, {"issuer": ehr}),
+    values = dict(**SERVING, database_url=f"sqlite:///{tmp_path}/fb.db", trust_file=write_trust_file(tmp_path, {"issuer": ehr}),
                   workbench_enabled=True, workbench_token="s3cret-token", log_level="WARNING")
     values.update(overrides)
     return new_app(Settings(**values)), ehr
@@ -152,3 +152,7 @@ def test_workbench_command_refuses_to_start_without_a_credential_outside_dev_mod
 
     result = CliRunner().invoke(main, ["workbench", "--port", "1"], env={"NERVE_CDS_WORKBENCH_TOKEN": ""})
     assert result.exit_code == 2 and "NERVE_CDS_WORKBENCH_TOKEN" in result.output
+    # with a token it needs the card key like `serve`; its base URL is the loopback URL it serves
+    result = CliRunner().invoke(main, ["workbench", "--port", "1"], env={"NERVE_CDS_WORKBENCH_TOKEN": "s3cret-token"})
+    assert result.exit_code == 2 and "NERVE_CDS_CARD_ID_KEY: required" in result.output
+    assert "NERVE_CDS_PUBLIC_BASE_URL" not in result.output
