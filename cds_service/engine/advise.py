@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from ..data.ownership import Owner, SetAside
 from ..data.record import build_record
 from ..library.loader import Library, ServiceDef
 from .drafts import read_drafts, reason_conditions
@@ -27,6 +28,9 @@ class Advice:
     # how many data-quality problems the record had (e.g. a Condition without clinicalStatus),
     # counted for the request log; the notes themselves name resources, so they stay in-process
     data_quality: int = 0
+    # resources that did not count: another patient's, no checkable patient, wrong type; the log
+    # counts them per reason, explain mode lists them
+    set_aside: tuple[SetAside, ...] = ()
     # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
@@ -41,14 +45,16 @@ def advise(
     pama: bool = False,
     missing: frozenset[str] = frozenset(),
     explain: bool = False,
+    set_aside: Sequence[SetAside] = (),
 ) -> Advice:
     """`missing`: optional prefetch keys that could be had neither from prefetch nor the server;
-    with `explain`, the same run also keeps its findings and rule trace."""
+    `set_aside`: what gathering the data already left out; with `explain`, the same run also keeps
+    its findings and rule trace."""
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
     reasons = reason_conditions(drafts, str(context.get("patientId", "")))
     if reasons:  # a draft's indication counts like a recorded condition
         data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
-    record = build_record(data)
+    record = build_record(data, Owner(str(context.get("patientId", "")), data))
     findings = find(record, library.findings, library.terminology, now, explain)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing)
     trace: list[RuleTrace] | None = [] if explain else None
@@ -58,4 +64,5 @@ def advise(
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
+                  set_aside=(*set_aside, *record.set_aside),
                   findings=findings if explain else None, trace=tuple(trace or ()))
