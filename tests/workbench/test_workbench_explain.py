@@ -12,7 +12,7 @@ from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios
 from cds_service.engine.advise import advise
 from cds_service.tools.cli import main
-from cds_service.workbench.cases import fixture_case, noon, run_case, service_for
+from cds_service.workbench.cases import fixture_case, noon, parse_request_case, run_case, service_for
 from tests.helpers.apps import shipped_library
 from tests.helpers.paths import FIXTURES
 from tests.helpers.workbench import fired_topics, hook_request
@@ -147,8 +147,6 @@ def test_an_explanation_names_the_medication_a_condition_held_on(tmp_path):
 def test_explain_lists_the_resources_that_are_not_the_patients():
     """A request file run as sent (no gathering): another patient's CES and a subject-less one are
     set aside where the record is built, and the explanation says which and why."""
-    from cds_service.workbench.cases import parse_request_case
-
     def ces(cid, **subject):
         return {"resource": {"resourceType": "Condition", "id": cid, **subject,
                              "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
