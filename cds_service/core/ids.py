@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+# Also pydantic field patterns (its regex engine's `$` is the end of the string). Here they are
+# applied with re.fullmatch: Python's `$` also matches before a trailing newline ("p1\n").
 FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
 RELATIVE_REFERENCE = r"^[A-Za-z]+/[A-Za-z0-9\-.]{1,64}$"
 _FHIR_ID = re.compile(FHIR_ID)
@@ -12,7 +14,7 @@ _FHIR_ID = re.compile(FHIR_ID)
 
 def is_fhir_id(value: Any) -> bool:
     """A FHIR id: what may follow `ResourceType/` in a reference we send."""
-    return isinstance(value, str) and _FHIR_ID.match(value) is not None
+    return isinstance(value, str) and _FHIR_ID.fullmatch(value) is not None
 
 
 def referenced_patient(reference: Any) -> str | None:

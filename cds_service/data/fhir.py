@@ -216,12 +216,19 @@ def _is_batch_response(body: dict[str, Any] | None, count: int) -> TypeGuard[dic
 
 
 def _entry_result(entry: Any) -> dict[str, Any] | FetchError:
-    if not isinstance(entry, dict):
-        return FetchError("malformed batch-response entry")
-    status = str(entry.get("response", {}).get("status", ""))
+    """The resource of one batch-response entry, or why there is none; any member of the wrong
+    JSON type (a string entry or response, a numeric status) is a malformed entry."""
+    response = entry.get("response") if isinstance(entry, dict) else None
+    status = response.get("status") if isinstance(response, dict) else None
+    if not isinstance(status, str):
+        return FetchError("FHIR server sent a malformed batch-response entry (no response.status)")
     code = status.split(" ", 1)[0]
     if code in ("401", "403"):
         return FetchError(f"FHIR server refused access ({code})")
-    if not code.startswith("2") or not isinstance(entry.get("resource"), dict):
-        return FetchError(f"FHIR server answered {status or 'without a status'}")
+    if not (len(code) == 3 and code.isascii() and code.isdigit()):
+        return FetchError("FHIR server sent a malformed batch-response entry (response.status is not an HTTP status)")
+    if not code.startswith("2"):
+        return FetchError(f"FHIR server answered {code}")
+    if not isinstance(entry.get("resource"), dict):
+        return FetchError("FHIR server sent a malformed batch-response entry (no resource)")
     return entry["resource"]

@@ -1,23 +1,173 @@
-"""Only the context patient's data is used: resources of another patient, or of the wrong type
-for their prefetch key, are dropped before anything reads them.
+"""Only the context patient's data is used: a resource counts only when it names the context
+patient in a way this service can check; anything else is set aside, with a reason.
 
 A FHIR server or an EHR that answers with someone else's record (a proxy mix-up, a broken search
-parameter) must never produce advice for this patient. A resource of another patient is dropped
-with a data-quality note; a key whose every resource is wrong says the source cannot be trusted
-for this patient at all, and the caller refuses the call (412).
+parameter) must never produce advice for this patient, and a resource that names no patient, or
+names one in a form that cannot be checked, cannot be shown to be this patient's. A resource
+counts when the element that names its patient (PATIENT_ELEMENT: Condition.subject,
+AllergyIntolerance.patient, ...) is a Reference to the context patient:
+
+- `Patient/<id>`, or `<fhirServer>/Patient/<id>` (with or without `_history/<version>`);
+- `urn:uuid:...` that is the fullUrl of the context Patient's entry in the data, or
+  `urn:uuid:<id>` itself (Synthea writes the Patient's id as its uuid);
+- an identifier (system and value) that the context Patient resource carries.
+
+Reasons are fixed phrases (never an id or a value), so logs can count them without naming anyone.
+A prefetch key whose every resource is set aside says the source cannot be trusted for this
+patient at all, and the caller refuses the call (412).
 """
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Iterable, Iterator, Mapping
+from urllib.parse import urlsplit
 
 from ..core import fhirjson
-from ..core.ids import referenced_patient
+from ..core.ids import is_fhir_id, referenced_patient
 
 log = logging.getLogger("nerve_cds.ownership")
 
-YOURS, OTHER, UNKNOWN = "yours", "other", "unknown"
+_SUBJECT = ("Condition", "Observation", "MedicationRequest", "MedicationStatement", "MedicationAdministration",
+            "MedicationDispense", "ServiceRequest", "Procedure", "ImagingStudy", "DiagnosticReport", "CarePlan",
+            "CareTeam", "Encounter", "DocumentReference", "Goal", "ClinicalImpression", "RiskAssessment",
+            "Specimen", "DeviceRequest", "QuestionnaireResponse", "Media", "Communication", "Composition", "Flag")
+_PATIENT = ("AllergyIntolerance", "Device", "Immunization", "FamilyMemberHistory", "NutritionOrder",
+            "DetectedIssue", "Claim", "ExplanationOfBenefit")
+# The element that names a resource's patient, per type (FHIR R4).
+PATIENT_ELEMENT: Mapping[str, str] = {**dict.fromkeys(_SUBJECT, "subject"), **dict.fromkeys(_PATIENT, "patient")}
+# Not about a patient at all: a Medication that an order names, who ordered it, where.
+NOT_PATIENT_DATA = frozenset({"Medication", "Substance", "Practitioner", "PractitionerRole", "Organization", "Location"})
+
+WRONG_TYPE = "not the resource type its prefetch key asks for"
+BAD_ID = "id is not a FHIR id"
+OTHER_PATIENT_RESOURCE = "a Patient other than the context patient"
+NAMES_NO_PATIENT = "names no patient"
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A resource that does not count, and why; `id` may be anything the sender wrote, so these
+    stay in-process (explain mode); logs get counts per reason."""
+
+    resource_type: str
+    id: str
+    reason: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.resource_type}/{self.id}"
+
+
+def counts(set_aside: Iterable[SetAside]) -> dict[str, int]:
+    """How many resources were set aside for each reason."""
+    return dict(Counter(s.reason for s in set_aside))
+
+
+def set_aside(resource: Mapping[str, Any], reason: str) -> SetAside:
+    rtype, rid = resource.get("resourceType"), resource.get("id")
+    return SetAside(rtype if isinstance(rtype, str) else "?", rid if isinstance(rid, str) else "?", reason)
+
+
+def _server_base(url: str) -> tuple[str, str, int | None, str] | None:
+    """scheme, host, port and path of a base URL, compared case-insensitively where URLs are."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port, parts.path.rstrip("/")
+
+
+def walk(values: Iterable[Any]) -> Iterator[tuple[dict, str | None]]:
+    """Every resource in prefetch-shaped values (nested Bundles opened), with its entry's fullUrl."""
+    for value in values:
+        yield from _walk(value, None)
+
+
+def _walk(value: Any, full_url: str | None) -> Iterator[tuple[dict, str | None]]:
+    if not isinstance(value, dict):
+        return
+    if value.get("resourceType") != "Bundle":
+        yield value, full_url
+        return
+    for entry in fhirjson.items(value.get("entry")):
+        yield from _walk(entry.get("resource"), fhirjson.text(entry.get("fullUrl")))
+
+
+class Owner:
+    """The context patient, and every way a resource may name them (see the module docstring)."""
+
+    def __init__(self, patient_id: str, data: Mapping[str, Any], fhir_server: str | None = None):
+        self.patient_id = patient_id
+        self.server = _server_base(fhir_server) if fhir_server else None
+        self.full_urls: dict[str, dict] = {}
+        patient: dict | None = None
+        for resource, full_url in walk(data.values()):
+            if full_url:
+                self.full_urls.setdefault(full_url, resource)
+            if patient is None and resource.get("resourceType") == "Patient" and resource.get("id") == patient_id:
+                patient = resource
+        self.identifiers = {(fhirjson.text(i.get("system")), i["value"])
+                            for i in fhirjson.items((patient or {}).get("identifier")) if isinstance(i.get("value"), str)}
+        self.has_patient = patient is not None
+
+    def judge(self, resource: Mapping[str, Any]) -> str | None:
+        """None when `resource` is the context patient's (or about no patient); else why not."""
+        rtype, rid = resource.get("resourceType"), resource.get("id")
+        if "id" in resource and not is_fhir_id(rid):
+            return BAD_ID
+        if rtype == "Patient":
+            return None if rid == self.patient_id else OTHER_PATIENT_RESOURCE
+        element = PATIENT_ELEMENT.get(str(rtype)) or next((e for e in ("subject", "patient") if e in resource), None)
+        if element is None:
+            return None if rtype in NOT_PATIENT_DATA else NAMES_NO_PATIENT
+        return self._reference(element, resource.get(element))
+
+    def _reference(self, element: str, value: Any) -> str | None:
+        if value is None:
+            return f"{element} missing"
+        if not isinstance(value, dict):
+            return f"{element} is not a Reference"
+        if "reference" in value:
+            if not isinstance(value["reference"], str):
+                return f"{element}.reference is not a string"
+            return self._resolve(element, value["reference"])
+        if "identifier" in value:
+            return self._identifier(element, value["identifier"], value.get("type"))
+        return f"{element} {NAMES_NO_PATIENT}"
+
+    def _resolve(self, element: str, reference: str) -> str | None:
+        if reference.startswith("urn:uuid:"):
+            target = self.full_urls.get(reference)
+            if target is None:
+                return None if reference == f"urn:uuid:{self.patient_id}" else f"{element} cannot be resolved"
+            ours = target.get("resourceType") == "Patient" and target.get("id") == self.patient_id
+            return None if ours else f"{element} names another patient"
+        found = referenced_patient(reference)
+        if found is None:
+            return f"{element} cannot be resolved"
+        if found != self.patient_id:
+            return f"{element} names another patient"
+        if "://" in reference and self.server is not None:
+            base = _server_base(reference[:reference.rfind("/Patient/")])
+            if base != self.server:
+                return f"{element} is on another FHIR server"
+        return None
+
+    def _identifier(self, element: str, identifier: Any, kind: Any) -> str | None:
+        ident = fhirjson.mapping(identifier)
+        value = fhirjson.text(ident.get("value"))
+        if kind not in (None, "Patient"):
+            return f"{element} names another patient"
+        if value is None:
+            return f"{element} {NAMES_NO_PATIENT}"
+        if not self.has_patient:
+            return f"{element} cannot be resolved"
+        if (fhirjson.text(ident.get("system")), value) in self.identifiers:
+            return None
+        return f"{element}.identifier is not the patient's"
 
 
 def expected_type(template: str) -> str:
@@ -38,48 +188,37 @@ def included_types(template: str) -> frozenset[str]:
     return frozenset(found)
 
 
-def owner(resource: Mapping[str, Any], patient_id: str) -> str:
-    """YOURS, OTHER, or UNKNOWN (no subject or patient reference to judge by)."""
-    if resource.get("resourceType") == "Patient":
-        return YOURS if resource.get("id") == patient_id else OTHER
-    for element in ("subject", "patient"):
-        if element in resource:
-            found = referenced_patient(fhirjson.mapping(resource.get(element)).get("reference"))
-            if found is not None:
-                return YOURS if found == patient_id else OTHER
-    return UNKNOWN
-
-
 @dataclass
 class Screened:
     data: dict[str, dict | None]
-    notes: list[str] = field(default_factory=list)  # one per dropped resource; kept in-process, counted in logs
+    set_aside: list[SetAside] = field(default_factory=list)
     wrong_keys: dict[str, str] = field(default_factory=dict)  # key -> why nothing in it could be used
 
 
-def screen(data: Mapping[str, dict | None], templates: Mapping[str, str], patient_id: str) -> Screened:
-    """`data` with every foreign or mistyped resource left out, per prefetch key."""
+def screen(data: Mapping[str, dict | None], templates: Mapping[str, str], owner: Owner) -> Screened:
+    """`data` with every resource that is not the context patient's, or of the wrong type for its
+    key, left out (and listed in `set_aside`)."""
     result = Screened(data={})
     for key, value in data.items():
         if not isinstance(value, dict) or key not in templates:
             result.data[key] = value
             continue
         wanted = expected_type(templates[key])
-        kept, dropped = _screen_value(value, wanted, included_types(templates[key]), patient_id, key, result.notes)
+        kept, dropped = _screen_value(value, wanted, included_types(templates[key]), owner, result.set_aside)
         if dropped and kept is None:
-            result.wrong_keys[key] = f"every resource is of another patient or not a {wanted}"
+            result.wrong_keys[key] = f"nothing in it is a {wanted} of this patient"
         result.data[key] = kept
-    if result.notes:
-        log.warning("resources of another patient or of the wrong type dropped",
-                    extra={"fields": {"dropped": len(result.notes), "wrongKeys": sorted(result.wrong_keys)}})
+    if result.set_aside:
+        log.warning("resources of another patient, of no checkable patient or of the wrong type set aside",
+                    extra={"fields": {"setAside": counts(result.set_aside), "wrongKeys": sorted(result.wrong_keys)}})
     return result
 
 
-def _screen_value(value: dict, wanted: str, extra: frozenset[str], patient_id: str, key: str,
-                  notes: list[str]) -> tuple[dict | None, int]:
-    """(what is left, how many resources were dropped); None when nothing usable is left."""
+def _screen_value(value: dict, wanted: str, extra: frozenset[str], owner: Owner,
+                  aside: list[SetAside]) -> tuple[dict | None, int]:
+    """(what is left, how many resources were set aside); None when nothing usable is left."""
     if value.get("resourceType") != "Bundle":
-        return (value, 0) if _usable(value, wanted, patient_id, key, notes, included=False) else (None, 1)
+        return (value, 0) if _usable(value, wanted, owner, aside, included=False) else (None, 1)
     entries, dropped, usable = [], 0, 0
     for entry in fhirjson.items(value.get("entry")):
         resource = entry.get("resource")
@@ -88,14 +227,14 @@ def _screen_value(value: dict, wanted: str, extra: frozenset[str], patient_id: s
             entries.append(entry)
             continue
         if resource.get("resourceType") == "Bundle":
-            inner, inner_dropped = _screen_value(resource, wanted, extra, patient_id, key, notes)
+            inner, inner_dropped = _screen_value(resource, wanted, extra, owner, aside)
             dropped += inner_dropped
             if inner is not None:
                 entries.append({**entry, "resource": inner})
                 usable += 1
             continue
         included = search.get("mode") == "include" or fhirjson.text(resource.get("resourceType")) in extra
-        if _usable(resource, wanted, patient_id, key, notes, included=included):
+        if _usable(resource, wanted, owner, aside, included=included):
             entries.append(entry)
             usable += 1
         else:
@@ -105,14 +244,12 @@ def _screen_value(value: dict, wanted: str, extra: frozenset[str], patient_id: s
     return {**value, "entry": entries}, dropped
 
 
-def _usable(resource: dict, wanted: str, patient_id: str, key: str, notes: list[str], included: bool) -> bool:
-    rtype = resource.get("resourceType")
-    name = f"{rtype}/{resource.get('id')}"
-    if rtype != wanted and not included:
-        notes.append(f"{key}: {name} is not a {wanted}; dropped")
+def _usable(resource: dict, wanted: str, owner: Owner, aside: list[SetAside], included: bool) -> bool:
+    if resource.get("resourceType") != wanted and not included:
+        aside.append(set_aside(resource, WRONG_TYPE))
         return False
-    whose = owner(resource, patient_id)
-    if whose == OTHER:
-        notes.append(f"{key}: {name} belongs to another patient; dropped")
+    reason = owner.judge(resource)
+    if reason is not None:
+        aside.append(set_aside(resource, reason))
         return False
-    return True  # UNKNOWN too: it came from a search for this patient and names no other
+    return True

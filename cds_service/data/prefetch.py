@@ -3,7 +3,9 @@
 A key the client left out, or answered with an OperationOutcome, is fetched; a key set to null
 means the client looked and found nothing, so it is not fetched again. A required key that cannot
 be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
-to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap.
+to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap. A value
+of the wrong shape, sent or fetched (data/bundles.py), counts as not had; a resource that is not the
+context patient's is set aside (data/ownership.py).
 """
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ from ..core.errors import PreconditionFailed
 from ..core.settings import Settings
 from ..hooks.requests import user_tokens
 from . import medrefs
+from .bundles import problem
 from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
-from .ownership import screen
+from .ownership import Owner, SetAside, screen
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -33,7 +36,7 @@ class Gathered:
     data: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed | partial | wrong
     round_trips: int = 0
-    data_quality: list[str] = field(default_factory=list)  # resources dropped: another patient's, wrong type
+    set_aside: list[SetAside] = field(default_factory=list)  # resources of another or no checkable patient, wrong type
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -82,6 +85,7 @@ def gather(
     sent = prefetch or {}
     to_fetch: list[str] = []
     to_page: list[str] = []
+    failures: dict[str, str] = {}
     for key in templates:
         if key not in sent or _is_outcome(sent[key]):
             to_fetch.append(key)
@@ -89,11 +93,12 @@ def gather(
             result.data[key], result.sources[key] = None, "null"
         elif not isinstance(sent[key], dict) or "resourceType" not in sent[key]:
             to_fetch.append(key)
+        elif malformed := problem(sent[key]):
+            failures[key] = f"the prefetch sent is malformed ({malformed})"
         else:
             result.data[key], result.sources[key] = sent[key], "sent"
             if sent[key].get("resourceType") == "Bundle" and _next_link(sent[key]):
                 to_page.append(key)
-    failures: dict[str, str] = {}
     client = None  # one client, so one deadline, for every FHIR read of this call
     try:
         if to_fetch or to_page:
@@ -109,8 +114,9 @@ def gather(
         if missing:
             detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
             raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
-        screened = screen(result.data, templates, str(context.get("patientId", "")))
-        result.data, result.data_quality = screened.data, screened.notes
+        owner = Owner(str(context.get("patientId", "")), result.data, fhir_server)
+        screened = screen(result.data, templates, owner)
+        result.data, result.set_aside = screened.data, screened.set_aside
         if screened.wrong_keys:
             result.sources.update({k: "wrong" for k in screened.wrong_keys})
             detail = "; ".join(f"{k}: {r}" for k, r in sorted(screened.wrong_keys.items()))
@@ -168,6 +174,9 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
         if isinstance(outcome, FetchError):
             failures[key] = str(outcome)
             continue
+        if malformed := problem(outcome):
+            failures[key] = f"FHIR server sent a malformed answer ({malformed})"
+            continue
         result.data[key], result.sources[key] = outcome, "fetched"
         if outcome.get("resourceType") == "Bundle" and _next_link(outcome):
             _follow_pages(client, key, outcome, result, failures)
@@ -187,6 +196,10 @@ def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: G
             page = client.get(link)
         except FetchError as exc:
             failures[key] = str(exc)
+            return
+        malformed = problem(page) or (None if page.get("resourceType") == "Bundle" else "a next page is not a Bundle")
+        if malformed:
+            failures[key] = f"FHIR server sent a malformed page ({malformed})"
             return
         entries.extend(fhirjson.items(page.get("entry")))
         link = _next_link(page)

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
+from ..data.ownership import Owner, SetAside
 from ..data.record import build_record
 from ..library.loader import Library, ServiceDef
 from .drafts import read_drafts, reason_conditions
@@ -30,6 +31,9 @@ class Advice:
     data_quality: int = 0
     # what could not be read, counted by reason for the request log (engine/unreadable.py)
     unreadable: dict[str, int] = field(default_factory=dict)
+    # resources that did not count: another patient's, no checkable patient, wrong type; the log
+    # counts them per reason, explain mode lists them
+    set_aside: tuple[SetAside, ...] = ()
     # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
@@ -45,15 +49,17 @@ def advise(
     missing: frozenset[str] = frozenset(),
     explain: bool = False,
     card_id: CardId = plain_card_id,
+    set_aside: Sequence[SetAside] = (),
 ) -> Advice:
     """`missing`: optional prefetch keys that could be had neither from prefetch nor the server;
-    with `explain`, the same run also keeps its findings and rule trace; `card_id` makes each
-    card's uuid from `hookInstance|topic` (the service's signed uuids: core.cardids)."""
+    `set_aside`: what gathering the data already left out; with `explain`, the same run also keeps
+    its findings and rule trace; `card_id` makes each card's uuid from `hookInstance|topic` (the
+    service's signed uuids: core.cardids)."""
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
     reasons = reason_conditions(drafts, str(context.get("patientId", "")))
     if reasons:  # a draft's indication counts like a recorded condition
         data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
-    record = build_record(data)
+    record = build_record(data, Owner(str(context.get("patientId", "")), data))
     findings = find(record, library.findings, library.terminology, now, explain)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing)
     trace: list[RuleTrace] | None = [] if explain else None
@@ -64,4 +70,5 @@ def advise(
     cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data, card_id)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   unreadable=counts(findings.unreadable),
+                  set_aside=(*set_aside, *record.set_aside),
                   findings=findings if explain else None, trace=tuple(trace or ()))

@@ -51,8 +51,9 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
         "findings": {name: _finding(f, findings.today) for name, f in sorted(findings.by_name.items())},
         "labs": {name: _fact(lab, findings.today) for name, lab in sorted(findings.labs.items())},
         "studies": [_fact(s, findings.today) for s in findings.studies],
-        "setAside": [{"reference": ref, **({"finding": name} if name else {}), "why": why}
-                     for ref, name, why in findings.decisions],
+        "setAside": [{"reference": s.reference, "why": s.reason} for s in advice.set_aside]
+                    + [{"reference": ref, **({"finding": name} if name else {}), "why": why}
+                       for ref, name, why in findings.decisions],
         "dataQuality": list(findings.data_quality),
         "unreadable": [_unreadable(u) for u in findings.unreadable],
     }

@@ -56,7 +56,7 @@ def _transaction_reply(response: requests.Response) -> dict[str, Any] | None:
 
 def _check_ids(scenarios: list[Any], prefix: str) -> None:
     """Refuse a prefix that makes an invalid FHIR id before anything is sent (a server would refuse it mid-load)."""
-    if not FHIR_ID_CHARS.match(prefix):
+    if not FHIR_ID_CHARS.fullmatch(prefix):
         raise click.BadParameter(f"{prefix!r}: use only letters, digits, '-' and '.' (FHIR id characters)",
                                  param_hint="--prefix")
     longest = max((e["resource"]["id"] for s in scenarios for e in s.bundle["entry"]), key=len)

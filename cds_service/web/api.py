@@ -21,6 +21,7 @@ from ..core.errors import (
     UnsupportedMediaType,
 )
 from ..data import prefetch
+from ..data.ownership import counts
 from ..engine.advise import advise
 from ..hooks.requests import parse_request
 from ..library.loader import Library
@@ -103,7 +104,7 @@ def call_service(service_id: str) -> Any:
     raw_context["hookInstance"] = hook_request.hookInstance
     missing = frozenset(k for k, source in gathered.sources.items() if source in ("failed", "partial"))
     advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions, missing=missing,
-                    card_id=_card_ids().minter(service_id, _client()))
+                    card_id=_card_ids().minter(service_id, _client()), set_aside=gathered.set_aside)
     payload: dict[str, Any] = {"cards": advice.cards}
     if advice.system_actions:
         payload["systemActions"] = advice.system_actions
@@ -112,8 +113,9 @@ def call_service(service_id: str) -> Any:
     except ResponseError as exc:
         raise ServerError(f"the service built a response that breaks CDS Hooks 2.0: {exc}") from None
     g.log_fields["cards"] = [c["source"].get("topic", {}).get("code") for c in advice.cards]
-    g.log_fields["dataQualityNotes"] = advice.data_quality + len(gathered.data_quality)
+    g.log_fields["dataQualityNotes"] = advice.data_quality + len(advice.set_aside)
     g.log_fields["unreadable"] = advice.unreadable  # per reason; never what was there
+    g.log_fields["setAside"] = counts(advice.set_aside)
     g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:

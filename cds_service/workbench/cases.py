@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from ..core.errors import HttpError
 from ..core.settings import Settings
 from ..data import prefetch
+from ..data.ownership import SetAside
 from ..data.scenarios import Scenario, list_scenarios, load_scenario
 from ..engine.advise import Advice, advise
 from ..engine.explain import explanation
@@ -34,6 +35,7 @@ class Case:
     hook: str
     context: Mapping[str, Any]  # includes hookInstance
     data: Mapping[str, Any]  # prefetch-shaped: key -> resource or Bundle
+    set_aside: tuple[SetAside, ...] = ()  # what fetching it already left out (not the patient's)
 
 
 @dataclass(frozen=True)
@@ -116,7 +118,7 @@ def fhir_case(library: Library, settings: Settings, fhir_server: str, patient: s
         raise CaseError(f"Patient/{patient} on {fhir_server}: {exc.message}") from None
     if not any(isinstance(v, dict) and v.get("resourceType") == "Patient" for v in gathered.data.values()):
         raise CaseError(f"no Patient/{patient} on {fhir_server}")
-    return Case(f"{patient}@{fhir_server}", hook, context, gathered.data)
+    return Case(f"{patient}@{fhir_server}", hook, context, gathered.data, tuple(gathered.set_aside))
 
 
 def service_for(library: Library, hook: str) -> ServiceDef:
@@ -129,5 +131,6 @@ def service_for(library: Library, hook: str) -> ServiceDef:
 def run_case(library: Library, case: Case, now: datetime, card_id: CardId = plain_card_id) -> Run:
     """Cards and their explanation, from one explain-mode engine run; `card_id` makes the cards'
     uuids (the service's signed ones when the page can send feedback on them)."""
-    advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True, card_id=card_id)
+    advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True, card_id=card_id,
+                    set_aside=case.set_aside)
     return Run(case, advice, explanation(advice, library))

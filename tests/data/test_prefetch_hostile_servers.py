@@ -3,6 +3,7 @@ second: no advice is built on someone else's record, and the call ends on time w
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from datetime import date, timedelta
@@ -50,17 +51,20 @@ def topics(response):
 OTHERS_CES = [condition("other-ces", "Patient/someone-else", "G83.4"),
               condition("other-ces-abs", "https://ehr.example.org/fhir/Patient/someone-else/_history/3", "G83.4")]
 OURS = condition("ours", f"Patient/{PID}", "M54.16")
-OURS_ABSOLUTE = condition("ours-abs", f"http://127.0.0.1/fhir/Patient/{PID}", "M54.16")
 
 
 def test_fetched_conditions_of_another_patient_are_dropped(tmp_path, caplog):
-    answers = {"Patient/": {"resourceType": "Patient", "id": PID, "birthDate": "1980-01-01"},
-               "Condition": searchset(*OTHERS_CES, OURS, OURS_ABSOLUTE)}
+    caplog.set_level(logging.INFO, logger="nerve_cds.request")
+    answers = {"Patient/": {"resourceType": "Patient", "id": PID, "birthDate": "1980-01-01"}}
     with ByPath(answers) as server:
+        ours_absolute = condition("ours-abs", f"{server.base_url}/Patient/{PID}", "M54.16")  # on the fhirServer
+        answers["Condition"] = searchset(*OTHERS_CES, ours_absolute)
         r = call(make_app(tmp_path), server.base_url)
     assert r.status_code == 200, r.data[:300]
     assert not {t for t in topics(r) if t.startswith("cauda-equina")}, "another patient's CES made a CES card"
-    assert "conservative-management" in topics(r)  # our own (absolute-URL) Conditions still count
+    assert "conservative-management" in topics(r)  # our own (absolute-URL) Condition still counts
+    (line,) = [rec for rec in caplog.records if rec.name == "nerve_cds.request"]
+    assert line.fields["setAside"] == {"subject names another patient": 2}
     assert "other-ces" not in json.dumps(r.get_json())
     assert any("another patient" in rec.getMessage() for rec in caplog.records if rec.name == "nerve_cds.ownership")
 

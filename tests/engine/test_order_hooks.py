@@ -104,8 +104,8 @@ def test_incomplete_draft_is_updated_as_a_whole_valid_resource(tmp_path):
     app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db"))
     draft = {"resourceType": "ServiceRequest", "id": "mri-1", "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]}}
     ces = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-        "resourceType": "Condition", "id": "c-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},
-        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}
+        "resourceType": "Condition", "id": "c-1", "subject": {"reference": "Patient/p-9"},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]}, "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}
     keys = ("patient", "observations", "serviceRequests", "procedures", "imagingStudies", "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
     body = {"hook": "order-select", "hookInstance": str(uuid.uuid4()), "prefetch": {**{k: None for k in keys}, "conditions": ces},
             "context": {"userId": "Practitioner/a", "patientId": "p-9", "selections": ["ServiceRequest/mri-1"],

@@ -37,9 +37,10 @@ class _Server:
 
 class RecordingProxy(_Server):
     """Forwards to `upstream` (a FHIR base URL) and records each request; `refuse_batch` answers
-    405 to a POST of a batch Bundle, as a server without batch support would."""
+    405 to a POST of a batch Bundle, as a server without batch support would; `rewrite` changes
+    the path of each GET on its way (a proxy that mixes up searches)."""
 
-    def __init__(self, upstream: str, refuse_batch: bool = False):
+    def __init__(self, upstream: str, refuse_batch: bool = False, rewrite: Callable[[str], str] | None = None):
         self.upstream = upstream.rstrip("/")
         self.seen: list[dict] = []
         proxy = self
@@ -58,6 +59,8 @@ class RecordingProxy(_Server):
                     self.wfile.write(b'{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"not-supported"}]}')
                     return
                 path = self.path[len("/fhir"):] if self.path.startswith("/fhir") else self.path
+                if method == "GET" and rewrite is not None:
+                    path = rewrite(path)
                 upstream = requests.request(
                     method, proxy.upstream + path, data=body,
                     headers={"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}, timeout=30,

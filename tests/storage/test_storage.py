@@ -54,7 +54,7 @@ def test_readyz_is_503_and_the_writer_says_so_once_when_the_sqlite_database_is_r
 
 def test_a_hook_instance_with_nul_is_400_on_both_databases(database_url):
     client = app_on(database_url).test_client()
-    body = {"hook": "patient-view", "hookInstance": "a\x00b", "context": {"userId": "Practitioner/a", "patientId": "p"},
+    body = {"hook": "patient-view", "hookInstance": "a\x00b", "context": {"userId": "Practitioner/a", "patientId": "p-1"},
             "prefetch": CES}
     r = client.post(SERVICE, json=body)
     assert r.status_code == 400 and "NUL" in r.get_json()["issue"][0]["diagnostics"]

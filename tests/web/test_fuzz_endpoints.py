@@ -1,8 +1,9 @@
 """Generated requests against every endpoint of the real Flask app: never a server error.
 
 Each hook service gets real scenario requests (full prefetch) with random parts replaced by
-odd JSON (nulls, empties, huge numbers, wrong types, markup, other patients), plus arbitrary
-bodies; feedback gets near-valid and arbitrary items; discovery and health checks get odd
+odd JSON (nulls, empties, huge numbers, wrong types, markup, other patients), scenario requests
+with one prefetch value broken (tests/helpers/broken_fhir.py: a 412 naming the key when the advice
+needs it, never a silent 200), plus arbitrary bodies; feedback gets near-valid and arbitrary items; discovery and health checks get odd
 methods, headers and query strings. Every reply must be 2xx or 4xx, a 4xx must carry an
 OperationOutcome, and a 200 from a hook must still keep the CDS Hooks response rules.
 The hypothesis profile is derandomized (conftest.py), so a CI failure reproduces locally.
@@ -25,7 +26,8 @@ from hypothesis import strategies as st
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.web.response import check_response
-from tests.helpers.apps import new_app
+from tests.helpers.apps import new_app, shipped_library
+from tests.helpers.broken_fhir import broken_value
 from tests.helpers.calls import CES, SERVICE, hook
 
 REQUESTS_PER_ENDPOINT = 2000
@@ -187,8 +189,11 @@ def test_hook_service_never_fails(client, hook):
     assert seeds
 
     def one(data):
-        kind = data.draw(st.sampled_from(["scenario"] * 6 + ["raw", "json"]), label="kind")
+        kind = data.draw(st.sampled_from(["scenario"] * 6 + ["broken"] * 2 + ["raw", "json"]), label="kind")
         content_type = "application/json"
+        if kind == "broken":
+            broken_prefetch_is_refused(client, data, seeds, hook)
+            return
         if kind == "scenario":
             body = json.loads(data.draw(st.sampled_from(seeds), label="seed"))
             body["hookInstance"] = str(uuid.uuid4())
@@ -203,6 +208,21 @@ def test_hook_service_never_fails(client, hook):
         check(client.post(f"/cds-services/{SERVICES[hook]}", data=payload, content_type=content_type), hook=True)
 
     run_drawn(one)
+
+
+def broken_prefetch_is_refused(client, data: st.DataObject, seeds: tuple[str, ...], hook: str) -> None:
+    """One prefetch value of a scenario sent malformed: a key the advice needs is a 412 naming it,
+    any other key is left out (a 200 that keeps the CDS Hooks rules)."""
+    body = json.loads(data.draw(st.sampled_from(seeds), label="seed"))
+    body["hookInstance"] = str(uuid.uuid4())
+    key = data.draw(st.sampled_from(sorted(k for k, v in body["prefetch"].items() if isinstance(v, dict))), label="key")
+    _, body["prefetch"][key] = data.draw(broken_value(body["prefetch"][key]), label="broken")
+    response = client.post(f"/cds-services/{SERVICES[hook]}", data=wire(body).encode(), content_type="application/json")
+    check(response, hook=True)
+    needed = key in shipped_library().service(SERVICES[hook]).required_prefetch and body["prefetch"][key] is not None
+    assert response.status_code == (412 if needed else 200), (key, response.data[:300])
+    if needed:
+        assert f"{key}: " in response.get_json()["issue"][0]["diagnostics"]
 
 
 # RFC 3339-shaped, from the first to the last representable instant and impossible dates between.

@@ -139,10 +139,11 @@ def test_request_log_line_counts_data_quality_problems(client, caplog):
     import logging
     caplog.set_level(logging.INFO, logger="nerve_cds.request")
     conditions = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
-        "resourceType": "Condition", "id": "no-status-1", "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.50"}]}}}]}
+        "resourceType": "Condition", "id": "no-status-1", "subject": {"reference": "Patient/p-1"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "M54.50"}]}}}]}
     r = client.post(SERVICE, json=hook(prefetch={**NULL_PREFETCH, "conditions": conditions}))
     assert r.status_code == 200 and r.get_json()["cards"][0]["source"]["topic"]["code"] == "conservative-management"
     (line,) = [rec for rec in caplog.records if rec.name == "nerve_cds.request"]
     assert line.fields["dataQualityNotes"] == 1 and "no-status-1" not in str(line.fields)
+    assert line.fields["setAside"] == {}
     assert line.fields["cards"] == ["conservative-management"] and line.fields["status"] == 200
     assert line.fields["prefetch"]["conditions"] == "sent" and line.fields["prefetch"]["patient"] == "null"

@@ -177,20 +177,64 @@ def test_draft_of_another_patient_is_400(client):
         client.post("/cds-services/nerve-cds-order-select", json=order_select(draft)), 400)
 
 
+@pytest.mark.parametrize("hook", ["order-sign", "order-select"])
+def test_draft_id_with_a_trailing_newline_is_400_not_500(client, hook):
+    """`$` in Python's re also matches before a final newline: "mri-1\n" once passed the id check
+    and broke the response's resourceId (500)."""
+    draft = {"resourceType": "ServiceRequest", "id": "mri-1\n", "status": "draft", "intent": "order", "code": {"coding": [MRI]}}
+    body = order_select(draft)
+    body["hook"] = hook
+    if hook == "order-sign":
+        del body["context"]["selections"]
+    assert "entry[0].resource.id is not a FHIR id" in outcome(client.post(f"/cds-services/nerve-cds-{hook}", json=body), 400)
+
+
+@pytest.mark.parametrize("field, value", [("patientId", f"{PID}\n"), ("userId", "Practitioner/a\n"), ("encounterId", "e-1\n")])
+def test_context_id_with_a_trailing_newline_is_400(client, field, value):
+    body = patient_view({"conditions": CES})
+    body["context"][field] = value
+    assert f"context.{field}" in outcome(client.post("/cds-services/nerve-cds-patient-view", json=body), 400)
+
+
+def test_prefetch_resource_id_or_reference_with_a_trailing_newline_is_set_aside(client, caplog):
+    caplog.set_level(logging.INFO, logger="nerve_cds.request")
+    ces = CES["entry"][0]["resource"]
+    newline_id = {**ces, "id": "c-2\n"}
+    newline_subject = {**ces, "id": "c-3", "subject": {"reference": f"Patient/{PID}\n"}}
+    order = {"resourceType": "MedicationRequest", "id": "mr-1", "status": "active", "intent": "order",
+             "subject": {"reference": f"Patient/{PID}"}, "medicationReference": {"reference": "Medication/m-1\n"}}
+    twitch = {**ces, "id": "tw", "code": {"coding": [{"system": "http://snomed.info/sct", "code": "82470000"}]}}
+    body = patient_view({"conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [
+        {"resource": twitch}, {"resource": newline_id}, {"resource": newline_subject}]},
+        "medicationRequests": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": order}]}})
+    body["fhirServer"] = "http://127.0.0.1:9/fhir"
+    r = client.post("/cds-services/nerve-cds-patient-view", json=body)
+    assert r.status_code == 200, r.data[:300]
+    assert not [c for c in r.get_json()["cards"] if c["source"]["topic"]["code"].startswith("cauda-equina")]
+    (line,) = [rec for rec in caplog.records if rec.name == "nerve_cds.request"]
+    assert line.fields["setAside"] == {"id is not a FHIR id": 1, "subject names another patient": 1}
+    assert line.fields["prefetch"]["medicationRequests"] == "sent"  # "Medication/m-1\n" is no reference to read
+    only = patient_view({"conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": newline_id}]}})
+    assert "conditions" in outcome(client.post("/cds-services/nerve-cds-patient-view", json=only), 412)
+
+
 # 5. links and calendar ends ----------------------------------------------------------------------
 @pytest.mark.parametrize("url", [5, ["x"], {"a": 1}, None, True])
-def test_non_string_next_link_is_no_link(client, url):
+def test_non_string_next_link_makes_the_bundle_unusable(client, url):
+    """A searchset whose next link cannot be read may hide its further pages: 412, not an empty record."""
     bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [], "link": [{"relation": "next", "url": url}]}
     body = patient_view({"observations": bundle})
     body["fhirServer"] = "http://127.0.0.1:9/fhir"
     r = client.post("/cds-services/nerve-cds-patient-view", json=body)
-    assert r.status_code == 200 and r.get_json() == {"cards": []}
+    assert "observations: the prefetch sent is malformed (link[0].url is not a string)" in outcome(r, 412)
 
 
-@pytest.mark.parametrize("links", [5, "next", {"relation": "next"}])
-def test_non_list_bundle_link_and_entry_are_ignored(client, links):
+@pytest.mark.parametrize("links, place", [(5, "link is not a list"), ("next", "link is not a list"),
+                                          ({"relation": "next"}, "link is not a list"), ([], "entry is not a list")])
+def test_non_list_bundle_link_and_entry_make_the_bundle_unusable(client, links, place):
     bundle = {"resourceType": "Bundle", "type": "searchset", "entry": 7, "link": links}
-    assert client.post("/cds-services/nerve-cds-patient-view", json=patient_view({"observations": bundle})).status_code == 200
+    r = client.post("/cds-services/nerve-cds-patient-view", json=patient_view({"observations": bundle}))
+    assert f"observations: the prefetch sent is malformed ({place})" in outcome(r, 412)
 
 
 @pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])

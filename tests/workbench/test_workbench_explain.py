@@ -12,7 +12,7 @@ from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios
 from cds_service.engine.advise import advise
 from cds_service.tools.cli import main
-from cds_service.workbench.cases import fixture_case, noon, run_case, service_for
+from cds_service.workbench.cases import fixture_case, noon, parse_request_case, run_case, service_for
 from tests.helpers.apps import shipped_library
 from tests.helpers.paths import FIXTURES
 from tests.helpers.workbench import fired_topics, hook_request
@@ -142,3 +142,20 @@ def test_an_explanation_names_the_medication_a_condition_held_on(tmp_path):
     steroid = [f for f in facts(rf1["when"]) if "medication" in f]
     assert steroid and steroid[0]["medication"] == "systemic-corticosteroid" and steroid[0]["active"] is True
     assert steroid[0]["reference"].startswith("MedicationStatement/") and steroid[0]["display"] == "prednisolone"
+
+
+def test_explain_lists_the_resources_that_are_not_the_patients():
+    """A request file run as sent (no gathering): another patient's CES and a subject-less one are
+    set aside where the record is built, and the explanation says which and why."""
+    def ces(cid, **subject):
+        return {"resource": {"resourceType": "Condition", "id": cid, **subject,
+                             "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+                             "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]}}}
+
+    request = {"hook": "patient-view", "context": {"userId": "Practitioner/a", "patientId": "p-7"}, "prefetch": {
+        "conditions": {"resourceType": "Bundle", "type": "searchset",
+                       "entry": [ces("theirs", subject={"reference": "Patient/p-8"}), ces("nobody")]}}}
+    result = run_case(LIBRARY, parse_request_case(json.dumps(request), "foreign"), noon(TODAY))
+    assert result.cards == []
+    assert {"reference": "Condition/theirs", "why": "subject names another patient"} in result.report["setAside"]
+    assert {"reference": "Condition/nobody", "why": "subject missing"} in result.report["setAside"]
