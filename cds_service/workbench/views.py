@@ -4,7 +4,6 @@ needed; registered only when NERVE_CDS_WORKBENCH_ENABLED is set, behind access.p
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
@@ -27,6 +26,7 @@ from .cases import (
     run_case,
     service_for,
 )
+from .folders import FolderRefused, allowed_folder
 from .live import LiveLibrary
 from .markdown import to_html
 from .preview import preview
@@ -123,10 +123,17 @@ def diff() -> Any:
     if not candidate_dir:
         return _page("diff.html", **values)
     now = _now()
+    roots = _settings().workbench_libraries
     try:
-        candidate = load_library(Path(candidate_dir), library.canonical_base)
-        cases = folder_cases(Path(requests_dir)) if requests_dir else fixture_cases(_settings().fixtures_dir, now.date())
-        values["result"] = preview(library, candidate, cases, now if requests_dir else noon(now.date()))
+        candidate_folder = allowed_folder(candidate_dir, roots, "candidate card library")
+        requests_folder = allowed_folder(requests_dir, roots, "request files folder") if requests_dir else None
+    except FolderRefused as exc:
+        values["problem"] = str(exc)
+        return _page("diff.html", status=403, **values)
+    try:
+        candidate = load_library(candidate_folder, library.canonical_base)
+        cases = folder_cases(requests_folder) if requests_folder else fixture_cases(_settings().fixtures_dir, now.date())
+        values["result"] = preview(library, candidate, cases, now if requests_folder else noon(now.date()))
     except (CaseError, LibraryError) as exc:
         values["problem"] = str(exc)
         return _page("diff.html", status=400, **values)

@@ -117,7 +117,7 @@ def test_library_diff_in_a_browser(tmp_path, page):
     text = (cards / "settings.yaml").read_text()
     head, _, tail = text.partition("  ces_recent_days:\n")
     (cards / "settings.yaml").write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 1", 1))
-    with live_server(dev_settings(tmp_path)) as base:
+    with live_server(dev_settings(tmp_path, workbench_libraries=(tmp_path,))) as base:
         page.goto(f"{base}/workbench/diff")
         page.fill('input[name="candidate"]', str(cards))
         page.click('button[type="submit"]')

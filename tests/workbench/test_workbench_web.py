@@ -93,7 +93,7 @@ def test_diff_page_shows_the_matrix_and_the_reasons(tmp_path):
     text = (cards / "settings.yaml").read_text()
     head, _, tail = text.partition("  ces_recent_days:\n")
     (cards / "settings.yaml").write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 1", 1))
-    client = new_app(dev_settings(tmp_path)).test_client()
+    client = new_app(dev_settings(tmp_path, workbench_libraries=(tmp_path,))).test_client()
     page = client.get("/workbench/diff", query_string={"candidate": str(cards)}).get_data(as_text=True)
     assert 'data-case="s04-painless-saddle-and-bowel"' in page and "− loses cauda-equina-emergency" in page
     assert "[ces_recent_days=14 -&gt; ces_recent_days=1]" in page and 'id="matrix"' in page
