@@ -1,18 +1,20 @@
 """The workbench pages under /workbench: explain a patient's cards, preview a library change,
 read clinicians' feedback. Server-rendered HTML (Jinja templates in this package), no script
-needed; registered only when NERVE_CDS_WORKBENCH_ENABLED is set, behind access.py."""
+needed; registered only when NERVE_CDS_WORKBENCH_ENABLED is set, behind access.py, every form
+that posts guarded by csrf.py."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
+from itsdangerous import URLSafeTimedSerializer
 
 from ..core.cardids import ANONYMOUS_CLIENT, CardIds
 from ..core.settings import Settings
 from ..data.scenarios import list_scenarios
 from ..library.loader import Library, LibraryError, load_library
-from . import charts
+from . import charts, csrf
 from .access import refuse_unless_allowed
 from .cases import (
     CaseError,
@@ -37,16 +39,18 @@ bp = Blueprint("workbench", __name__, url_prefix="/workbench", template_folder="
 def install_workbench(app: Flask, settings: Settings) -> None:
     """Register the pages; in dev mode the workbench's library follows edits under cards/."""
     app.extensions["nerve_cds.workbench"] = LiveLibrary(app.extensions["nerve_cds.library"], reload=settings.dev)
+    app.extensions["nerve_cds.workbench_csrf"] = csrf.signer(settings)
     app.register_blueprint(bp)
 
 
 @bp.before_request
 def _guard() -> Any:
-    return refuse_unless_allowed(_settings())
+    return refuse_unless_allowed(_settings()) or csrf.refuse_forged(_settings(), _csrf())
 
 
 @bp.after_request
 def _no_store(response: Any) -> Any:
+    csrf.set_cookie(response)
     response.headers["Cache-Control"] = "no-store"  # patient data: never cached by the browser
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'"
@@ -61,6 +65,10 @@ def _now() -> datetime:
     return current_app.config["NERVE_CDS_CLOCK"]()
 
 
+def _csrf() -> URLSafeTimedSerializer:
+    return current_app.extensions["nerve_cds.workbench_csrf"]
+
+
 def _library() -> tuple[Library | None, str | None]:
     return current_app.extensions["nerve_cds.workbench"].current()
 
@@ -69,7 +77,7 @@ def _page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
     library, error = _library()
     settings = _settings()
     return render_template(f"workbench/{template}", library_error=error, library_path=library.path if library else None,
-                           dev=settings.dev, md=to_html, **values), status
+                           dev=settings.dev, md=to_html, csrf_token=lambda: csrf.token(_csrf()), **values), status
 
 
 @bp.get("/")
