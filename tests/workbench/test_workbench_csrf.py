@@ -9,7 +9,7 @@ import json
 import pytest
 
 from cds_service.core.settings import Settings
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.paths import FIXTURES
 from tests.helpers.workbench import dev_settings, form_token
 
@@ -83,8 +83,8 @@ def test_a_token_is_bound_to_its_browsers_cookie_and_its_app(tmp_path):
 
 
 def test_with_the_workbench_token_replicas_share_the_key_and_basic_auth_needs_the_csrf_token_too(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/fb.db", workbench_enabled=True, workbench_token="s3cret-token",
-                        log_level="WARNING")
+    settings = Settings(**SERVING, database_url=f"sqlite:///{tmp_path}/fb.db", workbench_enabled=True,
+                        workbench_token="s3cret-token", log_level="WARNING")
     basic = {"Authorization": "Basic " + base64.b64encode(b"analyst:s3cret-token").decode()}
     one, two = new_app(settings).test_client(), new_app(settings).test_client()
     token = form_token(one, **basic)
