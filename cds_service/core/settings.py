@@ -101,6 +101,9 @@ class Settings(BaseModel):
     # (any user name, this as the password) or as a Bearer token.
     workbench_enabled: bool = False
     workbench_token: SecretStr | None = None
+    # The only folders (with the folders under them) the workbench's library preview may read a
+    # candidate card library or request files from; the analyst types the path into a form.
+    workbench_libraries: tuple[Path, ...] = ()
 
     @field_validator("cards_dir")
     @classmethod
@@ -118,6 +121,15 @@ class Settings(BaseModel):
             raise PydanticCustomError(
                 "card_id_key", "must be at least {n} characters (e.g. openssl rand -hex 32)", {"n": MIN_CARD_ID_KEY})
         return key
+
+    @field_validator("workbench_libraries")
+    @classmethod
+    def _existing_folders(cls, folders: tuple[Path, ...]) -> tuple[Path, ...]:
+        """A typo would refuse every preview with no hint why: said at start-up instead."""
+        for folder in folders:
+            if not folder.is_absolute() or not folder.is_dir():
+                raise PydanticCustomError("folder", "'{folder}' is not an absolute path to a folder", {"folder": str(folder)})
+        return folders
 
     @field_validator("cors_origins")
     @classmethod

@@ -17,23 +17,53 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from rich.console import Console
 
+from ..core.config import ConfigError
 from ..core.settings import Settings
 from ..data.prefetch import substitute
 from ..hooks.registry import HOOKS
 from .terminal import show_cards
 
 
+class Unreachable(ConfigError):
+    """A URL given on the command line that cannot be reached: the operator's to fix, so the
+    command line says it in one line (exit 2) instead of a stack of urllib3 frames."""
+
+
+def why_unreachable(exc: requests.RequestException, timeout: float) -> str:
+    """What went wrong reaching a URL, in words an operator can act on."""
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {timeout:g} s"
+    if isinstance(exc, (requests.exceptions.MissingSchema, requests.exceptions.InvalidSchema,
+                        requests.exceptions.InvalidURL)):
+        return "not an http(s) URL"
+    text = str(exc)
+    if "NameResolutionError" in text or "Name or service not known" in text or "Failed to resolve" in text:
+        return "host name not found"
+    if "Connection refused" in text:
+        return "connection refused: nothing listening there"
+    return f"connection failed ({exc.__class__.__name__})"
+
+
+def request(method: str, url: str, what: str, timeout: float, **kwargs: Any) -> requests.Response:
+    """requests.request, or Unreachable naming `what` could not be reached and why."""
+    try:
+        return requests.request(method, url, timeout=timeout, **kwargs)
+    except requests.RequestException as exc:
+        raise Unreachable(f"cannot reach {what} ({why_unreachable(exc, timeout)})") from None
+
+
 class Remote:
     """A running service over HTTP; each call signed with a fresh JWT when a key is given."""
 
-    def __init__(self, base: str, signer: "Signer | None"):
+    def __init__(self, base: str, signer: "Signer | None", timeout: float = 30.0):
         self.base = base.rstrip("/")
         self.signer = signer
+        self.timeout = timeout
 
     def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         url = self.base + path
         headers = {"Authorization": f"Bearer {self.signer.token(url)}"} if self.signer else {}
-        response = requests.request(method, url, json=body, headers=headers, timeout=30)
+        response = request(method, url, f"the service at {self.base}", self.timeout, json=body, headers=headers)
         try:
             return response.status_code, response.json()
         except ValueError:
@@ -76,22 +106,35 @@ class Signer:
         return jwt.encode(claims, self.key, algorithm=self.alg, headers={"kid": self.kid, "typ": "JWT"})
 
 
-def build_prefetch(templates: dict[str, str], context: dict[str, Any], fhir_server: str, max_pages: int = 20) -> dict[str, Any]:
+def _fhir_json(url: str, fhir_server: str, timeout: float) -> tuple[int, Any]:
+    """A FHIR read's status and JSON body; an answer that is not a JSON object ends the command."""
+    response = request("GET", url, f"the FHIR server {fhir_server}", timeout, headers={"Accept": "application/fhir+json"})
+    if response.status_code == 404:
+        return 404, None
+    try:
+        body = response.json() if response.ok else None
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise click.ClickException(f"the FHIR server {fhir_server} answered {response.status_code} without a FHIR resource")
+    return response.status_code, body
+
+
+def build_prefetch(templates: dict[str, str], context: dict[str, Any], fhir_server: str, max_pages: int = 20,
+                   timeout: float = 30.0) -> dict[str, Any]:
     """What an EHR would send: each template run against the FHIR server; nothing found -> null."""
     prefetch: dict[str, Any] = {}
     for key, template in templates.items():
         url = f"{fhir_server.rstrip('/')}/{substitute(template, context, context.get('userId'))}"
-        response = requests.get(url, headers={"Accept": "application/fhir+json"}, timeout=30)
-        if response.status_code == 404:
+        status, body = _fhir_json(url, fhir_server, timeout)
+        if status == 404:
             prefetch[key] = None
             continue
-        response.raise_for_status()
-        body = response.json()
         if body.get("resourceType") == "Bundle":
             entries, pages = list(body.get("entry", [])), 1
             nxt = next((l["url"] for l in body.get("link", []) if l.get("relation") == "next"), None)
             while nxt and pages < max_pages:
-                page = requests.get(nxt, headers={"Accept": "application/fhir+json"}, timeout=30).json()
+                page = _fhir_json(nxt, fhir_server, timeout)[1] or {}
                 entries += page.get("entry", [])
                 nxt = next((l["url"] for l in page.get("link", []) if l.get("relation") == "next"), None)
                 pages += 1
@@ -111,25 +154,20 @@ def _drafts(path: Path | None) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": data}]}
 
 
-def check_patient(fhir_server: str, patient: str) -> str | None:
+def check_patient(fhir_server: str, patient: str, timeout: float = 10.0) -> str | None:
     """Why the patient cannot be read from the FHIR server, or None: checked before any service
-    call so that a typo in a URL or an id is named as such, not reported as missing cards."""
+    call so that a typo in a URL or an id is named as such, not reported as missing cards.
+    A server that cannot be reached at all is Unreachable."""
     base = fhir_server.rstrip("/")
     headers = {"Accept": "application/fhir+json"}
-    try:
-        metadata = requests.get(f"{base}/metadata", headers=headers, timeout=10)
-    except requests.RequestException as exc:
-        return f"cannot reach the FHIR server {base} ({exc.__class__.__name__})"
+    metadata = request("GET", f"{base}/metadata", f"the FHIR server {base}", timeout, headers=headers)
     try:
         kind = metadata.json().get("resourceType")
     except ValueError:
         kind = None
     if metadata.status_code != 200 or kind != "CapabilityStatement":
         return f"{base} does not look like a FHIR server (GET /metadata gave {metadata.status_code}, no CapabilityStatement)"
-    try:
-        found = requests.get(f"{base}/Patient/{patient}", headers=headers, timeout=10)
-    except requests.RequestException as exc:
-        return f"cannot read Patient/{patient} from {base} ({exc.__class__.__name__})"
+    found = request("GET", f"{base}/Patient/{patient}", f"the FHIR server {base}", timeout, headers=headers)
     if found.status_code in (404, 410):
         return f"no Patient/{patient} on {base}"
     if found.status_code != 200:
@@ -160,21 +198,26 @@ def _fail(console: Console, status: int, body: Any) -> None:
 @click.option("--kid", default="nerve-cds-cli", show_default=True)
 @click.option("--iss", default="https://nerve-cds-cli.local", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the raw response.")
+@click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to wait for the service and the FHIR server (connect and each read).")
 def invoke(hook: str, fhir_server: str, patient: str, service: str | None, with_prefetch: bool, draft: Path | None,
            select: tuple[str, ...], user: str, encounter: str | None, key: Path | None, kid: str, iss: str,
-           as_json: bool) -> None:
-    """Call a CDS service for a patient on a FHIR server, as an EHR would, and show the cards."""
+           as_json: bool, timeout: float) -> None:
+    """Call a CDS service for a patient on a FHIR server, as an EHR would, and show the cards.
+    A service or FHIR server that cannot be reached ends it with one line and exit status 2."""
     console = Console()
-    problem = check_patient(fhir_server, patient)
+    problem = check_patient(fhir_server, patient, timeout)
     if problem:
         console.print(f"[red]{problem}[/red]")
         sys.exit(1)
     signer = Signer(key.read_bytes(), kid, iss) if key else None
-    transport = Remote(service, signer) if service else InProcess(fhir_server)
+    transport = Remote(service, signer, timeout) if service else InProcess(fhir_server)
     status, discovery = transport.call("GET", "/cds-services")
     if status != 200:
         _fail(console, status, discovery)
-    entry = next((s for s in discovery["services"] if s["hook"] == hook), None)
+    if not isinstance(discovery, dict) or not isinstance(discovery.get("services"), list):
+        raise click.ClickException(f"{service or 'the service'} is not a CDS Hooks service (no discovery at /cds-services)")
+    entry = next((s for s in discovery["services"] if isinstance(s, dict) and s.get("hook") == hook), None)
     if entry is None:
         raise click.UsageError(f"the service offers no {hook} service")
     context: dict[str, Any] = {"userId": user, "patientId": patient}
@@ -185,10 +228,10 @@ def invoke(hook: str, fhir_server: str, patient: str, service: str | None, with_
         if HOOKS[hook].drafts == "selected":
             ids = [f"{e['resource']['resourceType']}/{e['resource']['id']}" for e in context["draftOrders"].get("entry", [])]
             context["selections"] = list(select) or ids
-    request: dict[str, Any] = {"hook": hook, "hookInstance": str(uuid.uuid4()), "fhirServer": fhir_server, "context": context}
+    hook_call: dict[str, Any] = {"hook": hook, "hookInstance": str(uuid.uuid4()), "fhirServer": fhir_server, "context": context}
     if with_prefetch:
-        request["prefetch"] = build_prefetch(entry.get("prefetch", {}), context, fhir_server)
-    status, body = transport.call("POST", f"/cds-services/{entry['id']}", request)
+        hook_call["prefetch"] = build_prefetch(entry.get("prefetch", {}), context, fhir_server, timeout=timeout)
+    status, body = transport.call("POST", f"/cds-services/{entry['id']}", hook_call)
     if status != 200:
         _fail(console, status, body)
     if as_json:

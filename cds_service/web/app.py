@@ -52,12 +52,12 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
     storage = open_storage(settings.database_url)  # one database, one engine: feedback, cards, jti
     app.extensions["nerve_cds.storage"] = storage
     app.extensions["nerve_cds.feedback"] = storage.feedback
-    if settings.dev:
-        log.warning(DEV_WARNING)
 
     _install_request_log(app)  # first, so the latency of a refused call is measured too
     _install_connection_close(app)
-    _install_security(app, settings)
+    _install_security(app, settings)  # reads the trust file: a bad one stops start-up before any warning
+    if settings.dev:
+        log.warning(DEV_WARNING)
     app.register_blueprint(bp)
     if settings.workbench_enabled:
         install_workbench(app, settings)

@@ -191,7 +191,9 @@ def _loggable(value: Any) -> str | None:
 
 
 def init_app(app: Flask, settings: Settings) -> None:
-    """Verify the caller's JWT before every protected request; off only in dev mode."""
+    """Verify the caller's JWT before every protected request; off only in dev mode. A configured
+    trust file is read even then: a missing or broken one stops start-up, never goes unnoticed."""
+    trust = load_trust(settings.trust_file, settings.dev, settings.jwks_timeout)
     if not settings.authenticate:
         log.warning("DEV MODE: CDS client authentication is OFF; any caller is accepted")
 
@@ -201,7 +203,6 @@ def init_app(app: Flask, settings: Settings) -> None:
                 log.warning("DEV MODE: unauthenticated call accepted", extra={"fields": {"path": request.path}})
 
         return
-    trust = load_trust(settings.trust_file, settings.dev, settings.jwks_timeout)
     if not trust.clients:
         log.warning("no trusted CDS clients configured (NERVE_CDS_TRUST_FILE): every call will get 401")
     storage: Storage | None = app.extensions.get("nerve_cds.storage")

@@ -90,13 +90,26 @@ def parse_jwks(data: Any) -> dict[str, jwt.PyJWK]:
     if not isinstance(data, dict) or not isinstance(data.get("keys"), list):
         raise ValueError("not a JWK Set (an object with a `keys` list)")
     keys: dict[str, jwt.PyJWK] = {}
-    for entry in data["keys"]:
+    for i, entry in enumerate(data["keys"]):
         if not isinstance(entry, dict) or not entry.get("kid"):
             continue
         if entry.get("kty") == "oct" or entry.get("use", "sig") != "sig":  # symmetric or not for signing
             continue
-        keys[entry["kid"]] = jwt.PyJWK(entry)
+        if not isinstance(entry["kid"], str):
+            raise ValueError(f"keys[{i}].kid: not a string")
+        keys[entry["kid"]] = _key(entry, i)
     return keys
+
+
+def _key(entry: dict[str, Any], i: int) -> jwt.PyJWK:
+    """One JWK as a key, or ValueError naming it. PyJWKError's own text quotes the whole JWK,
+    which may be a private key pasted by mistake, so only its kind is said."""
+    try:
+        return jwt.PyJWK(entry)
+    except jwt.InvalidKeyError as exc:
+        raise ValueError(f"keys[{i}] (kid {entry['kid']}): {exc}") from None
+    except jwt.PyJWKError:
+        raise ValueError(f"keys[{i}] (kid {entry['kid']}): no signing algorithm for its kty, crv or alg") from None
 
 
 @dataclass(frozen=True)
@@ -186,7 +199,7 @@ def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool, jwks_timeo
         file = (path.parent / entry["jwks_file"]).resolve()
         try:
             return KeySet(keys=parse_jwks(json.loads(file.read_text(encoding="utf-8"))))
-        except (OSError, ValueError, jwt.PyJWKError) as exc:
+        except (OSError, ValueError) as exc:
             raise TrustError(f"{place}.jwks_file: {exc}") from None
     if entry.get("jwks_url"):
         url = str(entry["jwks_url"])
@@ -194,7 +207,10 @@ def _keyset(entry: dict[str, Any], path: Path, place: str, dev: bool, jwks_timeo
             raise TrustError(f"{place}.jwks_url: must be https (plain http only for loopback in dev mode)")
         return KeySet(url=entry["jwks_url"], fetcher=partial(fetch_jwks, timeout=jwks_timeout))
     if entry.get("jwks"):
-        return KeySet(keys=parse_jwks(entry["jwks"]))
+        try:
+            return KeySet(keys=parse_jwks(entry["jwks"]))
+        except ValueError as exc:
+            raise TrustError(f"{place}.jwks: {exc}") from None
     raise TrustError(f"{place}: needs jwks_file, jwks_url or jwks")
 
 

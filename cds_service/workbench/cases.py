@@ -6,15 +6,18 @@ their explanation come from the same run.
 """
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Any, Mapping
 
+from pydantic import ValidationError
+
+from ..core import jsonin
 from ..core.errors import HttpError
 from ..core.settings import Settings
+from ..core.validation import describe
 from ..data import prefetch
 from ..data.ownership import SetAside
 from ..data.scenarios import Scenario, list_scenarios, load_scenario
@@ -82,17 +85,26 @@ def request_case(path: Path) -> Case:
 
 
 def parse_request_case(text: str, name: str) -> Case:
-    """A request's JSON text: hook, context and prefetch; hookInstance kept if given."""
+    """A request's JSON text: hook, context and prefetch; hookInstance kept if given. Read with the
+    hook endpoint's limits (no NaN, no deep nesting) and its context model, so what the engine
+    gets here is what it would get there; anything else is a CaseError naming the field."""
     try:
-        body = json.loads(text)
-    except ValueError:
-        raise CaseError(f"{name}: not valid JSON") from None
-    if not isinstance(body, dict) or body.get("hook") not in HOOKS or not isinstance(body.get("context"), dict):
+        body = jsonin.loads(text)
+    except jsonin.JsonError as exc:
+        raise CaseError(f"{name}: {exc}") from None
+    hook = body.get("hook") if isinstance(body, dict) else None
+    if not isinstance(hook, str) or hook not in HOOKS or not isinstance(body.get("context"), dict):
         raise CaseError(f"{name}: a request needs a known 'hook' and a 'context' object")
     if not isinstance(body.get("prefetch"), dict):
         raise CaseError(f"{name}: the request has no 'prefetch' object; the workbench runs requests as sent")
-    context = {**body["context"], "hookInstance": str(body.get("hookInstance") or uuid.uuid5(uuid.NAMESPACE_URL, name))}
-    return Case(name, body["hook"], context, body["prefetch"])
+    try:
+        HOOKS[hook].context.model_validate(body["context"])
+    except ValidationError as exc:
+        raise CaseError(f"{name}: {describe(exc, 'context.')}") from None
+    instance = body.get("hookInstance")
+    context = {**body["context"], "hookInstance": instance if isinstance(instance, str) and instance
+               else str(uuid.uuid5(uuid.NAMESPACE_URL, name))}
+    return Case(name, hook, context, body["prefetch"])
 
 
 def folder_cases(folder: Path) -> list[Case]:

@@ -1,19 +1,20 @@
 """The workbench pages under /workbench: explain a patient's cards, preview a library change,
 read clinicians' feedback. Server-rendered HTML (Jinja templates in this package), no script
-needed; registered only when NERVE_CDS_WORKBENCH_ENABLED is set, behind access.py."""
+needed; registered only when NERVE_CDS_WORKBENCH_ENABLED is set, behind access.py, every form
+that posts guarded by csrf.py."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
+from itsdangerous import URLSafeTimedSerializer
 
 from ..core.cardids import ANONYMOUS_CLIENT, CardIds
 from ..core.settings import Settings
 from ..data.scenarios import list_scenarios
 from ..library.loader import Library, LibraryError, load_library
-from . import charts
+from . import charts, csrf
 from .access import refuse_unless_allowed
 from .cases import (
     CaseError,
@@ -27,6 +28,7 @@ from .cases import (
     run_case,
     service_for,
 )
+from .folders import FolderRefused, allowed_folder
 from .live import LiveLibrary
 from .markdown import to_html
 from .preview import preview
@@ -37,16 +39,18 @@ bp = Blueprint("workbench", __name__, url_prefix="/workbench", template_folder="
 def install_workbench(app: Flask, settings: Settings) -> None:
     """Register the pages; in dev mode the workbench's library follows edits under cards/."""
     app.extensions["nerve_cds.workbench"] = LiveLibrary(app.extensions["nerve_cds.library"], reload=settings.dev)
+    app.extensions["nerve_cds.workbench_csrf"] = csrf.signer(settings)
     app.register_blueprint(bp)
 
 
 @bp.before_request
 def _guard() -> Any:
-    return refuse_unless_allowed(_settings())
+    return refuse_unless_allowed(_settings()) or csrf.refuse_forged(_settings(), _csrf())
 
 
 @bp.after_request
 def _no_store(response: Any) -> Any:
+    csrf.set_cookie(response)
     response.headers["Cache-Control"] = "no-store"  # patient data: never cached by the browser
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'unsafe-inline'"
@@ -61,6 +65,10 @@ def _now() -> datetime:
     return current_app.config["NERVE_CDS_CLOCK"]()
 
 
+def _csrf() -> URLSafeTimedSerializer:
+    return current_app.extensions["nerve_cds.workbench_csrf"]
+
+
 def _library() -> tuple[Library | None, str | None]:
     return current_app.extensions["nerve_cds.workbench"].current()
 
@@ -69,7 +77,7 @@ def _page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
     library, error = _library()
     settings = _settings()
     return render_template(f"workbench/{template}", library_error=error, library_path=library.path if library else None,
-                           dev=settings.dev, md=to_html, **values), status
+                           dev=settings.dev, md=to_html, csrf_token=lambda: csrf.token(_csrf()), **values), status
 
 
 @bp.get("/")
@@ -123,10 +131,17 @@ def diff() -> Any:
     if not candidate_dir:
         return _page("diff.html", **values)
     now = _now()
+    roots = _settings().workbench_libraries
     try:
-        candidate = load_library(Path(candidate_dir), library.canonical_base)
-        cases = folder_cases(Path(requests_dir)) if requests_dir else fixture_cases(_settings().fixtures_dir, now.date())
-        values["result"] = preview(library, candidate, cases, now if requests_dir else noon(now.date()))
+        candidate_folder = allowed_folder(candidate_dir, roots, "candidate card library")
+        requests_folder = allowed_folder(requests_dir, roots, "request files folder") if requests_dir else None
+    except FolderRefused as exc:
+        values["problem"] = str(exc)
+        return _page("diff.html", status=403, **values)
+    try:
+        candidate = load_library(candidate_folder, library.canonical_base)
+        cases = folder_cases(requests_folder) if requests_folder else fixture_cases(_settings().fixtures_dir, now.date())
+        values["result"] = preview(library, candidate, cases, now if requests_folder else noon(now.date()))
     except (CaseError, LibraryError) as exc:
         values["problem"] = str(exc)
         return _page("diff.html", status=400, **values)

@@ -2,6 +2,7 @@
 running as a real HTTP server in a thread (for the browser)."""
 from __future__ import annotations
 
+import re
 import threading
 from contextlib import contextmanager
 from datetime import date
@@ -58,3 +59,12 @@ def live_server(settings: Settings) -> Iterator[str]:
 def fired_topics(report: dict[str, Any]) -> list[str]:
     """Topics of the rules an explanation says fired and showed a card, in rule order."""
     return [r["topic"] for r in report["rules"] if r["outcome"] == "fired" and not r.get("silent")]
+
+
+def form_token(client: Any, **headers: str) -> str:
+    """The csrf_token of the workbench's paste form, as a browser gets it (the test client keeps
+    the cookie it is bound to)."""
+    page = client.get("/workbench/", headers=headers).get_data(as_text=True)
+    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert found, "the paste form carries a csrf_token"
+    return found[1]

@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from cds_service.core.settings import Settings, SettingsError
+from tests.helpers.fault_servers import SilentSocket, closed_port_url
 from tests.helpers.fhir_server import free_port
 
 NERVE_CDS = [sys.executable, "-m", "cds_service"]
@@ -175,3 +176,83 @@ def test_dev_mode_listens_on_loopback_only(tmp_path):
 def test_version_and_module_entry_point(tmp_path):
     result = run(["--version"], tmp_path)
     assert result.returncode == 0 and result.stdout.startswith("nerve-cds, version ")
+
+
+def a_trust_file(tmp_path: Path, client: str) -> Path:
+    trust = tmp_path / "trust.yaml"
+    trust.write_text("clients:\n  - iss: https://ehr.example.org\n" + client)
+    return trust
+
+
+@pytest.mark.parametrize("jwks, words", [
+    ("{keys: [{kid: k1, kty: EC}]}", ["clients[0].jwks", "keys[0] (kid k1)", "Not an Elliptic curve key"]),
+    ("{keys: [{kid: k1, kty: EC, crv: P-384, x: '!', y: '1'}]}", ["clients[0].jwks", "keys[0] (kid k1)"]),
+    ("{keys: [{kid: k1, kty: RSA, alg: XX, n: AQAB, e: AQAB, d: private-part}]}",
+     ["clients[0].jwks", "keys[0] (kid k1)", "no signing algorithm"]),
+    ("{keys: [{kid: [k1], kty: EC}]}", ["clients[0].jwks", "keys[0].kid: not a string"]),
+    ("{keys: 5}", ["clients[0].jwks", "not a JWK Set"]),
+])
+def test_a_malformed_inline_jwks_is_one_line(tmp_path, jwks, words):
+    trust = a_trust_file(tmp_path, f"    jwks: {jwks}\n")
+    result = run(["serve", "--port", str(free_port())], tmp_path, NERVE_CDS_TRUST_FILE=str(trust))
+    assert_one_line(result, "trust.yaml", *words)
+    assert "private-part" not in result.stderr  # a private key pasted by mistake is never echoed
+
+
+def test_a_malformed_jwks_file_is_one_line(tmp_path):
+    (tmp_path / "keys.json").write_text('{"keys": [{"kid": "k1", "kty": "nope"}]}')
+    trust = a_trust_file(tmp_path, "    jwks_file: keys.json\n")
+    result = run(["serve", "--port", str(free_port())], tmp_path, NERVE_CDS_TRUST_FILE=str(trust))
+    assert_one_line(result, "clients[0].jwks_file", "Unsupported kty: nope")
+
+
+@pytest.mark.parametrize("dev", [False, True])
+def test_a_missing_trust_file_is_refused_even_in_dev_mode(tmp_path, dev):
+    args = ["serve", "--port", str(free_port())] + (["--dev"] if dev else [])
+    result = run(args, tmp_path, NERVE_CDS_TRUST_FILE=str(tmp_path / "no-such-trust.yaml"))
+    assert_one_line(result, "no-such-trust.yaml", "cannot be read")
+
+
+def test_a_broken_trust_file_is_refused_in_dev_mode(tmp_path):
+    trust = a_trust_file(tmp_path, "    jwks_ulr: https://ehr.example.org/jwks\n")
+    result = run(["serve", "--dev", "--port", str(free_port())], tmp_path, NERVE_CDS_TRUST_FILE=str(trust))
+    assert_one_line(result, "clients.0.jwks_ulr")
+
+
+@pytest.fixture(scope="module")
+def fhir_with_a_patient(fhir_base_url, tmp_path_factory):
+    result = run(["fixtures", "load", "--fhir-server", fhir_base_url, "s03-classic-cauda-equina"],
+                 tmp_path_factory.mktemp("load"))
+    assert result.returncode == 0, result.stderr
+    return fhir_base_url
+
+
+def invoke_args(fhir: str, *more: str) -> list[str]:
+    return ["invoke", "patient-view", "--fhir-server", fhir, "--patient", "s03-classic-cauda-equina-patient", *more]
+
+
+def test_invoke_with_nothing_listening_at_the_service_is_one_line(tmp_path, fhir_with_a_patient):
+    nothing = f"http://127.0.0.1:{free_port()}"
+    result = run(invoke_args(fhir_with_a_patient, "--service", nothing), tmp_path)
+    assert_one_line(result, f"cannot reach the service at {nothing}", "connection refused")
+
+
+def test_invoke_with_a_silent_service_times_out_in_one_line(tmp_path, fhir_with_a_patient):
+    with SilentSocket() as silent:
+        service = f"http://127.0.0.1:{silent.port}"
+        started = time.monotonic()
+        result = run(invoke_args(fhir_with_a_patient, "--service", service, "--timeout", "1"), tmp_path)
+    assert time.monotonic() - started < 30
+    assert_one_line(result, f"cannot reach the service at {service}", "no answer within 1 s")
+
+
+@pytest.mark.parametrize("service, words", [("localhost:8080", ["not an http(s) URL"]),
+                                            ("http://[::1", ["not an http(s) URL"])])
+def test_invoke_with_a_service_url_that_is_not_one_is_one_line(tmp_path, fhir_with_a_patient, service, words):
+    assert_one_line(run(invoke_args(fhir_with_a_patient, "--service", service), tmp_path), "cannot reach the service", *words)
+
+
+def test_invoke_with_an_unreachable_fhir_server_is_one_line(tmp_path):
+    fhir = closed_port_url()
+    result = run(invoke_args(fhir), tmp_path)
+    assert_one_line(result, f"cannot reach the FHIR server {fhir}", "connection refused")

@@ -8,6 +8,7 @@ instead, since .ci/run installs chromium.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers.fault_servers import Misbehaving, reply
 from tests.helpers.paths import CARDS, DOCS
 from tests.helpers.workbench import dev_settings, hook_request, live_server
 
@@ -117,7 +119,7 @@ def test_library_diff_in_a_browser(tmp_path, page):
     text = (cards / "settings.yaml").read_text()
     head, _, tail = text.partition("  ces_recent_days:\n")
     (cards / "settings.yaml").write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 1", 1))
-    with live_server(dev_settings(tmp_path)) as base:
+    with live_server(dev_settings(tmp_path, workbench_libraries=(tmp_path,))) as base:
         page.goto(f"{base}/workbench/diff")
         page.fill('input[name="candidate"]', str(cards))
         page.click('button[type="submit"]')
@@ -141,3 +143,20 @@ def test_a_bad_library_edit_is_shown_in_the_browser(tmp_path, page):
         error = page.locator("#library-error")
         assert error.is_visible() and "unknown card topic 'cauda-equina-emergencyy'" in error.inner_text()
         page.screenshot(path=str(SHOTS / "library-error.png"), full_page=False)
+
+
+def test_the_paste_form_works_and_another_sites_form_is_refused(tmp_path, page):
+    with live_server(dev_settings(tmp_path)) as base:
+        discovery = requests.get(f"{base}/cds-services", timeout=10).json()
+        _, body = hook_request("s03-classic-cauda-equina", discovery)
+        page.goto(f"{base}/workbench/")
+        page.fill('textarea[name="request"]', json.dumps(body))
+        page.click('form[method="post"] button[type="submit"]')
+        assert page.locator(".card.critical").count() == 1  # the analyst's own form: its token goes with it
+
+        forged = (f'<form id="f" method="post" action="{base}/workbench/explain">'
+                  f'<input name="request" value=\'{json.dumps(body)}\'></form><script>f.submit()</script>').encode()
+        with Misbehaving(reply(200, forged, "text/html")) as attacker:  # another site: localhost is not 127.0.0.1
+            page.goto(f"http://localhost:{attacker.port}/")
+            page.wait_for_url(f"{base}/workbench/explain")
+        assert "Cross-site request refused" in page.locator("body").inner_text()

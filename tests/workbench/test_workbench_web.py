@@ -13,7 +13,7 @@ from cds_service.workbench.markdown import to_html
 from tests.helpers.apps import SERVING, new_app
 from tests.helpers.paths import CARDS
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
-from tests.helpers.workbench import dev_settings
+from tests.helpers.workbench import dev_settings, form_token
 
 PAGE = "/workbench/explain/s03-classic-cauda-equina"
 
@@ -76,7 +76,7 @@ def test_the_page_shows_the_card_beside_its_explanation(tmp_path):
     assert "Observation/s03-classic-cauda-equina-o4" in page and "http://snomed.info/sct|267064002" in page
     assert 'data-rule="CES-2" data-outcome="suppressed"' in page
     assert client.get("/workbench/explain/s99-nope").status_code == 404
-    pasted = client.post("/workbench/explain", data={"request": "{not json"})
+    pasted = client.post("/workbench/explain", data={"request": "{not json", "csrf_token": form_token(client)})
     assert pasted.status_code == 400 and "not valid JSON" in pasted.get_data(as_text=True)
 
 
@@ -93,7 +93,7 @@ def test_diff_page_shows_the_matrix_and_the_reasons(tmp_path):
     text = (cards / "settings.yaml").read_text()
     head, _, tail = text.partition("  ces_recent_days:\n")
     (cards / "settings.yaml").write_text(head + "  ces_recent_days:\n" + tail.replace("value: 14", "value: 1", 1))
-    client = new_app(dev_settings(tmp_path)).test_client()
+    client = new_app(dev_settings(tmp_path, workbench_libraries=(tmp_path,))).test_client()
     page = client.get("/workbench/diff", query_string={"candidate": str(cards)}).get_data(as_text=True)
     assert 'data-case="s04-painless-saddle-and-bowel"' in page and "− loses cauda-equina-emergency" in page
     assert "[ces_recent_days=14 -&gt; ces_recent_days=1]" in page and 'id="matrix"' in page
