@@ -28,13 +28,19 @@ SERIOUS, ANW, CES, CES2 = "serious-spinal-pathology", "acute-neuromuscular-weakn
 WEAKNESS = (SNOMED, "26544005")
 
 
-def cards(*resources: dict) -> dict[str, dict]:
+def cards(*resources: dict, draft: dict | None = None) -> dict[str, dict]:
+    """topic -> card on patient-view, or on order-select with `draft` selected."""
     lib = shipped_library()
     data: dict = {"patient": patient()}
     for rtype in {r["resourceType"] for r in resources}:
         data[rtype] = searchset(*(r for r in resources if r["resourceType"] == rtype))
     context = {"patientId": PATIENT_ID, "userId": "Practitioner/a", "hookInstance": "context-routes"}
-    return {c["source"]["topic"]["code"]: c for c in advise(lib, lib.service("nerve-cds-patient-view"), context, data, NOW).cards}
+    hook = "patient-view"
+    if draft:
+        hook = "order-select"
+        context |= {"draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]},
+                    "selections": [f"ServiceRequest/{draft['id']}"]}
+    return {c["source"]["topic"]["code"]: c for c in advise(lib, lib.service(f"nerve-cds-{hook}"), context, data, NOW).cards}
 
 
 def cond(rid: str, code: str, days: int, **fields) -> dict:
@@ -109,6 +115,16 @@ def test_a_postoperative_crp_counts_only_if_rising_with_a_wound_infection_or_aft
     assert SERIOUS in cards(BACK_PAIN, surgery, crp("c1", 60, 4), crp("c2", 90, 1)), "rising on a repeat"
     assert SERIOUS in cards(BACK_PAIN, surgery, crp("c1", 90, 2), cond("wound", "T81.41XA", 1))
     assert SERIOUS in cards(BACK_PAIN, procedure("op", CPT, "22612", 20), crp("c1", 90, 2)), "day 18"
+
+
+def test_an_imaging_order_beside_an_uncounted_early_postoperative_fever_names_the_fever_as_found():
+    mri = {"resourceType": "ServiceRequest", "id": "mri", "status": "draft", "intent": "order",
+           "subject": {"reference": f"Patient/{PATIENT_ID}"}, "code": {"coding": [{"system": CPT, "code": "72148"}]}}
+    found = cards(cond("lbp", "M54.50", 20), procedure("op", CPT, "22612", 2), fever(), draft=mri)
+    assert SERIOUS not in found
+    advice = found["imaging-not-indicated"]
+    assert "was found" in advice["detail"] and "- Measured fever: Body temperature, 38.6 Cel" in advice["detail"]
+    assert "fever or infection" not in advice["detail"] and not advice.get("suggestions"), "no 'ask about fever', no removal"
 
 
 def test_recent_spinal_surgery_counts_with_pain_documented_after_the_first_days_only():
