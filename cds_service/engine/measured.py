@@ -18,6 +18,7 @@ from ..library.finding_defs import FindingDefs
 from ..library.measures import MeasureDef
 from ..library.terminology import Terminology
 from .evidence import _OBSERVATION_COUNTS, FAR_PAST, Evidence
+from .labs import _unit
 
 
 @dataclass(frozen=True)
@@ -28,11 +29,6 @@ class Reading:
     when: date
     instant: datetime  # orders readings of the same day
     evidence: Evidence
-
-
-def _unit(quantity: dict) -> str | None:
-    unit = fhirjson.text(quantity.get("code")) or fhirjson.text(quantity.get("unit"))
-    return unit.strip() if unit else None
 
 
 def _range_high(part: dict, measure: MeasureDef, unit: str | None) -> float | None:
