@@ -17,6 +17,7 @@ from ..library.finding_defs import FindingDef, FindingDefs, load_finding_defs
 from ..library.terminology import Terminology
 from .evidence import Decision, Evidence, Item, Reader
 from .labs import LabResult, corrected
+from .measured import Reading, read_measured
 from .medications import MedicationUse, read_medication_uses
 from .studies import Study, read_studies
 from .unreadable import Unreadable
@@ -40,6 +41,8 @@ class Finding:
     bilateral_since: date | None = None  # when the later side began (None: not bilateral or undated)
     documented: date | None = None  # last positive documentation (onset, recordedDate, effective)
     grade: float | None = None  # latest graded value (e.g. MRC grade) among the current evidence
+    # per worsening: its sides and since when (the last better grade, or the marker's date)
+    worsened: tuple[tuple[frozenset[str], date | None], ...] = ()
 
     @property
     def bilateral(self) -> bool:
@@ -120,6 +123,7 @@ def _summarise(fdef: FindingDef, items: list[Item], decisions: list[Decision] | 
         sides=frozenset().union(*(i.sides for i in current)),
         sites=frozenset().union(*(i.sites for i in current)),
         progressive=present and fdef.progression and _progressive(fdef, current),
+        worsened=_worsened(fdef, current) if present and fdef.progression else (),
         suspected=present and all(i.suspected for i in current),
         evidence=tuple(i.evidence for i in sorted(items, key=lambda i: i.order)),
         bilateral_since=_bilateral_since(current),
@@ -146,20 +150,41 @@ def _progressive(fdef: FindingDef, current: list[Item]) -> bool:
 
     docs/clinical-safety.md: the same deficit recorded twice unchanged is persistent, not progressive.
     """
-    if any(i.marker for i in current):
-        return True
+    return bool(_worsened(fdef, current))
+
+
+def _worsened(fdef: FindingDef, current: list[Item]) -> tuple[tuple[frozenset[str], date | None], ...]:
+    """Where and since when the finding got worse: per marker, its sides and date; per graded group
+    (same concept, site, side) whose latest grade is worse than an earlier one, its sides and the
+    date of the last better grade, so a rule can ask how fast and in how many limbs (§6.3)."""
+    found = [(i.sides, i.evidence.when) for i in current if i.marker]
     if not fdef.graded_worse_when:
-        return False
-    groups: dict[tuple, list[float]] = defaultdict(list)
+        return tuple(found)
+    groups: dict[tuple, list[Item]] = defaultdict(list)
     for item in sorted(current, key=lambda i: i.order):
         if item.observation and item.instant and item.graded is not None:
-            groups[item.group].append(item.graded)
-    for grades in groups.values():
-        if len(grades) >= 2:
-            last, earlier = grades[-1], grades[:-1]
-            if (last < max(earlier)) if fdef.graded_worse_when == "lower" else (last > min(earlier)):
-                return True
-    return False
+            groups[item.group].append(item)
+    lower = fdef.graded_worse_when == "lower"
+    for items in groups.values():
+        last = items[-1]
+        better = [i for i in items[:-1] if (i.graded > last.graded if lower else i.graded < last.graded)]  # type: ignore[operator]
+        if better:
+            found.append((last.sides, better[-1].evidence.when))
+    return tuple(found)
+
+
+def _measured(name: str, readings: list[Reading]) -> Finding:
+    """A measured finding (engine/measured.py): present with a raised reading in its window;
+    progressive when the latest reading is raised and higher than the one before (rising CRP)."""
+    raised = [r for r in readings if r.raised]
+    days = [r.when for r in raised]
+    rising = len(readings) >= 2 and readings[-1].raised and readings[-1].value > readings[-2].value
+    return Finding(
+        name=name, present=bool(raised), negated=not raised, previously_positive=False,
+        onset=min(days, default=None), latest=max(days, default=None), sides=frozenset(), sites=frozenset(),
+        progressive=rising, suspected=False, evidence=tuple(r.evidence for r in raised or readings),
+        documented=max(days, default=None),
+    )
 
 
 def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now: datetime,
@@ -178,6 +203,8 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         name: _summarise(defs.findings[name], items, decisions)
         for name, items in reader.items.items()
     }
+    by_name |= {name: _measured(name, readings)
+                for name, readings in read_measured(record, defs, terminology, today, reader.notes).items()}
     return Findings(
         now=now,
         today=today,

@@ -408,6 +408,8 @@ def _p_duplicate(arg: Mapping[str, Any], ctx: Context) -> Result:
     return bool(found), found
 
 
+from . import timing  # noqa: E402,F401  (registers the kinds that relate findings to dates and limbs)
+
 _UNIMPLEMENTED = sorted(set(ARGUMENTS) - set(PREDICATES))
 if _UNIMPLEMENTED:
     raise LookupError(f"rule language kinds without an implementation: {_UNIMPLEMENTED}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Collection, Mapping
 
+from .measures import MeasureDef, load_measures
 from .schema import LibraryError, check_schema, read_schema, read_yaml
 
 
@@ -86,6 +87,10 @@ class FindingDefs:
     answer_positive: frozenset[str] = frozenset()  # Yes / present / positive / detected
     # the closed list of text answers, lower-cased: word -> "positive", "absent" or "unknown"
     answer_text: Mapping[str, str] = field(default_factory=dict)
+    # measured findings (library/measures.py): also in `findings`, with no criteria, so rules name them
+    measures: Mapping[str, MeasureDef] = field(default_factory=dict)
+    measure_by_concept: Mapping[str, tuple[MeasureDef, ...]] = field(default_factory=dict)
+    interpretation_high: frozenset[str] = frozenset()
 
     def names(self) -> frozenset[str]:
         return frozenset(self.findings)
@@ -198,6 +203,17 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
     check_schema(data, read_schema(path.parent, "findings"), where)
     names = _Names(where, valuesets if valuesets is not None else _known_valuesets(path))
     findings = {str(n): _finding(names, str(n), v, f"findings.{n}") for n, v in data["findings"].items()}
+    measured = data.get("measurements", {})
+    measures = load_measures(measured, names.ids, path.parent / "settings.yaml", where)
+    for name, measure in measures.items():
+        if name in findings:
+            raise LibraryError(f"{where}: measurements.{name}: already a finding of that name")
+        findings[name] = FindingDef(name=name, criteria=(), progression=True, label=measure.label,
+                                    description=measured[name].get("description", ""))
+    measure_by_concept: dict[str, list[MeasureDef]] = {}
+    for measure in measures.values():
+        for vs_id in measure.codes:
+            measure_by_concept.setdefault(vs_id, []).append(measure)
     labs = {str(n): _lab(names, str(n), v, f"labs.{n}") for n, v in data["labs"].items() if n != "interpretation"}
     for lab in labs.values():
         if lab.corrected_by and lab.corrected_by.lab not in labs:
@@ -233,4 +249,7 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         answer_unknown=names.optional(obs, "answer_unknown", "observations"),
         answer_positive=names.ids(obs["answer_positive"], "observations.answer_positive"),
         answer_text=_answer_text(obs.get("answer_text", {}), where),
+        measures=measures,
+        measure_by_concept={k: tuple(v) for k, v in measure_by_concept.items()},
+        interpretation_high=names.optional(measured.get("interpretation", {}), "high", "measurements.interpretation"),
     )

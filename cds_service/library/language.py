@@ -49,6 +49,8 @@ ARGUMENTS: dict[str, str] = {
     "medication_for_at_least": "medlong",
     "data_missing": "prefetch",
     "unreadable": "findings",
+    "later_than_study": "afterstudy",
+    "progressive_limbs": "limbs",
 }
 
 # A field of a mapping argument is one of the library's pools of names (a field of
@@ -86,6 +88,8 @@ SHAPES: Mapping[str, str | Mapping[str, Field]] = {
     "draft": {"kinds": "study_kinds", "priority_not?": ("routine", "urgent", "asap", "stat")},
     "drafts": {"kinds": "study_kinds"},
     "duplicate": {"kinds": "study_kinds", "within?": "settings", "open_within?": "settings"},
+    "afterstudy": {"findings": "findings", "kinds": "study_kinds", "days": "settings"},
+    "limbs": {"findings": "findings", "count": "count", "days": "settings"},
 }
 
 # How an error message names one entry of each pool.

@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
-CES = {"patient": None, "observations": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
+CES = {"patient": None, "observations": None, "measurements": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
        "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None,
        "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
            "resourceType": "Condition", "id": "fb-c", "subject": {"reference": "Patient/p-1"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},

@@ -15,9 +15,11 @@ from tests.helpers.paths import CARDS
 
 @pytest.fixture
 def cards(tmp_path):
-    """A copy of the real card library's findings.yaml, its schema and the value sets, to break."""
+    """A copy of the real card library's findings.yaml, its schema, the value sets and the settings
+    its measurements name, to break."""
     target = tmp_path / "cards"
     target.mkdir()
+    shutil.copy(CARDS / "settings.yaml", target / "settings.yaml")
     shutil.copytree(CARDS / "valuesets", target / "valuesets")
     shutil.copytree(CARDS / "schema", target / "schema")
     data = yaml.safe_load((CARDS / "findings.yaml").read_text())
@@ -41,6 +43,17 @@ def broken(cards, change) -> str:
 def test_real_file_loads_with_default_valueset_discovery(cards):
     cards_dir, data = cards
     assert load(cards_dir, data).names() == library()[0].names()
+
+
+def test_a_measurement_naming_an_unknown_setting_is_refused(cards):
+    message = broken(cards, lambda d: d["measurements"]["measured-fever"].update(at_least="fever_temp"))
+    assert message == ("cards/findings.yaml: measurements.measured-fever.at_least: unknown setting 'fever_temp' "
+                       "(cards/settings.yaml thresholds)")
+
+
+def test_a_measurement_needs_a_limit(cards):
+    message = broken(cards, lambda d: d["measurements"]["raised-crp"].pop("above"))
+    assert message.startswith("cards/findings.yaml: measurements.raised-crp:")
 
 
 def test_unknown_value_set_in_site(cards):

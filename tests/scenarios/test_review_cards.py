@@ -16,6 +16,7 @@ SIDS = ["r02-cancer-new-weakness-no-pain", "r03-cancer-new-sciatica", "r04-predn
         "r15-thoracic-pain-both-legs-weak-gait", "r16-cancer-back-pain-both-legs-weak",
         "r17-breast-cancer-12-years-remission-back-pain", "r18-neck-pain-clumsy-numb-hands-unsteady"]
 WHOLE_SPINE = [{"72141"}, {"72146"}, {"72148"}]
+WHOLE_SPINE_CONTRAST = [{"72156"}, {"72157"}, {"72158"}]
 EMERGENCY_REFERRAL = {"306104004"}
 
 
@@ -38,12 +39,14 @@ def test_cancer_with_a_new_deficit_or_radicular_pain_gets_whole_spine_mri_in_24_
     assert {p for s in orders(rf1) for _, p in s} == {"stat"}
 
 
-@pytest.mark.parametrize("sid", ["r15-thoracic-pain-both-legs-weak-gait", "r16-cancer-back-pain-both-legs-weak"])
-def test_ces_with_thoracic_pain_or_cancer_images_the_whole_spine(replies, sid):
+@pytest.mark.parametrize("sid, study", [("r15-thoracic-pain-both-legs-weak-gait", WHOLE_SPINE),
+                                        ("r16-cancer-back-pain-both-legs-weak", WHOLE_SPINE_CONTRAST)])
+def test_ces_with_thoracic_pain_or_cancer_images_the_whole_spine(replies, sid, study):
+    """CLINICAL §6.1/§6.12: with a tumour (or infection) in the record the whole spine is imaged with contrast."""
     ces = card(replies, sid, "cauda-equina-emergency")
     assert "whole spine" in ces["summary"] and "**whole spine**" in ces["detail"]
     made = orders(ces)
-    assert [codes for codes, _ in made[0]] == WHOLE_SPINE and {p for _, p in made[0]} == {"stat"}
+    assert [codes for codes, _ in made[0]] == study and {p for _, p in made[0]} == {"stat"}
     assert [codes for codes, _ in made[1]] == [EMERGENCY_REFERRAL]
     whole_spine = ces["suggestions"][0]
     texts = [a["resource"]["code"].get("text", "") + a["resource"].get("note", [{}])[0].get("text", "") for a in whole_spine["actions"]]

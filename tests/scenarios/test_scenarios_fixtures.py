@@ -184,6 +184,9 @@ REQUIRED = {
     # docs/clinical-safety.md red flags
     "RF-1 cancer", "RF-1 MSCC", "RF-1 fracture", "RF-1 infection", "RF-1 weak alone", "RF-1 order",
     "RF-1 trauma", "RF-1 older age", "RF-1 age threshold", "MYE-1", "MYE-1 R29.2", "MYE-1 order", "MYE-1 diagnosis",
+    # CLINICAL §6: context that changes the answer
+    "CORD-1 thoracic", "ANW-1 GBS pattern", "RF-1 infection measured", "RF-1 infection escalation",
+    "RF-1 post-operative early",
 }
 
 

@@ -1,0 +1,101 @@
+"""Measured findings: vital signs and labs judged raised from their values (§6.2 fever, CRP, ESR, WBC).
+
+A temperature Observation is not fever; 38.6 Cel within the look-back is. Each `measurements` entry of
+cards/findings.yaml (library/measures.py) becomes a Finding, so rules ask `present: measured-fever`
+and cards list the readings under "Triggered by" with their values and dates. Every reading of the
+window is kept, not only the latest: a fever three days ago still counts after a normal reading
+today, and a rising CRP needs the one before.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from ..core import dates, fhirjson
+from ..data.record import PatientRecord
+from ..library.finding_defs import FindingDefs
+from ..library.measures import MeasureDef
+from ..library.terminology import Terminology
+from .evidence import FAR_PAST, Evidence
+from .labs import _unit
+from .statuses import OBSERVATION_COUNTS, observation_status
+
+
+@dataclass(frozen=True)
+class Reading:
+    measure: MeasureDef
+    value: float  # in the canonical unit
+    raised: bool
+    when: date
+    instant: datetime  # orders readings of the same day
+    evidence: Evidence
+
+
+def _range_high(part: dict, measure: MeasureDef, unit: str | None) -> float | None:
+    for ref in fhirjson.items(part.get("referenceRange")):
+        high = fhirjson.mapping(ref.get("high"))
+        value = fhirjson.number(high.get("value"))
+        if value is not None:
+            return measure.to_canonical(value, _unit(high) or unit)
+    return None
+
+
+def _raised(part: dict, measure: MeasureDef, value: float, unit: str | None, defs: FindingDefs,
+            terms: Terminology) -> bool:
+    """At or above `at_least` (fever); else the lab's own range, else its flag, else the fallback."""
+    if measure.at_least is not None:
+        return value >= measure.at_least
+    if measure.use_range:
+        high = _range_high(part, measure, unit)
+        if high is not None:
+            return value > high
+        flags = [c for concept in fhirjson.items(part.get("interpretation")) for c in fhirjson.codings(concept)]
+        if flags:
+            return bool(terms.concepts_in(flags) & defs.interpretation_high)
+    return measure.above is not None and value > measure.above
+
+
+def _readings(obs: dict, defs: FindingDefs, terms: Terminology, today: date, notes: list[str]) -> list[Reading]:
+    found = []
+    when = dates.effective(obs)
+    reference = f"Observation/{obs.get('id')}"
+    for part in (obs, *fhirjson.items(obs.get("component"))):
+        codings = fhirjson.codings(part.get("code"))
+        measures = {m.name: m for c in codings for vs in terms.concepts_for(c.get("system"), c["code"])
+                    for m in defs.measure_by_concept.get(vs, ())}
+        for measure in measures.values():
+            if when is None or (today - when.day).days > measure.within_days:
+                continue
+            quantity = fhirjson.mapping(part.get("valueQuantity"))
+            raw = fhirjson.number(quantity.get("value"))
+            if raw is None:
+                continue
+            unit = _unit(quantity)
+            value = measure.to_canonical(raw, unit)
+            if value is None:
+                notes.append(f"{reference}: unit '{unit}' for {measure.name} cannot be converted to {measure.unit}; ignored")
+                continue
+            coding = next(c for c in codings if terms.concepts_for(c.get("system"), c["code"]) & measure.codes)
+            display = terms.display(coding.get("system"), coding["code"]) or fhirjson.text(coding.get("display")) or measure.label
+            shown = f"{raw:g} {unit or measure.unit}"
+            raised = _raised(part, measure, value, unit, defs, terms)
+            evidence = Evidence(reference, display, when.day, raised, f"{coding.get('system')}|{coding['code']}", shown)
+            found.append(Reading(measure, value, raised, when.day, when.instant or FAR_PAST, evidence))
+    return found
+
+
+def read_measured(record: PatientRecord, defs: FindingDefs, terms: Terminology, today: date,
+                  notes: list[str]) -> dict[str, list[Reading]]:
+    """Per measured finding, its readings within the look-back window, oldest first."""
+    by_measure: dict[str, list[Reading]] = defaultdict(list)
+    if not defs.measures:
+        return by_measure
+    for obs in record.of_type("Observation"):
+        if observation_status(obs.get("status")).code not in OBSERVATION_COUNTS:
+            continue
+        for reading in _readings(obs, defs, terms, today, notes):
+            by_measure[reading.measure.name].append(reading)
+    for readings in by_measure.values():
+        readings.sort(key=lambda r: (r.when, r.instant))
+    return by_measure
