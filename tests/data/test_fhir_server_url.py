@@ -14,14 +14,13 @@ from hypothesis import strategies as st
 
 from cds_service.core.settings import Settings
 from cds_service.web.trust import TrustError, load_trust
-from tests.helpers.apps import new_app
+from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.fault_servers import ByPath, Bystander
 
 SERVICE = "/cds-services/nerve-cds-patient-view"
 PID = "url-1"
 TOKEN = "tok-must-stay-home"
-OTHER_KEYS = ("conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
-              "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
+OTHER_KEYS = tuple(k for k in shipped_library().service("nerve-cds-patient-view").prefetch if k != "patient")
 
 
 @pytest.fixture(scope="module")
