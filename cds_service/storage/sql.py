@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from .analytics import Report
-from .interface import StorageUrlError, StoreUnavailable
+from .interface import Background, StorageUrlError, StoreUnavailable
 from .sql_feedback import SqlFeedbackStore
 from .sql_replay import SqlReplayStore
 from .sql_report import build_report
@@ -52,9 +52,7 @@ class SqlDatabase:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
-        parsed = make_url(url)
-        database = parsed.database or ""
-        self._file = Path(database) if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") else None
+        self._file = _sqlite_file(url)
         if self._file is not None:
             event.listen(self.engine, "connect", _write_ahead_log)
         self._identity: tuple[int, int] | None = None
@@ -116,6 +114,20 @@ class SqlDatabase:
             return False
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL, also in URI form (sqlite:///file:path?mode=ro&uri=true); None
+    for another database or an in-memory one."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        database = database[len("file:"):]
+        if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+            return None
+    return Path(database)
+
+
 def _engine(url: str) -> Engine:
     """The engine for a URL open_storage gave us (its scheme is plain letters and digits), or
     StorageUrlError naming what is wrong: SQLAlchemy's own messages quote the URL."""
@@ -140,9 +152,9 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
 class SqlStorage:
     """Feedback, issued cards and the replay cache on one database, through one engine."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, background: Background | None = None) -> None:
         self.database = SqlDatabase(url)
-        self.feedback = SqlFeedbackStore(self.database)
+        self.feedback = SqlFeedbackStore(self.database, background or Background())
         self.replay = SqlReplayStore(self.database)
         self.ready()  # migrate now; a database down at start-up shows in /readyz, it is no crash
 
