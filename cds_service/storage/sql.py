@@ -28,6 +28,7 @@ from .sql_report import build_report
 from .sql_schema import issued_card
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_SECONDS = 0.25
 # Replicas starting together on one PostgreSQL take turns at migrating (any fixed 64-bit number).
 _MIGRATION_LOCK = 0x6E65_7276_6563_6473
 
@@ -132,8 +133,11 @@ def _engine(url: str) -> Engine:
     """The engine for a URL open_storage gave us (its scheme is plain letters and digits), or
     StorageUrlError naming what is wrong: SQLAlchemy's own messages quote the URL."""
     scheme = url.partition("://")[0]
+    # SQLite waits for a lock by sleeping in C, which stops a whole gevent worker: a short wait,
+    # and the issued-card writer retries with cooperative sleeps (sql_feedback.py).
+    options = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if scheme.startswith("sqlite") else {}
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **options)
     except NoSuchModuleError:
         raise StorageUrlError(f"unknown database driver in '{scheme}'") from None
     except ImportError as exc:

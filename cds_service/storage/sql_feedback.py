@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 
 from .feedback import FeedbackItem
 from .interface import Background, StoreUnavailable, WriteHealth, check_text
@@ -34,6 +34,7 @@ Row = tuple[Any, str, str, Any, datetime]  # card uuid, service, hookInstance, t
 
 class SqlFeedbackStore:
     PROBE_EVERY_SECONDS = 5.0
+    LOCKED_GIVE_UP_SECONDS = 10.0
 
     def __init__(self, database: SqlDatabase, background: Background) -> None:
         self._db = database
@@ -122,7 +123,7 @@ class SqlFeedbackStore:
         row costs only itself."""
         try:
             try:
-                self._insert(rows)
+                self._insert_when_free(rows)
             except (IntegrityError, DataError):
                 refused: list[str] = []
                 for row in rows:
@@ -149,6 +150,19 @@ class SqlFeedbackStore:
     def _written(self, operation: str, error: Exception | None) -> None:
         self._last_write = WriteHealth(error is None, error.__class__.__name__ if error else None)
         self._background.observe(operation, error is None)
+
+    def _insert_when_free(self, rows: list[Row]) -> None:
+        """A SQLite file locked by another writer (the other worker, a backup) waits for it here,
+        in short cooperative sleeps: SQLite's own wait sleeps in C, which would stop a gevent worker
+        (its busy timeout is kept short for that reason, sql.py)."""
+        gives_up = time.monotonic() + self.LOCKED_GIVE_UP_SECONDS
+        while True:
+            try:
+                return self._insert(rows)
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() >= gives_up:
+                    raise
+            time.sleep(0.05)
 
     def _insert(self, rows: list[Row]) -> None:
         with self._db.begin() as conn:

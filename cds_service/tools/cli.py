@@ -60,6 +60,9 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
 
     _check_port_free(host, port)
     metrics_dir = serving.share_metrics()  # before anything imports prometheus_client
+    # psycopg picks how it waits for PostgreSQL when first imported, here in the master before
+    # gevent: its C wait would block a whole worker. poll() is what gevent patches in the workers.
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_poll")
     # Everything is checked once here, before the workers fork (a bad trust file or database URL
     # is one line and exit 2), and the card library is loaded once and shared with them.
     library = create_app(settings).extensions["nerve_cds.library"]

@@ -97,7 +97,10 @@ def _call_service(service_id: str) -> Any:
     if service is None:
         raise NotFound(f"no CDS service with id '{service_id}'")
     g.log_fields = {"service": service_id}
-    hook_request, context = parse_request(_json_body(), service.hook)
+    _time_left("before its request was read")  # waiting for the CPU: refused before any more is spent on it
+    body = _json_body()
+    _time_left("while its request was read")
+    hook_request, context = parse_request(body, service.hook)
     g.log_fields["hookInstance"] = hook_request.hookInstance
     settings = current_app.config["NERVE_CDS_SETTINGS"]
     client = getattr(g, "cds_client", None)
