@@ -11,14 +11,14 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, literal, select, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .analytics import Report
 from .interface import Background, StorageUrlError, StoreUnavailable
@@ -29,6 +29,8 @@ from .sql_schema import issued_card
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 0.25
+LOCKED_GIVE_UP_SECONDS = 5.0  # how long a write waits, in all, for a SQLite file another holds
+T = TypeVar("T")
 # Replicas starting together on one PostgreSQL take turns at migrating (any fixed 64-bit number).
 _MIGRATION_LOCK = 0x6E65_7276_6563_6473
 
@@ -106,6 +108,19 @@ class SqlDatabase:
             command.upgrade(config, "head")
             return MigrationContext.configure(conn).get_current_revision()
 
+    def when_free(self, write: Callable[[], T]) -> T:
+        """`write()`, again after short cooperative sleeps while another writer (the other worker,
+        a backup) holds the SQLite file: SQLite's own wait sleeps in C, which would stop a whole
+        gevent worker, so it is kept short (SQLITE_BUSY_SECONDS)."""
+        gives_up = time.monotonic() + LOCKED_GIVE_UP_SECONDS
+        while True:
+            try:
+                return write()
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() >= gives_up:
+                    raise
+            time.sleep(0.05)
+
     def ready(self) -> bool:
         try:
             with self.begin() as conn:
@@ -134,7 +149,7 @@ def _engine(url: str) -> Engine:
     StorageUrlError naming what is wrong: SQLAlchemy's own messages quote the URL."""
     scheme = url.partition("://")[0]
     # SQLite waits for a lock by sleeping in C, which stops a whole gevent worker: a short wait,
-    # and the issued-card writer retries with cooperative sleeps (sql_feedback.py).
+    # and writes retry with cooperative sleeps (SqlDatabase.when_free).
     options = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if scheme.startswith("sqlite") else {}
     try:
         return create_engine(url, pool_pre_ping=True, **options)

@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .feedback import FeedbackItem
 from .interface import Background, StoreUnavailable, WriteHealth, check_text
@@ -34,7 +34,6 @@ Row = tuple[Any, str, str, Any, datetime]  # card uuid, service, hookInstance, t
 
 class SqlFeedbackStore:
     PROBE_EVERY_SECONDS = 5.0
-    LOCKED_GIVE_UP_SECONDS = 10.0
 
     def __init__(self, database: SqlDatabase, background: Background) -> None:
         self._db = database
@@ -123,12 +122,12 @@ class SqlFeedbackStore:
         row costs only itself."""
         try:
             try:
-                self._insert_when_free(rows)
+                self._db.when_free(lambda: self._insert(rows))
             except (IntegrityError, DataError):
                 refused: list[str] = []
                 for row in rows:
                     try:
-                        self._insert([row])
+                        self._db.when_free(lambda: self._insert([row]))
                     except (IntegrityError, DataError) as exc:
                         refused.append(exc.__class__.__name__)
                 if refused:
@@ -151,19 +150,6 @@ class SqlFeedbackStore:
         self._last_write = WriteHealth(error is None, error.__class__.__name__ if error else None)
         self._background.observe(operation, error is None)
 
-    def _insert_when_free(self, rows: list[Row]) -> None:
-        """A SQLite file locked by another writer (the other worker, a backup) waits for it here,
-        in short cooperative sleeps: SQLite's own wait sleeps in C, which would stop a gevent worker
-        (its busy timeout is kept short for that reason, sql.py)."""
-        gives_up = time.monotonic() + self.LOCKED_GIVE_UP_SECONDS
-        while True:
-            try:
-                return self._insert(rows)
-            except OperationalError as exc:
-                if "locked" not in str(exc.orig) or time.monotonic() >= gives_up:
-                    raise
-            time.sleep(0.05)
-
     def _insert(self, rows: list[Row]) -> None:
         with self._db.begin() as conn:
             known = set(conn.scalars(select(issued_card.c.card_uuid).where(issued_card.c.card_uuid.in_([r[0] for r in rows]))))
@@ -184,8 +170,7 @@ class SqlFeedbackStore:
         try:
             for item in items:
                 try:
-                    with self._db.begin() as conn:
-                        stored += _insert_feedback(conn, service_id, item, now)
+                    stored += self._db.when_free(lambda: self._save_one(service_id, item, now))
                 except IntegrityError:  # the same feedback arriving concurrently
                     continue
         except StoreUnavailable as exc:
@@ -196,6 +181,10 @@ class SqlFeedbackStore:
             raise StoreUnavailable(exc.__class__.__name__) from None
         self._written("feedback", None)
         return stored
+
+    def _save_one(self, service_id: str, item: FeedbackItem, now: datetime) -> int:
+        with self._db.begin() as conn:
+            return _insert_feedback(conn, service_id, item, now)
 
 
 def _check_item(place: str, item: FeedbackItem) -> None:
