@@ -116,7 +116,8 @@ def _end_worker(arbiter: Any, worker: Any) -> None:
     stopping = sys.exc_info()[1]  # the worker's sys.exit(code), on its way out
     if worker.pid != os.getpid() or not isinstance(stopping, SystemExit):
         return  # gunicorn also calls this hook in the master for a worker that vanished
-    serving.drain(worker.wsgi)
+    if hasattr(worker, "wsgi"):  # a worker that failed to build its app has nothing to drain
+        serving.drain(worker.wsgi)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()
