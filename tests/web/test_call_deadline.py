@@ -86,3 +86,16 @@ def test_feedback_waits_while_the_process_is_busy_with_hook_calls(tmp_path):
     assert outcome(busy, 503) and busy.headers["Retry-After"] == "5"
     assert statuses == [412] * 16
     assert app.test_client().post(SERVICE + "/feedback", json=feedback).status_code == 200
+
+
+def test_analytics_wait_while_the_process_is_busy_with_hook_calls(tmp_path):
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db", workbench_enabled=True))
+    load = app.extensions["nerve_cds.load"]
+    calls = [load.hook_call() for _ in range(load.busy_calls)]
+    for call in calls:
+        call.__enter__()
+    busy = app.test_client().get("/workbench/feedback")
+    for call in calls:
+        call.__exit__(None, None, None)
+    assert busy.status_code == 503 and busy.headers["Retry-After"] == "5"
+    assert app.test_client().get("/workbench/feedback").status_code == 200
