@@ -22,8 +22,8 @@ def heavy_ces() -> dict:
                             "valueQuantity": {"value": 60 + n % 40, "unit": "/min"}}} for n in range(1500)]
     return hook(prefetch=dict(CES, observations={"resourceType": "Bundle", "type": "searchset", "entry": vitals}))
 
-STARTS = 6
-BURST = 64
+STARTS = 8
+BURST = 96
 
 
 def test_fresh_workers_answer_a_burst_of_ces_calls(tmp_path):
