@@ -54,7 +54,8 @@ def metrics() -> Metrics:
             store_errors=Counter("nerve_cds_feedback_store_errors", "Feedback-store writes that failed, by "
                                  "operation (issued-cards, feedback)", ["operation"]),
             store_writable=Gauge("nerve_cds_feedback_store_writable", "1 if the feedback store took the last "
-                                 "write and probe, 0 if not (lowest over the live workers)", multiprocess_mode="livemin"),
+                                 "write or probe, 0 if not (the latest any live worker saw)",
+                                 multiprocess_mode="livemostrecent"),
             shed=Counter("nerve_cds_shed", "Work refused to keep hook calls on time, by what (call-deadline, "
                          "feedback)", ["what"]),
         )
@@ -88,8 +89,8 @@ def observe_store(operation: str, ok: bool) -> None:
 
 
 def install(app: Flask, settings: Settings) -> None:
-    """The /metrics endpoint, behind the operator's token; 404 when no token is set."""
-    metrics()
+    """The /metrics endpoint, behind the operator's token; 404 when no token is set. The metrics
+    themselves are made on first use, so a gunicorn master that only checks the app makes none."""
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
 
     @app.get("/metrics")

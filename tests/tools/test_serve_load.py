@@ -83,3 +83,6 @@ def test_metrics_sum_every_worker(tmp_path):
             text = requests.get(server.base + "/metrics", headers={"Authorization": f"Bearer {token}", "Connection": "close"},
                                 timeout=5).text
             assert calls in text and cards in text, text[:3000]
+        requests.get(server.base + "/readyz", timeout=5)
+        text = requests.get(server.base + "/metrics", headers={"Authorization": f"Bearer {token}"}, timeout=5).text
+        assert "nerve_cds_feedback_store_writable 1.0" in text, text[:3000]
