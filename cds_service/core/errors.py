@@ -44,6 +44,10 @@ class PreconditionFailed(HttpError):
     status = 412
     issue_code = "incomplete"
 
+    def __init__(self, message: str, keys: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.keys = keys  # the prefetch keys that could not be had
+
 
 class PayloadTooLarge(HttpError):
     status = 413
@@ -56,10 +60,22 @@ class UnsupportedMediaType(HttpError):
 
 
 class ServiceUnavailable(HttpError):
-    """503: a dependency (the feedback database) is down; the client may retry later."""
+    """503: a dependency (the feedback database) is down, or the service is busy; the client may
+    retry later (after `retry_after` seconds when given)."""
 
     status = 503
     issue_code = "transient"
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class DeadlinePassed(ServiceUnavailable):
+    """503: the hook call ran out of its time budget before advice was ready. No cards is not
+    'no advice': the answer says so, never an empty list."""
+
+    issue_code = "timeout"
 
 
 class ServerError(HttpError):

@@ -93,6 +93,11 @@ class Settings(BaseModel):
     fhir_max_response_bytes: PositiveInt = 20_000_000
     # One budget for all FHIR work of a hook call (every batch, read and page), in seconds.
     fhir_deadline: PositiveFloat = 5.0
+    # The whole hook call, from its arrival to its answer (authentication, FHIR, engine), in
+    # seconds: the FHIR work gets what is left of it, and past it the answer is a 503.
+    call_deadline: PositiveFloat = 5.0
+    # Prometheus metrics at /metrics, for callers sending this as a Bearer token; unset: off (404).
+    metrics_token: SecretStr | None = None
     # Opt-in: return the PAMA appropriateness rating as a systemActions update.
     pama_system_actions: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"

@@ -71,11 +71,12 @@ class FhirClient:
     """One requests.Session against one checked FHIR base URL, for the duration of one hook call.
     Nothing outside that base URL is called, and the access token is sent only there."""
 
-    def __init__(self, base: HttpUrl, access_token: str | None, settings: Settings):
+    def __init__(self, base: HttpUrl, access_token: str | None, settings: Settings, budget: float | None = None):
         self.base = replace(base, path=base.path.rstrip("/") + "/")
         self.access_token = access_token
         self.settings = settings
-        self.deadline = Deadline(settings.fhir_deadline)
+        self.budget = settings.fhir_deadline if budget is None else max(budget, 0.0)
+        self.deadline = Deadline(self.budget)
         self.round_trips = 0
         self.session = requests.Session()
         adapter = DeadlineAdapter(self.deadline)
@@ -95,7 +96,7 @@ class FhirClient:
         return min(self.settings.fhir_connect_timeout, left), min(self.settings.fhir_read_timeout, left)
 
     def _late(self) -> FetchError:
-        return FetchError(f"FHIR server did not answer in time (the {self.settings.fhir_deadline:g} s deadline for all FHIR work ran out)")
+        return FetchError(f"FHIR server did not answer in time (the {self.budget:.3g} s left of the call's deadline for all FHIR work ran out)")
 
     def url(self, relative_or_absolute: str) -> HttpUrl:
         """Absolute URL on this server; a link that points elsewhere (a `next` link to another

@@ -79,8 +79,12 @@ def gather(
     access_token: str | None,
     settings: Settings,
     allowlist: Sequence[str],
+    budget: float | None = None,
 ) -> Gathered:
-    """Every template's data, from prefetch or the FHIR server; 412 if a required key is missing."""
+    """Every template's data, from prefetch or the FHIR server; 412 if a required key is missing.
+    All FHIR work shares one deadline: `budget` seconds (what the hook call has left for it), or
+    the FHIR deadline setting."""
+    budget = settings.fhir_deadline if budget is None else budget
     result = Gathered()
     sent = prefetch or {}
     to_fetch: list[str] = []
@@ -102,7 +106,7 @@ def gather(
     client = None  # one client, so one deadline, for every FHIR read of this call
     try:
         if to_fetch or to_page:
-            client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures)
+            client = _client(fhir_server, access_token, settings, allowlist, to_fetch + to_page, failures, budget)
         if client is not None:
             _fetch(client, templates, to_fetch, context, user_id, result, failures)
             for key in to_page:
@@ -113,7 +117,7 @@ def gather(
         missing = {k: r for k, r in failures.items() if k in required}
         if missing:
             detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
-            raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})")
+            raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})", keys=tuple(failures))
         owner = Owner(str(context.get("patientId", "")), result.data, fhir_server)
         screened = screen(result.data, templates, owner)
         result.data, result.set_aside = screened.data, screened.set_aside
@@ -123,7 +127,7 @@ def gather(
             raise PreconditionFailed(f"prefetch data is not this patient's ({detail})")
         open_refs = medrefs.unresolved(result.data)
         if open_refs and client is None:
-            client = _client(fhir_server, access_token, settings, allowlist, [], {})
+            client = _client(fhir_server, access_token, settings, allowlist, [], {}, budget)
         if open_refs:
             _resolve_medications(result, client, open_refs)
     finally:
@@ -149,7 +153,7 @@ def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs:
             result.sources[key] = "partial"
 
 
-def _client(server, token, settings, allowlist, keys, failures) -> FhirClient | None:
+def _client(server, token, settings, allowlist, keys, failures, budget) -> FhirClient | None:
     if not server:
         failures.update({k: "not prefetched and no fhirServer given" for k in keys})
         return None
@@ -158,7 +162,7 @@ def _client(server, token, settings, allowlist, keys, failures) -> FhirClient | 
     except ServerNotAllowed as exc:
         failures.update({k: f"not prefetched and {exc}" for k in keys})
         return None
-    return FhirClient(base, token, settings)
+    return FhirClient(base, token, settings, budget)
 
 
 def _fetch(client, templates, keys, context, user_id, result, failures) -> None:

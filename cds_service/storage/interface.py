@@ -7,8 +7,9 @@ this module loads no database library (tests/project/test_architecture.py checks
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from ..core.config import ConfigError
 from .analytics import Report
@@ -40,13 +41,44 @@ class StorageUrlError(ConfigError):
         super().__init__(f"NERVE_CDS_DATABASE_URL: {problem}")
 
 
+def _never_wait() -> None:
+    return None
+
+
+def _unobserved(operation: str, ok: bool) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Background:
+    """How a store's background writing fits the process that hosts it. `pace` is called before
+    each background write and may wait while hook calls are busy (advice comes first); `observe`
+    hears the outcome of every write, ('issued-cards' or 'feedback', ok), e.g. for metrics."""
+
+    pace: Callable[[], None] = _never_wait
+    observe: Callable[[str, bool], None] = _unobserved
+
+
+@dataclass(frozen=True)
+class WriteHealth:
+    """Whether the store can write now: the last write's outcome and a probe's. `error` names the
+    error's class only (a message may quote the URL)."""
+
+    writable: bool
+    error: str | None = None
+
+
 class FeedbackStore(Protocol):
     def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
         """Note cards just sent to `client` (in the background: advice must not wait). Unstorable for
         bad text."""
 
-    def flush(self) -> None:
-        """Wait until every card remembered so far has been written (or given up on)."""
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every card remembered so far has been written (or given up on), at most
+        `timeout` seconds; False if some were still waiting when it ran out."""
+
+    def write_health(self) -> WriteHealth:
+        """Can feedback and issued cards be written now (a probe at most every few seconds)?"""
 
     def save(self, service_id: str, client: str, items: Sequence[FeedbackItem]) -> int:
         """Store each item, from `client`, once (the spec lets a client send the same card, outcome

@@ -11,23 +11,26 @@ import time
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, create_engine, event, literal, select, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 from .analytics import Report
-from .interface import StorageUrlError, StoreUnavailable
+from .interface import Background, StorageUrlError, StoreUnavailable
 from .sql_feedback import SqlFeedbackStore
 from .sql_replay import SqlReplayStore
 from .sql_report import build_report
 from .sql_schema import issued_card
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_SECONDS = 0.25
+LOCKED_GIVE_UP_SECONDS = 5.0  # how long a write waits, in all, for a SQLite file another holds
+T = TypeVar("T")
 # Replicas starting together on one PostgreSQL take turns at migrating (any fixed 64-bit number).
 _MIGRATION_LOCK = 0x6E65_7276_6563_6473
 
@@ -52,9 +55,7 @@ class SqlDatabase:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _engine(url)
-        parsed = make_url(url)
-        database = parsed.database or ""
-        self._file = Path(database) if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:") else None
+        self._file = _sqlite_file(url)
         if self._file is not None:
             event.listen(self.engine, "connect", _write_ahead_log)
         self._identity: tuple[int, int] | None = None
@@ -107,6 +108,19 @@ class SqlDatabase:
             command.upgrade(config, "head")
             return MigrationContext.configure(conn).get_current_revision()
 
+    def when_free(self, write: Callable[[], T]) -> T:
+        """`write()`, again after short cooperative sleeps while another writer (the other worker,
+        a backup) holds the SQLite file: SQLite's own wait sleeps in C, which would stop a whole
+        gevent worker, so it is kept short (SQLITE_BUSY_SECONDS)."""
+        gives_up = time.monotonic() + LOCKED_GIVE_UP_SECONDS
+        while True:
+            try:
+                return write()
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or time.monotonic() >= gives_up:
+                    raise
+            time.sleep(0.05)
+
     def ready(self) -> bool:
         try:
             with self.begin() as conn:
@@ -116,12 +130,29 @@ class SqlDatabase:
             return False
 
 
+def _sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL, also in URI form (sqlite:///file:path?mode=ro&uri=true); None
+    for another database or an in-memory one."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    if parsed.query.get("uri") == "true" and database.startswith("file:"):
+        database = database[len("file:"):]
+        if database in ("", ":memory:") or parsed.query.get("mode") == "memory":
+            return None
+    return Path(database)
+
+
 def _engine(url: str) -> Engine:
     """The engine for a URL open_storage gave us (its scheme is plain letters and digits), or
     StorageUrlError naming what is wrong: SQLAlchemy's own messages quote the URL."""
     scheme = url.partition("://")[0]
+    # SQLite waits for a lock by sleeping in C, which stops a whole gevent worker: a short wait,
+    # and writes retry with cooperative sleeps (SqlDatabase.when_free).
+    options = {"connect_args": {"timeout": SQLITE_BUSY_SECONDS}} if scheme.startswith("sqlite") else {}
     try:
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, **options)
     except NoSuchModuleError:
         raise StorageUrlError(f"unknown database driver in '{scheme}'") from None
     except ImportError as exc:
@@ -140,9 +171,9 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
 class SqlStorage:
     """Feedback, issued cards and the replay cache on one database, through one engine."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, background: Background | None = None) -> None:
         self.database = SqlDatabase(url)
-        self.feedback = SqlFeedbackStore(self.database)
+        self.feedback = SqlFeedbackStore(self.database, background or Background())
         self.replay = SqlReplayStore(self.database)
         self.ready()  # migrate now; a database down at start-up shows in /readyz, it is no crash
 

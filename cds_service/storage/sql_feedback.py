@@ -5,7 +5,10 @@ fsync) on every hook call would cost more than the advice itself. Feedback waits
 cards to be written first, so it finds the card it is about when it was recorded (the caller
 has already checked the card's signed uuid, so a card whose row was lost is still taken).
 Each feedback item is stored in its own transaction; only a true duplicate counts as already
-stored, and any other refusal is reported (StoreRefused), never passed over.
+stored, and any other refusal is reported (StoreRefused), never passed over. The writer gives way
+to hook calls (Background.pace) and is started in the process that uses it, so under gunicorn each
+worker has its own, made after gevent has patched threading (a lock taken before the patch and
+held across a greenlet switch would freeze the worker).
 """
 from __future__ import annotations
 
@@ -13,14 +16,15 @@ import logging
 import os
 import queue
 import threading
+import time
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .feedback import FeedbackItem
-from .interface import StoreRefused, StoreUnavailable, check_text
+from .interface import Background, StoreRefused, StoreUnavailable, WriteHealth, check_text
 from .sql_schema import feedback, issued_card
 
 if TYPE_CHECKING:
@@ -32,12 +36,18 @@ Row = tuple[Any, str, str, str, Any, datetime]  # card uuid, service, client, ho
 
 
 class SqlFeedbackStore:
-    def __init__(self, database: SqlDatabase) -> None:
+    PROBE_EVERY_SECONDS = 5.0
+
+    def __init__(self, database: SqlDatabase, background: Background) -> None:
         self._db = database
+        self._background = background
         self._pending: queue.Queue[list[Row]] = queue.Queue(maxsize=10_000)
         self._writer_pid: int | None = None
-        self._lock = threading.Lock()
+        self._hurry = False  # flushing: the writer stops giving way to hook calls
         self._failing = False  # the writer's state, so an outage is one log line, not one per batch
+        self._last_write: WriteHealth | None = None
+        self._probe = WriteHealth(True)
+        self._probed_at = -1e9
 
     def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
         check_text("hookInstance", hook_instance)
@@ -52,22 +62,53 @@ class SqlFeedbackStore:
         except queue.Full:  # advice matters more than bookkeeping
             log.warning("issued-card queue full; cards not recorded", extra={"fields": {"cards": len(rows)}})
 
-    def flush(self) -> None:
-        if self._writer_pid == os.getpid():
-            self._pending.join()
+    def flush(self, timeout: float | None = None) -> bool:
+        if self._writer_pid != os.getpid():
+            return True
+        ends = None if timeout is None else time.monotonic() + timeout
+        self._hurry = True
+        try:
+            while self._pending.unfinished_tasks:
+                if ends is not None and time.monotonic() >= ends:
+                    return False
+                time.sleep(0.01)  # cooperative under gevent: the writer runs meanwhile
+            return True
+        finally:
+            self._hurry = False
+
+    def write_health(self) -> WriteHealth:
+        """The last real write's outcome, the database still in place, and a zero-row update every
+        few seconds: it needs a write transaction, so a read-only database fails it before any
+        card is lost; a full disk shows in the real writes."""
+        try:
+            self._db.check()
+        except StoreUnavailable:
+            return WriteHealth(False, StoreUnavailable.__name__)
+        if time.monotonic() - self._probed_at >= self.PROBE_EVERY_SECONDS:
+            self._probed_at = time.monotonic()
+            try:
+                with self._db.begin() as conn:
+                    conn.execute(update(issued_card).where(issued_card.c.card_uuid.is_(None)).values(topic=issued_card.c.topic))
+                self._probe = WriteHealth(True)
+            except (StoreUnavailable, SQLAlchemyError) as exc:
+                self._probe = WriteHealth(False, exc.__class__.__name__)
+        if not self._probe.writable:
+            return self._probe
+        return self._last_write or self._probe
 
     def _start_writer(self) -> None:
-        """One writer thread per process (gunicorn forks workers after the app is built)."""
+        """One writer thread per process. The process is claimed before the thread starts, and
+        no lock is held: under gevent, starting a thread switches greenlets."""
         if self._writer_pid == os.getpid():
             return
-        with self._lock:
-            if self._writer_pid != os.getpid():
-                threading.Thread(target=self._write_forever, name="issued-cards", daemon=True).start()
-                self._writer_pid = os.getpid()
+        self._writer_pid = os.getpid()
+        threading.Thread(target=self._write_forever, name="issued-cards", daemon=True).start()
 
     def _write_forever(self) -> None:
         while True:
             batches = [self._pending.get()]
+            if not self._hurry:
+                self._background.pace()  # hook calls first; more rows gather meanwhile
             while len(batches) < 200:
                 try:
                     batches.append(self._pending.get_nowait())
@@ -84,27 +125,33 @@ class SqlFeedbackStore:
         row costs only itself."""
         try:
             try:
-                self._insert(rows)
+                self._db.when_free(lambda: self._insert(rows))
             except (IntegrityError, DataError):
                 refused: list[str] = []
                 for row in rows:
                     try:
-                        self._insert([row])
+                        self._db.when_free(lambda: self._insert([row]))
                     except (IntegrityError, DataError) as exc:
                         refused.append(exc.__class__.__name__)
                 if refused:
                     log.warning("issued cards refused by the database; the others were recorded",
                                 extra={"fields": {"refused": len(refused), "error": refused[0]}})
         except (StoreUnavailable, SQLAlchemyError) as exc:
+            self._written("issued-cards", exc)
             if not self._failing:
                 reason = str(exc) if isinstance(exc, StoreUnavailable) else exc.__class__.__name__
                 log.warning("cannot record issued cards: feedback database unavailable (%s)", reason,
                             extra={"fields": {"error": reason, "cards": len(rows)}})
             self._failing = True
             return
+        self._written("issued-cards", None)
         if self._failing:
             log.info("recording issued cards again")
             self._failing = False
+
+    def _written(self, operation: str, error: Exception | None) -> None:
+        self._last_write = WriteHealth(error is None, error.__class__.__name__ if error else None)
+        self._background.observe(operation, error is None)
 
     def _insert(self, rows: list[Row]) -> None:
         with self._db.begin() as conn:
@@ -127,17 +174,25 @@ class SqlFeedbackStore:
         try:
             for n, item in enumerate(items):
                 try:
-                    with self._db.begin() as conn:
-                        stored += _insert_feedback(conn, service_id, client, item, now)
+                    stored += self._db.when_free(lambda: self._save_one(service_id, client, item, now))
                 except (IntegrityError, DataError) as exc:
                     if not self._duplicate(item):  # not the same feedback arriving concurrently
                         refused.append(f"feedback.{n}: the database refused it ({exc.__class__.__name__})")
+        except StoreUnavailable as exc:
+            self._written("feedback", exc)
+            raise
         except SQLAlchemyError as exc:
+            self._written("feedback", exc)
             raise StoreUnavailable(exc.__class__.__name__) from None
+        self._written("feedback", None)
         if refused:
             log.error("feedback refused by the database", extra={"fields": {"refused": len(refused), "stored": stored}})
             raise StoreRefused("; ".join(refused), stored)
         return stored
+
+    def _save_one(self, service_id: str, client: str, item: FeedbackItem, now: datetime) -> int:
+        with self._db.begin() as conn:
+            return _insert_feedback(conn, service_id, client, item, now)
 
     def _duplicate(self, item: FeedbackItem) -> bool:
         """Whether this card, outcome and instant is stored now (another request stored it first)."""

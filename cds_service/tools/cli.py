@@ -55,10 +55,17 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
     if dev:  # authentication off unless NERVE_CDS_AUTH_ENABLED says otherwise, read like every setting
         overrides = {"dev": True} if "NERVE_CDS_AUTH_ENABLED" in os.environ else {"dev": True, "auth_enabled": False}
     settings = Settings.from_env(**overrides)
+    from ..web import serving
     from ..web.app import create_app
 
     _check_port_free(host, port)
-    app = create_app(settings)  # load and check the library once, before forking workers
+    metrics_dir = serving.share_metrics()  # before anything imports prometheus_client
+    # psycopg picks how it waits for PostgreSQL when first imported, here in the master before
+    # gevent: its C wait would block a whole worker. poll() is what gevent patches in the workers.
+    os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_poll")
+    # Everything is checked once here, before the workers fork (a bad trust file or database URL
+    # is one line and exit 2), and the card library is loaded once and shared with them.
+    library = create_app(settings).extensions["nerve_cds.library"]
     # Everything loaded so far lives as long as the process: keep it out of every garbage
     # collection in the workers (and their pages shared after fork).
     gc.collect()
@@ -75,26 +82,42 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
             self.cfg.set("worker_connections", connections)
             self.cfg.set("accesslog", None)
             self.cfg.set("timeout", 30)
+            # After SIGTERM: calls in flight end within their deadline, then queued rows are
+            # written (bounded), well before the master's kill.
+            self.cfg.set("graceful_timeout", serving.graceful_seconds(settings))
             # gunicorn's control socket defaults to one fixed path per user, shared by every
             # instance on the machine; the service is managed by signals, so it has none.
             self.cfg.set("control_socket_disable", True)
+            self.cfg.set("post_worker_init", serving.watch_for_stop)
             self.cfg.set("worker_exit", _end_worker)
+            self.cfg.set("child_exit", serving.worker_gone)
 
         def load(self) -> Any:
-            return app
+            # Runs in each worker, after gevent has patched it: every lock, thread, queue and
+            # database pool of the app is the worker's own and cooperative (one made in the
+            # master and held across a greenlet switch froze whole workers).
+            return create_app(settings, library=library)
 
-    Server().run()
+    try:
+        Server().run()
+    finally:
+        serving.remove_metrics(metrics_dir)
 
 
 def _end_worker(arbiter: Any, worker: Any) -> None:
-    """gunicorn's worker_exit hook: a worker that is exiting flushes its logs and ends without the
-    interpreter's teardown. That teardown clears modules in reverse import order, so gevent's
-    (imported by the worker) go before flask's and charset_normalizer's, whose module-level log
-    handlers are then freed and call back into logging's lock, which gevent patched: an
-    'Exception ignored ... gevent/thread.py ... TypeError' traceback on every stop."""
+    """gunicorn's worker_exit hook: a worker that is exiting writes what it still has queued
+    (bounded), flushes its logs and ends without the interpreter's teardown. That teardown clears
+    modules in reverse import order, so gevent's (imported by the worker) go before flask's and
+    charset_normalizer's, whose module-level log handlers are then freed and call back into
+    logging's lock, which gevent patched: an 'Exception ignored ... gevent/thread.py ...
+    TypeError' traceback on every stop."""
+    from ..web import serving
+
     stopping = sys.exc_info()[1]  # the worker's sys.exit(code), on its way out
     if worker.pid != os.getpid() or not isinstance(stopping, SystemExit):
         return  # gunicorn also calls this hook in the master for a worker that vanished
+    if hasattr(worker, "wsgi"):  # a worker that failed to build its app has nothing to drain
+        serving.drain(worker.wsgi)
     logging.shutdown()
     sys.stdout.flush()
     sys.stderr.flush()

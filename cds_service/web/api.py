@@ -13,8 +13,10 @@ from flask import Blueprint, current_app, g, jsonify, request
 from ..core.cardids import ANONYMOUS_CLIENT, CardIds
 from ..core.errors import (
     BadRequest,
+    DeadlinePassed,
     NotFound,
     PayloadTooLarge,
+    PreconditionFailed,
     ServerError,
     ServiceUnavailable,
     UnknownReference,
@@ -27,6 +29,8 @@ from ..hooks.requests import parse_request
 from ..library.loader import Library
 from ..storage.feedback import parse_feedback
 from ..storage.interface import StoreRefused, StoreUnavailable, Unstorable
+from . import metrics
+from .load import Load
 from .response import ResponseError, check_response
 
 bp = Blueprint("cds", __name__)
@@ -53,6 +57,27 @@ def _card_ids() -> CardIds:
     return current_app.extensions["nerve_cds.card_ids"]
 
 
+def _load() -> Load:
+    return current_app.extensions["nerve_cds.load"]
+
+
+def _time_left(doing: str) -> float:
+    """Seconds left of this call's deadline; DeadlinePassed (503) when none, so a call that waited
+    too long (for the CPU, for its body, for a JWK Set) costs nothing more and never answers
+    after the EHR has stopped waiting."""
+    left = g.deadline - time.monotonic()
+    if left <= 0:
+        metrics.metrics().shed.labels("call-deadline").inc()
+        seconds = current_app.config["NERVE_CDS_SETTINGS"].call_deadline
+        raise DeadlinePassed(f"no advice: the {seconds:g} s deadline of this call passed {doing}; "
+                             "this is not an absence of findings")
+    return left
+
+
+# Kept from the call's deadline for the engine and the answer when the rest goes to FHIR work.
+ANSWER_RESERVE = 0.1  # share of the call deadline
+
+
 def _json_body() -> bytes:
     settings = current_app.config["NERVE_CDS_SETTINGS"]
     mimetype = request.mimetype or ""
@@ -75,29 +100,45 @@ def discovery() -> Any:
 
 @bp.post("/cds-services/<service_id>")
 def call_service(service_id: str) -> Any:
+    with _load().hook_call():
+        return _call_service(service_id)
+
+
+def _call_service(service_id: str) -> Any:
     started = time.perf_counter()
     library = _library()
     service = library.service(service_id)
     if service is None:
         raise NotFound(f"no CDS service with id '{service_id}'")
     g.log_fields = {"service": service_id}
-    hook_request, context = parse_request(_json_body(), service.hook)
+    _time_left("before its request was read")  # waiting for the CPU: refused before any more is spent on it
+    body = _json_body()
+    _time_left("while its request was read")
+    hook_request, context = parse_request(body, service.hook)
     g.log_fields["hookInstance"] = hook_request.hookInstance
     settings = current_app.config["NERVE_CDS_SETTINGS"]
     client = getattr(g, "cds_client", None)
     allowlist = tuple(getattr(client, "fhir_servers", ()) or ()) or settings.fhir_allowlist
     raw_context = dict(hook_request.context)
-    gathered = prefetch.gather(
-        templates=service.prefetch,
-        required=service.required_prefetch,
-        context=raw_context,
-        user_id=context.userId,
-        prefetch=hook_request.prefetch,
-        fhir_server=hook_request.fhirServer,
-        access_token=hook_request.access_token,
-        settings=settings,
-        allowlist=allowlist,
-    )
+    left = _time_left("before its data was gathered")
+    try:
+        gathered = prefetch.gather(
+            templates=service.prefetch,
+            required=service.required_prefetch,
+            context=raw_context,
+            user_id=context.userId,
+            prefetch=hook_request.prefetch,
+            fhir_server=hook_request.fhirServer,
+            access_token=hook_request.access_token,
+            settings=settings,
+            allowlist=allowlist,
+            budget=min(settings.fhir_deadline, left - ANSWER_RESERVE * settings.call_deadline),
+        )
+    except PreconditionFailed as exc:
+        metrics.count_fhir_failures(exc.keys)
+        raise
+    metrics.count_fhir_failures([k for k, source in gathered.sources.items() if source in ("failed", "partial")])
+    _time_left("while its data was gathered")
     g.log_fields["prefetch"] = gathered.sources
     g.log_fields["fhirRoundTrips"] = gathered.round_trips
     clock: Clock = current_app.config["NERVE_CDS_CLOCK"]
@@ -112,6 +153,7 @@ def call_service(service_id: str) -> Any:
         check_response(payload)
     except ResponseError as exc:
         raise ServerError(f"the service built a response that breaks CDS Hooks 2.0: {exc}") from None
+    metrics.count_cards(advice.cards)
     g.log_fields["cards"] = [c["source"].get("topic", {}).get("code") for c in advice.cards]
     g.log_fields["dataQualityNotes"] = advice.data_quality + len(advice.set_aside)
     g.log_fields["unreadable"] = advice.unreadable  # per reason; never what was there
@@ -131,6 +173,9 @@ def feedback(service_id: str) -> Any:
     if _library().service(service_id) is None:
         raise NotFound(f"no CDS service with id '{service_id}'")
     g.log_fields = {"service": service_id, "endpoint": "feedback"}
+    if _load().busy():  # hook calls first; feedback is idempotent and can come again
+        metrics.metrics().shed.labels("feedback").inc()
+        raise ServiceUnavailable("busy with hook calls; send the feedback again later", retry_after=5)
     items = parse_feedback(_json_body())
     client = _client()
     # Every item is checked before any is stored: one foreign card refuses the whole request.
@@ -160,9 +205,17 @@ def healthz() -> Any:
 
 @bp.get("/readyz")
 def readyz() -> Any:
+    """Ready when a hook call can be answered: the card library is loaded and, with authentication
+    on, the shared JWT replay store can be reached. Whether feedback can be written is said in the
+    body and in the metrics but never takes the replica out: a full feedback disk must not stop
+    cauda equina alerts."""
+    storage = current_app.extensions["nerve_cds.storage"]
     checks = {"cardLibrary": bool(_library().services)}
-    storage = current_app.extensions.get("nerve_cds.storage")
-    checks["database"] = bool(storage and storage.ready())
+    if current_app.config["NERVE_CDS_SETTINGS"].authenticate:
+        checks["replayStore"] = storage.ready()
+    health = storage.feedback.write_health()
+    metrics.metrics().store_writable.set(1 if health.writable else 0)
     status = 200 if all(checks.values()) else 503
-    return jsonify({"status": "ready" if status == 200 else "not-ready", "checks": checks}), status
+    return jsonify({"status": "ready" if status == 200 else "not-ready", "checks": checks,
+                    "feedbackStore": {"writable": health.writable, "error": health.error}}), status
 

@@ -10,13 +10,15 @@ from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from ..core.cardids import CardIds
-from ..core.errors import HttpError, operation_outcome
+from ..core.errors import HttpError, ServiceUnavailable, operation_outcome
 from ..core.settings import Settings, SettingsError
 from ..library.loader import Library, load_library
 from ..storage import open_storage
+from ..storage.interface import Background
 from ..workbench.views import install_workbench
-from . import auth, cors, logs
+from . import auth, cors, logs, metrics
 from .api import bp, utcnow
+from .load import Load
 
 log = logging.getLogger("nerve_cds.app")
 
@@ -49,7 +51,10 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
         library = load_library(settings.cards_dir, settings.canonical_base)
     app.extensions["nerve_cds.library"] = library
     app.extensions["nerve_cds.card_ids"] = CardIds(settings.card_key)
-    storage = open_storage(settings.database_url)  # one database, one engine: feedback, cards, jti
+    load = Load()
+    app.extensions["nerve_cds.load"] = load
+    # One database, one engine: feedback, cards, jti. Its background writes give way to hook calls.
+    storage = open_storage(settings.database_url, Background(pace=load.pace, observe=metrics.observe_store))
     app.extensions["nerve_cds.storage"] = storage
     app.extensions["nerve_cds.feedback"] = storage.feedback
 
@@ -59,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
     if settings.dev:
         log.warning(DEV_WARNING)
     app.register_blueprint(bp)
+    metrics.install(app, settings)
     if settings.workbench_enabled:
         install_workbench(app, settings)
     _install_error_handlers(app)
@@ -75,7 +81,10 @@ def _install_error_handlers(app: Flask) -> None:
     @app.errorhandler(HttpError)
     def _http_error(exc: HttpError) -> tuple[Response, int]:
         g.log_fields = {**getattr(g, "log_fields", {}), "error": exc.issue_code}
-        return _outcome(exc.outcome(), exc.status)
+        response, status = _outcome(exc.outcome(), exc.status)
+        if isinstance(exc, ServiceUnavailable) and exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response, status
 
     @app.errorhandler(HTTPException)
     def _werkzeug_error(exc: HTTPException) -> tuple[Response, int]:
@@ -101,9 +110,14 @@ def _install_request_log(app: Flask) -> None:
     @app.before_request
     def _start() -> None:
         g.started = time.perf_counter()
+        # The call's whole time budget starts now: authentication counts against it too.
+        g.deadline = time.monotonic() + app.config["NERVE_CDS_SETTINGS"].call_deadline
 
     @app.after_request
     def _line(response: Response) -> Response:
+        if request.endpoint == "cds.call_service":
+            metrics.count_call(app.extensions["nerve_cds.library"], (request.view_args or {}).get("service_id"),
+                               response.status_code, time.perf_counter() - g.get("started", time.perf_counter()))
         if request.path.startswith("/cds-services"):
             fields = dict(getattr(g, "log_fields", {}))
             fields.update(

@@ -150,6 +150,9 @@ def diff() -> Any:
 
 @bp.get("/feedback")
 def feedback() -> Any:
+    load = current_app.extensions.get("nerve_cds.load")
+    if load is not None and load.busy():  # analytics give way to the hook calls beside them
+        return "Busy with hook calls; try again in a few seconds.", 503, {"Retry-After": "5", "Content-Type": "text/plain"}
     weeks = request.args.get("weeks", type=int) or 12
     since = _now() - timedelta(weeks=max(1, min(weeks, 520)))
     report = current_app.extensions["nerve_cds.storage"].report(since, request.args.get("client") or None)

@@ -93,16 +93,29 @@ def test_unknown_extension_is_accepted(client):
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
-    assert ready.status_code == 200 and ready.get_json()["checks"] == {"cardLibrary": True, "database": True}
+    assert ready.status_code == 200 and ready.get_json() == {
+        "status": "ready", "checks": {"cardLibrary": True}, "feedbackStore": {"writable": True, "error": None}}
 
 
-def test_readiness_fails_when_database_is_unreachable():
+def _unreachable_database() -> str:
     from tests.helpers.fault_servers import closed_port_url
     port = closed_port_url().split(":")[2].split("/")[0]
-    app = new_app(Settings(dev=True, auth_enabled=False,
-                           database_url=f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"))
-    r = app.test_client().get("/readyz")
-    assert r.status_code == 503 and r.get_json()["checks"] == {"cardLibrary": True, "database": False}
+    return f"postgresql+psycopg://nobody@127.0.0.1:{port}/feedback?connect_timeout=2"
+
+
+def test_readiness_fails_when_authentication_is_on_and_the_replay_store_is_unreachable():
+    r = new_app(Settings(database_url=_unreachable_database())).test_client().get("/readyz")
+    assert r.status_code == 503 and r.get_json()["checks"] == {"cardLibrary": True, "replayStore": False}
+    assert r.get_json()["feedbackStore"]["writable"] is False
+
+
+def test_an_unreachable_feedback_store_alone_does_not_take_the_replica_out():
+    """Without authentication nothing a hook call needs is in the database: CES alerts go on."""
+    client = new_app(Settings(dev=True, auth_enabled=False, database_url=_unreachable_database())).test_client()
+    r = client.get("/readyz")
+    assert r.status_code == 200 and r.get_json()["checks"] == {"cardLibrary": True}
+    assert r.get_json()["feedbackStore"] == {"writable": False, "error": "StoreUnavailable"}
+    assert client.post(SERVICE, json=hook(prefetch=CES)).get_json()["cards"][0]["indicator"] == "critical"
 
 
 def broken_library(tmp_path, rule_file, old, new):
