@@ -33,6 +33,7 @@ class Case:
     hook: str
     context: Mapping[str, Any]  # includes hookInstance
     data: Mapping[str, Any]  # prefetch-shaped: key -> resource or Bundle
+    expected: Mapping[str, Any] | None = None  # a fixture's signed-off expected.yaml
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def scenario_case(scenario: Scenario) -> Case:
     data = {"record": {"resourceType": "Bundle", "type": "searchset",
                        "entry": [{"resource": e["resource"]} for e in scenario.bundle["entry"]]}}
     context = {**scenario.request["context"], "hookInstance": scenario.request["hookInstance"]}
-    return Case(scenario.id, scenario.request["hook"], context, data)
+    return Case(scenario.id, scenario.request["hook"], context, data, scenario.expected)
 
 
 def fixture_cases(fixtures_dir: Path, today: date) -> list[Case]:

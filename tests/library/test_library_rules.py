@@ -155,7 +155,7 @@ def test_threshold_change_lists_the_scenarios_that_change(tmp_path, library):
     assert {"s02-persistent-radiculopathy-after-pt", "s14-cervical-radiculopathy-7-weeks"} <= changed
     assert "s03-classic-cauda-equina" not in changed
     result = CliRunner().invoke(main, ["cards", "diff", "--cards-dir", str(cards)])
-    assert result.exit_code == 1 and "s02-persistent-radiculopathy-after-pt" in result.output
+    assert result.exit_code == 4 and "s02-persistent-radiculopathy-after-pt" in result.output
     assert "scenario(s) change" in result.output
     same = CliRunner().invoke(main, ["cards", "diff", "--cards-dir", str(SETTINGS.cards_dir)])
     assert same.exit_code == 0 and "No scenario's cards change." in same.output
