@@ -12,6 +12,7 @@ import click
 from rich.console import Console
 
 from ..core.settings import Settings
+from ..core.windows import DEFAULT_WEEKS, MAX_WEEKS, WindowError, weeks_window
 from ..engine.explain import outline
 from ..library.loader import Library, LibraryError, load_library
 from ..storage import open_storage
@@ -157,10 +158,16 @@ def feedback() -> None:
 
 
 @feedback.command("report")
-@click.option("--weeks", default=12, show_default=True, type=click.IntRange(1, 520), help="How far back to look.")
+@click.option("--weeks", "window", default=str(DEFAULT_WEEKS), show_default=True,
+              help=f"How far back to look, 1 to {MAX_WEEKS} weeks.")
 @click.option("--json", "as_json", is_flag=True)
-def feedback_report(weeks: int, as_json: bool) -> None:
+def feedback_report(window: str, as_json: bool) -> None:
     """Per card topic: cards shown, accepted, overridden and with which reasons; week by week."""
+    try:
+        weeks = weeks_window(window)
+    except WindowError as exc:
+        click.secho(f"nerve-cds: --weeks: {exc}", fg="red", err=True)
+        sys.exit(2)
     settings = Settings.from_env()
     library = library_or_exit(None)
     rules: dict[str, list[str]] = {}

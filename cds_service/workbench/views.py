@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Flask, current_app, render_template, request
 
 from ..core.settings import Settings
+from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
 from ..library.loader import Library, LibraryError, load_library
 from . import charts
@@ -130,8 +131,11 @@ def diff() -> Any:
 
 @bp.get("/feedback")
 def feedback() -> Any:
-    weeks = request.args.get("weeks", type=int) or 12
-    since = _now() - timedelta(weeks=max(1, min(weeks, 520)))
+    try:
+        weeks = weeks_window(request.args.get("weeks"))
+    except WindowError as exc:
+        return _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
+    since = _now() - timedelta(weeks=weeks)
     report = current_app.extensions["nerve_cds.storage"].report(since)
     library, _ = _library()
     rules: dict[str, list[str]] = {}
