@@ -110,3 +110,22 @@ def test_preview_page_leads_with_the_broken_signed_off_expectations(tmp_path, sh
     assert "BROKEN: " in page[page.index('id="verdict"'):page.index('id="broken"')]
     same = client.get("/workbench/diff", query_string={"candidate": str(CARDS)}).get_data(as_text=True)
     assert 'id="broken"' not in same and "No scenario&#39;s cards change" in same
+
+
+def test_a_bad_edit_shows_every_problem_on_its_line(tmp_path):
+    from cds_service.web.app import create_app
+
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS, cards)
+    client = create_app(dev_settings(tmp_path, cards_dir=cards)).test_client()
+    assert client.get("/workbench/explain/s03-classic-cauda-equina").status_code == 200
+    rules = cards / "rules" / "cauda-equina.yaml"
+    text = rules.read_text()
+    line = text[:text.index("topic: cauda-equina-emergency")].count("\n") + 1
+    rules.write_text(text.replace("topic: cauda-equina-emergency", "topic: cauda-equina-emergencyy", 1))
+    motor = cards / "rules" / "motor.yaml"
+    motor.write_text(motor.read_text().replace("indicator: warning", "indicator: urgent", 1))
+    page = client.get("/workbench/explain/s03-classic-cauda-equina").get_data(as_text=True)
+    banner = page[page.index('id="library-error"'):]
+    assert f"cards/rules/cauda-equina.yaml:{line}: rules[0].topic: unknown card topic &#39;cauda-equina-emergencyy&#39;" in banner
+    assert "cards/rules/motor.yaml:" in banner and "&#39;urgent&#39; is not one of" in banner
