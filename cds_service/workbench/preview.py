@@ -95,7 +95,7 @@ class Preview:
             return [f"No scenario's cards change. {len(self.cases)} case(s) compared."]
         lines = []
         if self.broken:
-            lines.append(f"BROKEN: {len(self.broken)} signed-off expected card(s) in {len(self.broken_cases)} "
+            lines.append(f"BROKEN: {len(self.broken)} signed-off expectation(s) broken in {len(self.broken_cases)} "
                          f"of {self.signed_off} scenario(s) with an expected.yaml.")
         lines.append(f"{len(self.card_changes)} scenario(s) gain or lose a card (or its indicator changes).")
         lines.append(f"{len(self.wording_changes)} scenario(s) change wording only.")

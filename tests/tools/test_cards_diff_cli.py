@@ -57,7 +57,7 @@ def test_a_threshold_that_breaks_signed_off_cards_says_so_first_and_exits_4(nine
     assert "s02-persistent-radiculopathy-after-pt radiculopathy-imaging: expected info, got not fired" in lines
     assert "o11-indicated-mri-no-warning imaging-not-indicated: expected not fired, got warning" in lines
     assert "o03-ct-when-mri-is-indicated radiculopathy-imaging: expected info with actions update, got not fired" in lines
-    assert any(line.startswith("BROKEN: 7 signed-off expected card(s) in 6 of ") for line in out.splitlines())
+    assert any(line.startswith("BROKEN: 7 signed-off expectation(s) broken in 6 of ") for line in out.splitlines())
     assert "6 scenario(s) gain or lose a card" in out and "change wording only." in out
 
 
