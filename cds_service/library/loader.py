@@ -16,7 +16,7 @@ from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
 from .presentation import Presentation, canonical, setting_texts
 from .rules import Names, Rule, check_placeholders, load_rules
-from .schema import LibraryError, check_schema, read_schema, read_yaml
+from .schema import LibraryError, Problems, check_schema, read_schema, read_yaml
 from .terminology import Terminology, load_terminology
 
 __all__ = ["Library", "LibraryError", "ServiceDef", "load_library"]
@@ -106,55 +106,98 @@ def check_publishers(sources: Mapping[str, Any]) -> None:
             raise LibraryError(f"cards/sources.yaml: sources.{name}.url: host '{host}' is not in publisher_hosts")
 
 
-def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
-    """The whole library, checked; `canonical_base` places the topic and override-reason code
-    systems under the operator's own URL (see library/presentation.py canonical)."""
-    cards_dir = Path(cards_dir)
-    problem = not_a_card_library(cards_dir)  # said as such, not as the first file that cannot be read
-    if problem:
-        raise LibraryError(problem)
-    terminology = load_terminology(cards_dir / "valuesets")
-    findings = load_finding_defs(cards_dir / "findings.yaml", terminology.valuesets.keys())
-
-    settings_doc = read_yaml(cards_dir / "settings.yaml", "cards/settings.yaml")
-    check_schema(settings_doc, read_schema(cards_dir, "settings"), "cards/settings.yaml")
-    settings = {name: float(entry["value"]) for name, entry in settings_doc["thresholds"].items()}
-
-    sources = read_yaml(cards_dir / "sources.yaml", "cards/sources.yaml")
-    check_schema(sources, read_schema(cards_dir, "sources"), "cards/sources.yaml")
-    check_publishers(sources)
-    orders = read_yaml(cards_dir / "orders.yaml", "cards/orders.yaml")
-    check_schema(orders, read_schema(cards_dir, "orders"), "cards/orders.yaml")
-    problems = validate_orders(orders["orders"])
-    if problems:
-        raise LibraryError(f"cards/orders.yaml: {problems[0]}")
+def _orders(cards_dir: Path, settings: frozenset[str] | None) -> Mapping[str, Any]:
+    """cards/orders.yaml, checked; its texts' placeholders too when the thresholds are known."""
+    where = "cards/orders.yaml"
+    orders = read_yaml(cards_dir / "orders.yaml", where)
+    check_schema(orders, read_schema(cards_dir, "orders"), where)
+    problems = [f"{where}: {p}" for p in validate_orders(orders["orders"])]
     for name, order in orders["orders"].items():
         texts = [("label", order["label"])] + [(f"requests[{i}].description", r["description"])
                                                for i, r in enumerate(order["requests"]) if "description" in r]
         for at, text in texts:
-            check_placeholders(text, f"cards/orders.yaml: orders.{name}.{at}", frozenset(settings))
+            if settings is None:  # thresholds unknown (settings.yaml is broken): checked once it is fixed
+                break
+            try:
+                check_placeholders(text, f"{where}: orders.{name}.{at}", settings)
+            except LibraryError as exc:
+                problems.extend(exc.problems)
+    if problems:
+        raise LibraryError.of(problems)
+    return orders
 
-    services, missing_notes = load_services(cards_dir)
+
+def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
+    """The whole library, checked; `canonical_base` places the topic and override-reason code
+    systems under the operator's own URL (see library/presentation.py canonical).
+
+    Every file is checked even when an earlier one is wrong, and LibraryError carries all the
+    problems found; a check that needs names from a broken file (rules need findings, thresholds,
+    orders, sources) is left until that file is fixed."""
+    cards_dir = Path(cards_dir)
+    problem = not_a_card_library(cards_dir)  # said as such, not as the first file that cannot be read
+    if problem:
+        raise LibraryError(problem)
+    problems = Problems()
+    terminology: Terminology | None = None
+    findings: FindingDefs | None = None
+    settings_doc: Mapping[str, Any] | None = None
+    sources: Mapping[str, Any] | None = None
+    orders: Mapping[str, Any] | None = None
+    loaded_services: tuple[tuple[ServiceDef, ...], dict[str, str]] | None = None
+    with problems.collect():
+        terminology = load_terminology(cards_dir / "valuesets")
+    with problems.collect():
+        findings = load_finding_defs(cards_dir / "findings.yaml", terminology.valuesets.keys() if terminology is not None else None)
+    with problems.collect():
+        doc = read_yaml(cards_dir / "settings.yaml", "cards/settings.yaml")
+        check_schema(doc, read_schema(cards_dir, "settings"), "cards/settings.yaml")
+        settings_doc = doc  # only once it is known to have the right shape
+    settings = {name: float(entry["value"]) for name, entry in settings_doc["thresholds"].items()} if settings_doc is not None else {}
+    with problems.collect():
+        doc = read_yaml(cards_dir / "sources.yaml", "cards/sources.yaml")
+        check_schema(doc, read_schema(cards_dir, "sources"), "cards/sources.yaml")
+        check_publishers(doc)
+        sources = doc
+    with problems.collect():
+        orders = _orders(cards_dir, frozenset(settings) if settings_doc is not None else None)
+    with problems.collect():
+        loaded_services = load_services(cards_dir)
+    names = None
+    # Rules are cross-checked as long as the files they name things in loaded; a broken value set
+    # still leaves its id known (its file name).
+    valueset_ids = (frozenset(terminology.valuesets) if terminology is not None
+                    else frozenset(p.stem for p in (cards_dir / "valuesets").glob("*.json")))
+    if (findings is not None and settings_doc is not None and sources is not None
+            and orders is not None and loaded_services is not None):
+        names = Names(
+            findings=findings.names(),
+            labs=frozenset(findings.labs),
+            settings=frozenset(settings),
+            orders=frozenset(orders["orders"]),
+            sources=frozenset(sources["sources"]),
+            topics=frozenset(t["code"] for t in settings_doc["topics"]),
+            study_kinds=frozenset(findings.study_kinds),
+            medications=frozenset(findings.medications),
+            sites=frozenset(findings.sites),
+            hooks=frozenset(HOOKS),
+            valuesets=valueset_ids,
+            prefetch_keys=frozenset(loaded_services[1]),
+        )
+    rules: tuple[Rule, ...] = ()
+    with problems.collect():
+        rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
+    if settings_doc is not None and names is not None:
+        unknown = sorted(frozenset(settings_doc.get("pama_imaging_kinds", [])) - names.study_kinds)
+        if unknown:
+            problems.found.append(f"cards/settings.yaml: pama_imaging_kinds: unknown order kinds {unknown}")
+    problems.raise_any()
+    # raise_any() found nothing, so every part loaded
+    assert (terminology is not None and findings is not None and settings_doc is not None and sources is not None
+            and orders is not None and loaded_services is not None)
+    services, missing_notes = loaded_services
     topics = {t["code"]: t["display"] for t in settings_doc["topics"]}
-    names = Names(
-        findings=findings.names(),
-        labs=frozenset(findings.labs),
-        settings=frozenset(settings),
-        orders=frozenset(orders["orders"]),
-        sources=frozenset(sources["sources"]),
-        topics=frozenset(topics),
-        study_kinds=frozenset(findings.study_kinds),
-        medications=frozenset(findings.medications),
-        sites=frozenset(findings.sites),
-        hooks=frozenset(HOOKS),
-        valuesets=frozenset(terminology.valuesets),
-        prefetch_keys=frozenset(missing_notes),
-    )
-    rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
     pama_kinds = frozenset(settings_doc.get("pama_imaging_kinds", []))
-    unknown = sorted(pama_kinds - names.study_kinds)
-    if unknown:
-        raise LibraryError(f"cards/settings.yaml: pama_imaging_kinds: unknown order kinds {unknown}")
     presentation = Presentation(
         sources=sources["sources"],
         orders=orders["orders"],

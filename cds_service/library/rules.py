@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from ..hooks.registry import DEFAULT_RULE_HOOKS
 from .language import ARGUMENTS, POOL_WORDS, SHAPES, TEXT_VALUES, Field
-from .schema import LibraryError, check_schema, read_yaml
+from .schema import LibraryError, Problems, check_schema, read_yaml
 
 
 @dataclass(frozen=True)
@@ -67,52 +67,73 @@ class Names:
     prefetch_keys: frozenset[str] = frozenset()
 
 
-def load_rules(directory: Path, schema: Mapping[str, Any], names: Names) -> tuple[Rule, ...]:
+def load_rules(directory: Path, schema: Mapping[str, Any], names: Names | None) -> tuple[Rule, ...]:
+    """Every rule file, checked against its schema and, when `names` is known, every name it uses;
+    LibraryError carries all the problems found, each rule's and each file's."""
+    problems = Problems()
     rules: list[Rule] = []
     for path in sorted(Path(directory).glob("*.yaml")):
         where = f"cards/rules/{path.name}"
-        data = read_yaml(path, where)
-        check_schema(data, schema, where)
-        for i, entry in enumerate(data["rules"]):
-            rules.append(_rule(entry, f"rules[{i}]", where, names))
+        with problems.collect():
+            data = read_yaml(path, where)
+            check_schema(data, schema, where)
+            for i, entry in enumerate(data["rules"]):
+                if names is None:  # a file they refer to is broken: its problems come first
+                    break
+                with problems.collect():
+                    rules.append(_rule(entry, f"rules[{i}]", where, names))
     ids = [r.id for r in rules]
     duplicates = sorted({i for i in ids if ids.count(i) > 1})
     if duplicates:
-        raise LibraryError(f"cards/rules: rule ids used twice: {duplicates}")
+        problems.found.append(f"cards/rules: rule ids used twice: {duplicates}")
+    problems.raise_any()
     return tuple(sorted(rules, key=lambda r: r.priority))
 
 
 def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rule:
+    """The rule, after every check of it has run; LibraryError with all of its problems."""
+    problems = Problems()
+
     def fail(at: str, problem: str) -> LibraryError:
         return LibraryError(f"{where}: {place}.{at}: {problem}")
 
-    if entry["topic"] not in names.topics:
-        raise fail("topic", f"unknown card topic '{entry['topic']}'")
+    with problems.collect():
+        if entry["topic"] not in names.topics:
+            raise fail("topic", f"unknown card topic '{entry['topic']}'")
     for i, topic in enumerate(entry.get("suppresses", [])):
-        if topic not in names.topics:
-            raise fail(f"suppresses[{i}]", f"unknown card topic '{topic}'")
+        with problems.collect():
+            if topic not in names.topics:
+                raise fail(f"suppresses[{i}]", f"unknown card topic '{topic}'")
     for i, hook in enumerate(entry.get("hooks", DEFAULT_RULE_HOOKS)):
-        if hook not in names.hooks:
-            raise fail(f"hooks[{i}]", f"unknown hook '{hook}'")
-    _check_when(entry["when"], f"{place}.when", where, names)
+        with problems.collect():
+            if hook not in names.hooks:
+                raise fail(f"hooks[{i}]", f"unknown hook '{hook}'")
+    with problems.collect():
+        _check_when(entry["when"], f"{place}.when", where, names)
     escalate = []
     for i, esc in enumerate(entry.get("escalate", [])):
-        _check_when(esc["when"], f"{place}.escalate[{i}].when", where, names)
+        with problems.collect():
+            _check_when(esc["when"], f"{place}.escalate[{i}].when", where, names)
         escalate.append((esc["when"], esc["indicator"]))
     silent = entry.get("silent", False)
-    if not silent and "card" not in entry:
-        raise fail("card", "a rule that is not silent needs a card")
+    with problems.collect():
+        if not silent and "card" not in entry:
+            raise fail("card", "a rule that is not silent needs a card")
     card = entry.get("card") or {"summary": "", "detail": "", "sources": []}  # a silent rule shows nothing
     for i, source in enumerate(card["sources"]):
-        if source not in names.sources:
-            raise fail(f"card.sources[{i}]", f"unknown source '{source}' (see cards/sources.yaml)")
-    text = _text(card, card, f"{place}.card", where, names)
+        with problems.collect():
+            if source not in names.sources:
+                raise fail(f"card.sources[{i}]", f"unknown source '{source}' (see cards/sources.yaml)")
+    text = _text(card, card, f"{place}.card", where, names, problems)
     others_note = card.get("others_note", "")
-    check_placeholders(others_note, f"{where}: {place}.card.others_note", names.settings)
+    with problems.collect():
+        check_placeholders(others_note, f"{where}: {place}.card.others_note", names.settings)
     variants = []
     for i, var in enumerate(entry.get("variants", [])):
-        _check_when(var["when"], f"{place}.variants[{i}].when", where, names)
-        variants.append(Variant(var["when"], _text(var, card, f"{place}.variants[{i}]", where, names)))
+        with problems.collect():
+            _check_when(var["when"], f"{place}.variants[{i}].when", where, names)
+        variants.append(Variant(var["when"], _text(var, card, f"{place}.variants[{i}]", where, names, problems)))
+    problems.raise_any()
     return Rule(
         id=entry["id"],
         topic=entry["topic"],
@@ -134,20 +155,23 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
     )
 
 
-def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: str, names: Names) -> CardText:
+def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: str, names: Names,
+          problems: Problems) -> CardText:
     suggestions = part.get("suggestions", card.get("suggestions", []))
     for i, suggestion in enumerate(suggestions):
         at = f"{where}: {place}.suggestions[{i}]"
-        for key in ("order", "code_from"):
-            ref = suggestion.get(key) if key == "order" else suggestion.get("update_drafts", {}).get(key)
-            if ref is not None and ref not in names.orders:
-                raise LibraryError(f"{at}.{key}: unknown order '{ref}' (see cards/orders.yaml)")
-        if not (suggestion.get("order") or suggestion.get("delete_drafts") or suggestion.get("update_drafts")):
-            raise LibraryError(f"{at}: needs order, delete_drafts or update_drafts")
-        if "order" not in suggestion and "label" not in suggestion:
-            raise LibraryError(f"{at}: needs a label")
+        with problems.collect():
+            for key in ("order", "code_from"):
+                ref = suggestion.get(key) if key == "order" else suggestion.get("update_drafts", {}).get(key)
+                if ref is not None and ref not in names.orders:
+                    raise LibraryError(f"{at}.{key}: unknown order '{ref}' (see cards/orders.yaml)")
+            if not (suggestion.get("order") or suggestion.get("delete_drafts") or suggestion.get("update_drafts")):
+                raise LibraryError(f"{at}: needs order, delete_drafts or update_drafts")
+            if "order" not in suggestion and "label" not in suggestion:
+                raise LibraryError(f"{at}: needs a label")
         if "when" in suggestion:
-            _check_when(suggestion["when"], f"{place}.suggestions[{i}].when", where, names)
+            with problems.collect():
+                _check_when(suggestion["when"], f"{place}.suggestions[{i}].when", where, names)
     text = CardText(
         summary=part.get("summary", card["summary"]),
         detail=part.get("detail", card["detail"]),
@@ -155,7 +179,8 @@ def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: s
     )
     for at, words in [("summary", text.summary), ("detail", text.detail)] + [
             (f"suggestions[{i}].label", s["label"]) for i, s in enumerate(suggestions) if "label" in s]:
-        check_placeholders(words, f"{where}: {place}.{at}", names.settings)
+        with problems.collect():
+            check_placeholders(words, f"{where}: {place}.{at}", names.settings)
     return text
 
 
@@ -180,8 +205,11 @@ def _check_when(node: Any, place: str, where: str, names: Names) -> None:
     if kind in ("all", "any"):
         if not isinstance(arg, list) or not arg:
             raise LibraryError(f"{where}: {place}.{kind}: must be a non-empty list")
+        problems = Problems()  # every branch, not only up to the first wrong one
         for i, child in enumerate(arg):
-            _check_when(child, f"{place}.{kind}[{i}]", where, names)
+            with problems.collect():
+                _check_when(child, f"{place}.{kind}[{i}]", where, names)
+        problems.raise_any()
         return
     if kind == "not":
         _check_when(arg, f"{place}.not", where, names)

@@ -5,8 +5,9 @@ An analyst who breaks a file must learn which file, where in it, and what is wro
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping, Sequence
 
 import jsonschema
 import yaml
@@ -15,7 +16,37 @@ from ..core.config import ConfigError
 
 
 class LibraryError(ConfigError):
-    """A card library file is wrong; the message names the file, the place and the problem."""
+    """A card library file is wrong; the message names the file, the place and the problem.
+    `problems` holds every problem found (`<file>: <place>: <problem>` each); the message is the
+    first, with a count of the others, so start-up still says it in one line."""
+
+    def __init__(self, message: str, problems: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.problems: tuple[str, ...] = tuple(problems) or (message,)
+
+    @classmethod
+    def of(cls, problems: Sequence[str]) -> LibraryError:
+        more = f" (and {len(problems) - 1} more: nerve-cds cards validate lists them all)" if len(problems) > 1 else ""
+        return cls(problems[0] + more, problems)
+
+
+class Problems:
+    """The problems found while checking a library, so one run reports all of them: each
+    independent check runs inside collect(), and raise_any() ends the check with them all."""
+
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    @contextmanager
+    def collect(self) -> Iterator[None]:
+        try:
+            yield
+        except LibraryError as exc:
+            self.found.extend(exc.problems)
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise LibraryError.of(self.found)
 
 
 # libyaml's safe loader when PyYAML was built with it: the pure-Python one was 85% of load time.
@@ -71,8 +102,16 @@ _RELEVANCE = jsonschema.exceptions.by_relevance(strong=frozenset({"additionalPro
 
 
 def check_schema(data: Any, schema: Mapping[str, Any], where: str) -> None:
+    """LibraryError with every place the file breaks its schema: the most telling problem first,
+    then one for each other place."""
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(data), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
-    if errors:
-        path, problem = _problem(jsonschema.exceptions.best_match(errors, key=_RELEVANCE))
-        raise LibraryError(f"{where}: {_place(path)}: {problem}")
+    if not errors:
+        return
+    best = jsonschema.exceptions.best_match(errors, key=_RELEVANCE)
+    by_place: dict[tuple[Any, ...], list[jsonschema.ValidationError]] = {}
+    for error in errors:
+        by_place.setdefault(tuple(error.absolute_path), []).append(error)
+    problems = [_problem(best)] + [_problem(jsonschema.exceptions.best_match(group, key=_RELEVANCE))
+                                   for group in by_place.values()]
+    raise LibraryError.of(list(dict.fromkeys(f"{where}: {_place(path)}: {problem}" for path, problem in problems)))

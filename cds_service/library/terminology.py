@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .codesystems import CodeSystems, Coding, load_code_systems
-from .schema import LibraryError, check_schema, read_schema
+from .schema import LibraryError, Problems, check_schema, read_schema
 
 _NONE: frozenset[str] = frozenset()
 # Codings not in canonical form (or in no value set) remembered as sent: records repeat the same
@@ -36,12 +36,15 @@ class Terminology:
         self.valuesets: dict[str, ValueSet] = {vs.id: vs for vs in valuesets}
         self.systems = systems
         index: dict[Coding, set[str]] = {}
+        problems = []
         for vs in self.valuesets.values():
-            for coding in vs.codes:
+            for coding in sorted(vs.codes):
                 if systems.canonical(*coding) != coding:
-                    raise LibraryError(f"cards/valuesets/{vs.id}.json: {coding[0]} {coding[1]!r} is not in canonical form "
-                                       f"(expected {systems.canonical(*coding)}; see cards/code-systems.yaml)")
+                    problems.append(f"cards/valuesets/{vs.id}.json: {coding[0]} {coding[1]!r} is not in canonical form "
+                                    f"(expected {systems.canonical(*coding)}; see cards/code-systems.yaml)")
                 index.setdefault(coding, set()).add(vs.id)
+        if problems:
+            raise LibraryError.of(problems)
         self._index = {coding: frozenset(ids) for coding, ids in index.items()}
         self._as_sent: dict[Coding, frozenset[str]] = {}
 
@@ -150,6 +153,15 @@ def read_valueset(path: Path, schema: Mapping[str, Any]) -> ValueSet:
 def load_terminology(directory: Path, systems: CodeSystems | None = None) -> Terminology:
     """The value sets in `directory`; code systems from the sibling code-systems.yaml by default."""
     directory = Path(directory)
-    systems = systems if systems is not None else load_code_systems(directory.parent)
+    problems = Problems()  # every broken value set and the code systems, not only the first
+    known: list[CodeSystems] = [] if systems is None else [systems]
+    if systems is None:
+        with problems.collect():
+            known.append(load_code_systems(directory.parent))
     schema = read_schema(directory.parent, "valueset")
-    return Terminology((read_valueset(p, schema) for p in sorted(directory.glob("*.json"))), systems)
+    valuesets = []
+    for path in sorted(directory.glob("*.json")):
+        with problems.collect():
+            valuesets.append(read_valueset(path, schema))
+    problems.raise_any()
+    return Terminology(valuesets, known[0])

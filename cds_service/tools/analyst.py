@@ -6,28 +6,30 @@ import json
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Mapping
+from typing import Any
 
 import click
 from rich.console import Console
 
 from ..core.settings import Settings
+from ..core.windows import DEFAULT_WEEKS, MAX_WEEKS, WindowError, weeks_window
 from ..engine.explain import outline
 from ..library.loader import Library, LibraryError, load_library
 from ..storage import open_storage
 from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
-from ..workbench.preview import change_lines, preview
+from ..workbench.preview import VERDICTS, Preview, change_lines, preview
+from .matrix import matrix_lines
 from .terminal import show_cards
 
 
-def library_or_exit(directory: Path | None) -> Library:
-    """The card library in `directory` (default: the configured one), or INVALID and exit 1."""
+def library_or_exit(directory: Path | None, status: int = 1) -> Library:
+    """The card library in `directory` (default: the configured one), or INVALID and exit `status`."""
     try:
         settings = Settings.from_env()
         return load_library(directory or settings.cards_dir, settings.canonical_base)
     except LibraryError as exc:
         click.secho(f"INVALID: {exc}", fg="red", err=True)
-        sys.exit(1)
+        sys.exit(status)
 
 
 def named_by_operator(settings: Settings, fhir_server: str) -> Settings:
@@ -95,14 +97,18 @@ def _cases(settings: Settings, requests: Path | None, fhir_server: str | None, p
 @click.option("--fhir-server", help="Run patients on this FHIR server instead (with --patient, repeatable).")
 @click.option("--patient", "patients", multiple=True, help="Patient id on --fhir-server.")
 @click.option("--matrix", is_flag=True, help="Also print the scenario x card-topic matrix for both libraries.")
-@click.option("--json", "as_json", is_flag=True, help="Print the matrix and the changes with their reasons as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict, broken expectations, matrix and changes as JSON.")
 def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_server: str | None,
                patients: tuple[str, ...], matrix: bool, as_json: bool) -> None:
-    """List the scenarios whose cards change with a modified card library, what each gains and
-    loses, and why (rule outcomes and conditions that changed); exit 1 when any change, so a team
-    can gate a library change in its own CI."""
+    """Run every scenario against the current and a changed card library. Reports first the
+    signed-off expectations (fixtures/fhir/*/expected.yaml) the change breaks, then the scenarios
+    that gain or lose a card, then wording-only changes.
+
+    Exit status, for a CI job: 0 no change, 1 wording only, 2 cannot compare (bad option,
+    a library that does not load, unreadable requests), 3 cards gained, lost or with another
+    indicator, 4 signed-off expectations broken."""
     settings = Settings.from_env()
-    before, after = library_or_exit(against), library_or_exit(changed)
+    before, after = library_or_exit(against, status=2), library_or_exit(changed, status=2)
     try:
         cases, now = _cases(settings, requests, fhir_server, patients, before)
     except CaseError as exc:
@@ -110,32 +116,40 @@ def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_
         sys.exit(2)
     result = preview(before, after, cases, now)
     if as_json:
-        click.echo(json.dumps({
-            "topics": list(result.topics), "before": result.before, "after": result.after,
-            "changes": [{"case": c.case, "gained": c.gained, "lost": c.lost, "reworded": c.reworded, "why": c.why}
-                        for c in result.changes]}, indent=2))
+        click.echo(json.dumps(diff_json(result), indent=2))
     else:
-        if matrix:
-            _print_matrix(result.cases, result.topics, result.before, result.after)
-        for change in result.changes:
+        _print_diff(result, matrix)
+    sys.exit(VERDICTS[result.verdict])
+
+
+def diff_json(result: Preview) -> dict[str, Any]:
+    return {
+        "verdict": result.verdict, "exit": VERDICTS[result.verdict], "headline": result.headline(),
+        "broken": [{"case": b.case, "topic": b.topic, "expected": b.expected, "got": b.got} for b in result.broken],
+        "topics": list(result.topics), "before": result.before, "after": result.after,
+        "changes": [{"case": c.case, "kind": "wording" if c.wording_only else "cards", "gained": c.gained,
+                     "lost": c.lost, "indicator_changed": c.indicator_changed, "reworded": list(c.reworded),
+                     "why": c.why} for c in result.changes]}
+
+
+def _print_diff(result: Preview, matrix: bool) -> None:
+    if matrix:
+        for line in matrix_lines(result.cases, result.topics, result.before, result.after):
+            click.echo(line)
+    if result.broken:
+        click.secho("Signed-off expectations broken (fixtures/fhir/<scenario>/expected.yaml):", fg="red", bold=True)
+        width = max(len(b.case) for b in result.broken)
+        for b in result.broken:
+            click.secho(f"  {b.case:{width}}  {b.topic}: expected {b.expected}, got {b.got}", fg="red")
+    for title, changes in (("Cards gained or lost:", result.card_changes), ("Wording only:", result.wording_changes)):
+        if changes:
+            click.secho(title, bold=True)
+        for change in changes:
             click.secho(change.case, bold=True)
             for line in change_lines(change):
                 click.secho(line, fg="red" if line.startswith("  -") else "green" if line.startswith("  +") else None)
-        click.echo(f"{len(result.changes)} scenario(s) change." if result.changes else "No scenario's cards change.")
-    if result.changes:
-        sys.exit(1)
-
-
-def _print_matrix(
-    cases: list[str], topics: tuple[str, ...], before: Mapping[str, Mapping[str, str]], after: Mapping[str, Mapping[str, str]]
-) -> None:
-    click.echo("case".ljust(44) + " | ".join(t[:12].ljust(12) for t in topics))
-    for case in cases:
-        cells = []
-        for t in topics:
-            a, b = before[case].get(t, ""), after[case].get(t, "")
-            cells.append((a[:4] if a == b else f"{a[:4] or '·'}>{b[:4] or '·'}").ljust(12))
-        click.echo(case[:43].ljust(44) + " | ".join(cells))
+    for line in result.headline():
+        click.secho(line, fg="red" if line.startswith("BROKEN") else None, bold=line.startswith("BROKEN"))
 
 
 @click.group()
@@ -144,12 +158,18 @@ def feedback() -> None:
 
 
 @feedback.command("report")
-@click.option("--weeks", default=12, show_default=True, type=click.IntRange(1, 520), help="How far back to look.")
+@click.option("--weeks", "window", default=str(DEFAULT_WEEKS), show_default=True,
+              help=f"How far back to look, 1 to {MAX_WEEKS} weeks.")
 @click.option("--client", metavar="ISS", help="Only the cards of this CDS client (its JWT iss).")
 @click.option("--json", "as_json", is_flag=True)
-def feedback_report(weeks: int, client: str | None, as_json: bool) -> None:
+def feedback_report(window: str, client: str | None, as_json: bool) -> None:
     """Per card topic: cards shown, accepted, overridden and with which reasons; week by week;
     per client when there are several (or of one client with --client)."""
+    try:
+        weeks = weeks_window(window)
+    except WindowError as exc:
+        click.secho(f"nerve-cds: --weeks: {exc}", fg="red", err=True)
+        sys.exit(2)
     settings = Settings.from_env()
     library = library_or_exit(None)
     rules: dict[str, list[str]] = {}

@@ -13,8 +13,8 @@ from typing import Any
 import click
 
 from ..core.config import ConfigError
-from ..core.settings import Settings
-from .analyst import cards_diff, explain, feedback, library_or_exit, workbench
+from ..core.settings import Settings, not_a_card_library
+from .analyst import cards_diff, explain, feedback, workbench
 from .fixtures import fixtures
 from .invoke import invoke
 
@@ -172,8 +172,24 @@ def cards() -> None:
 @cards.command("validate")
 @click.argument("cards_dir", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
 def cards_validate(cards_dir: Path | None) -> None:
-    """Load a card library and report the first problem with its file and place."""
-    library = library_or_exit(cards_dir)
+    """Load a card library and report every problem, one line each: `<file>:<line>: <place>:
+    <problem>` (exit 1 when there is one)."""
+    from ..library.lines import with_lines
+    from ..library.loader import LibraryError, load_library
+
+    settings = Settings.from_env()
+    directory = cards_dir or settings.cards_dir
+    not_a_library = not_a_card_library(directory)
+    if not_a_library:
+        click.secho(f"INVALID: {not_a_library}", fg="red", err=True)
+        sys.exit(1)
+    try:
+        library = load_library(directory, settings.canonical_base)
+    except LibraryError as exc:
+        for line in with_lines(exc.problems, directory):
+            click.secho(line, fg="red", err=True)
+        click.secho(f"INVALID: {len(exc.problems)} problem(s) in {directory}", fg="red", bold=True, err=True)
+        sys.exit(1)
     click.echo(
         f"OK: {library.path}: {len(library.services)} services, {len(library.rules)} rules, "
         f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets"

@@ -1,8 +1,11 @@
 """`nerve-cds fixtures`: list the scenario fixtures and load them into any FHIR R4 server."""
 from __future__ import annotations
 
+import json
 import re
+import shutil
 import sys
+import textwrap
 from datetime import date, datetime
 from typing import Any
 
@@ -26,15 +29,36 @@ def fixtures() -> None:
 
 
 @fixtures.command("list")
-def list_command() -> None:
-    """Scenario ids, what they show, and the cards they must produce."""
+@click.option("--plain", is_flag=True,
+              help="One tab-separated line per scenario: id, hook, title, expected cards, cards that must not fire.")
+@click.option("--json", "as_json", is_flag=True, help="Every scenario with its signed-off expectations, as JSON.")
+def list_command(plain: bool, as_json: bool) -> None:
+    """Scenario ids, what they show, and the cards they must produce (and must not)."""
     settings = Settings.from_env()
-    table = Table("scenario", "hook", "title", "expected cards")
-    for sid in list_scenarios(settings.fixtures_dir):
-        scenario = load_scenario(settings.fixtures_dir, sid, date.today())
-        cards = ", ".join(f"{f['topic']} ({f['indicator']})" for f in scenario.expected["fire"]) or "none"
-        table.add_row(sid, scenario.request["hook"], scenario.expected["title"], cards)
-    Console().print(table)
+    scenarios = [load_scenario(settings.fixtures_dir, sid, date.today()) for sid in list_scenarios(settings.fixtures_dir)]
+    if as_json:
+        click.echo(json.dumps([{"id": s.id, "hook": s.request["hook"], "title": s.expected["title"],
+                                "clinical": s.expected.get("clinical"), "fire": s.expected.get("fire") or [],
+                                "must_not_fire": s.expected.get("must_not_fire") or []} for s in scenarios], indent=2))
+        return
+    rows = [(s.id, s.request["hook"], s.expected["title"],
+             ", ".join(f"{f['topic']} ({f['indicator']})" for f in s.expected.get("fire") or []) or "none",
+             ", ".join(s.expected.get("must_not_fire") or []))
+            for s in scenarios]
+    if plain:
+        for row in rows:
+            click.echo("\t".join(row))
+        return
+    # Ids are what the other commands take: each on a line of its own, never cut; the rest wraps.
+    width = max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+    for sid, hook, title, cards, unwanted in rows:
+        click.secho(sid, bold=True, nl=False)
+        click.echo(f"  {hook}")
+        click.echo(textwrap.fill(title, width, initial_indent="    ", subsequent_indent="    "))
+        click.echo(textwrap.fill(f"expects: {cards}", width, initial_indent="    ", subsequent_indent="      "))
+        if unwanted:
+            click.echo(textwrap.fill(f"must not fire: {unwanted}", width, initial_indent="    ", subsequent_indent="      "))
+    click.echo(f"{len(rows)} scenarios in {settings.fixtures_dir / 'fhir'}")
 
 
 def _outcome_text(response: requests.Response) -> str:

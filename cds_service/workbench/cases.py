@@ -39,6 +39,7 @@ class Case:
     context: Mapping[str, Any]  # includes hookInstance
     data: Mapping[str, Any]  # prefetch-shaped: key -> resource or Bundle
     set_aside: tuple[SetAside, ...] = ()  # what fetching it already left out (not the patient's)
+    expected: Mapping[str, Any] | None = None  # a fixture's signed-off expected.yaml
 
 
 @dataclass(frozen=True)
@@ -68,7 +69,7 @@ def scenario_case(scenario: Scenario) -> Case:
     data = {"record": {"resourceType": "Bundle", "type": "searchset",
                        "entry": [{"resource": e["resource"]} for e in scenario.bundle["entry"]]}}
     context = {**scenario.request["context"], "hookInstance": scenario.request["hookInstance"]}
-    return Case(scenario.id, scenario.request["hook"], context, data)
+    return Case(scenario.id, scenario.request["hook"], context, data, expected=scenario.expected)
 
 
 def fixture_cases(fixtures_dir: Path, today: date) -> list[Case]:

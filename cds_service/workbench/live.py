@@ -10,6 +10,7 @@ import os
 import threading
 from pathlib import Path
 
+from ..library.lines import with_lines
 from ..library.loader import Library, LibraryError, load_library
 
 
@@ -47,6 +48,6 @@ class LiveLibrary:
                     self._seen = now
                     try:
                         self._library, self._error = load_library(self._path, self._canonical_base), None
-                    except LibraryError as exc:
-                        self._library, self._error = None, str(exc)
+                    except LibraryError as exc:  # every problem, on its line, as `cards validate` says them
+                        self._library, self._error = None, "\n".join(with_lines(exc.problems, self._path))
         return self._library, self._error

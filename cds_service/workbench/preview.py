@@ -1,7 +1,9 @@
 """Preview a library change: every case run against the current and a candidate card library.
 
-Gives the scenario x card-topic matrix for both, what each case gains and loses, and why: the
-rule outcomes for each changed topic and the conditions whose result differs between the runs.
+Reports, in this order of weight: the signed-off expectations (a fixture's expected.yaml) the
+candidate breaks; the cases that gain or lose a card or whose card changes indicator, with why
+(the rule outcomes and the conditions whose result differs between the runs); and the cases whose
+cards change wording only. Also the scenario x card-topic matrix for both libraries.
 """
 from __future__ import annotations
 
@@ -11,12 +13,23 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..library.loader import Library
 from .cases import Case, Run, run_case
+from .expectations import Broken, broken_expectations
 
 Card = tuple[str, str, str]  # topic, indicator, summary
+
+# How much a candidate changes, worst first; the CLI's exit status (documented in the README).
+VERDICTS = {"broken": 4, "cards": 3, "wording": 1, "none": 0}
 
 
 def cards_of(run: Run) -> tuple[Card, ...]:
     return tuple(sorted((c["source"]["topic"]["code"], c["indicator"], c["summary"]) for c in run.cards))
+
+
+def _wording(run: Run) -> dict[str, tuple[Any, ...]]:
+    """Per topic, everything a clinician reads on the card: summary, detail, suggestion labels."""
+    return {c["source"]["topic"]["code"]: (c["summary"], c.get("detail", ""),
+                                           tuple(s.get("label", "") for s in c.get("suggestions") or []))
+            for c in run.cards}
 
 
 @dataclass(frozen=True)
@@ -25,6 +38,7 @@ class Change:
     before: tuple[Card, ...]
     after: tuple[Card, ...]
     why: Mapping[str, Mapping[str, Any]]  # topic -> {"before": [...], "after": [...], "conditions": [...]}
+    reworded: tuple[str, ...] = ()  # topics on both sides, same indicator, other words
 
     @property
     def gained(self) -> list[str]:
@@ -35,10 +49,14 @@ class Change:
         return sorted({c[0] for c in self.before} - {c[0] for c in self.after})
 
     @property
-    def reworded(self) -> list[str]:
-        """Topics on both sides whose indicator or summary changed."""
-        old, new = {c[0]: c for c in self.before}, {c[0]: c for c in self.after}
+    def indicator_changed(self) -> list[str]:
+        """Topics on both sides shown with another indicator (info -> warning ...)."""
+        old, new = {c[0]: c[1] for c in self.before}, {c[0]: c[1] for c in self.after}
         return sorted(t for t in old.keys() & new.keys() if old[t] != new[t])
+
+    @property
+    def wording_only(self) -> bool:
+        return not (self.gained or self.lost or self.indicator_changed)
 
 
 @dataclass(frozen=True)
@@ -47,24 +65,60 @@ class Preview:
     before: Mapping[str, Mapping[str, str]]  # case -> topic -> indicator
     after: Mapping[str, Mapping[str, str]]
     changes: tuple[Change, ...]
+    broken: tuple[Broken, ...] = ()  # signed-off expectations the candidate does not meet
+    signed_off: int = 0  # cases that carry an expected.yaml
 
     @property
     def cases(self) -> list[str]:
         return list(self.before)
+
+    @property
+    def card_changes(self) -> list[Change]:
+        return [c for c in self.changes if not c.wording_only]
+
+    @property
+    def wording_changes(self) -> list[Change]:
+        return [c for c in self.changes if c.wording_only]
+
+    @property
+    def broken_cases(self) -> list[str]:
+        return list(dict.fromkeys(b.case for b in self.broken))
+
+    @property
+    def verdict(self) -> str:
+        """The worst kind of change: broken, cards, wording or none (keys of VERDICTS)."""
+        return "broken" if self.broken else "cards" if self.card_changes else "wording" if self.changes else "none"
+
+    def headline(self) -> list[str]:
+        """One line per kind of change, worst first; what a CI log or the page leads with."""
+        if self.verdict == "none":
+            return [f"No scenario's cards change. {len(self.cases)} case(s) compared."]
+        lines = []
+        if self.broken:
+            lines.append(f"BROKEN: {len(self.broken)} signed-off expectation(s) broken in {len(self.broken_cases)} "
+                         f"of {self.signed_off} scenario(s) with an expected.yaml.")
+        lines.append(f"{len(self.card_changes)} scenario(s) gain or lose a card (or its indicator changes).")
+        lines.append(f"{len(self.wording_changes)} scenario(s) change wording only.")
+        return lines
 
 
 def preview(current: Library, candidate: Library, cases: Iterable[Case], now: datetime) -> Preview:
     before: dict[str, dict[str, str]] = {}
     after: dict[str, dict[str, str]] = {}
     changes = []
+    broken: list[Broken] = []
+    signed_off = 0
     for case in cases:
         old, new = run_case(current, case, now), run_case(candidate, case, now)
         before[case.id] = {c[0]: c[1] for c in cards_of(old)}
         after[case.id] = {c[0]: c[1] for c in cards_of(new)}
-        if cards_of(old) != cards_of(new):
+        if cards_of(old) != cards_of(new) or _wording(old) != _wording(new):
             changes.append(_change(case.id, old, new))
+        if case.expected is not None:
+            signed_off += 1
+            broken += broken_expectations(case.id, case.expected, new.cards)
     topics = sorted({t for row in (*before.values(), *after.values()) for t in row})
-    return Preview(tuple(topics), before, after, tuple(changes))
+    return Preview(tuple(topics), before, after, tuple(changes), tuple(broken), signed_off)
 
 
 def _change(case_id: str, old: Run, new: Run) -> Change:
@@ -72,7 +126,11 @@ def _change(case_id: str, old: Run, new: Run) -> Change:
     topics = sorted({c[0] for c in set(a) ^ set(b)})
     why = {topic: {"before": _rules(old.report, topic), "after": _rules(new.report, topic),
                    "conditions": _differing(old.report, new.report, topic)} for topic in topics}
-    return Change(case_id, a, b, why)
+    words_a, words_b = _wording(old), _wording(new)
+    indicators_a, indicators_b = {c[0]: c[1] for c in a}, {c[0]: c[1] for c in b}
+    reworded = tuple(sorted(t for t in words_a.keys() & words_b.keys()
+                            if words_a[t] != words_b[t] and indicators_a[t] == indicators_b[t]))
+    return Change(case_id, a, b, why, reworded)
 
 
 def _rules(report: Mapping[str, Any], topic: str) -> list[dict[str, Any]]:
@@ -115,6 +173,8 @@ def change_lines(change: Change) -> Sequence[str]:
     """A change as terminal lines: cards lost (-) and gained (+), then why, per topic."""
     lines = [f"  - {c[1]:8} {c[0]}: {c[2]}" for c in sorted(set(change.before) - set(change.after))]
     lines += [f"  + {c[1]:8} {c[0]}: {c[2]}" for c in sorted(set(change.after) - set(change.before))]
+    lines += [f"  ~ {t}: wording changes (detail or suggestion labels)" for t in change.reworded
+              if t not in change.why]
     for topic, why in change.why.items():
         old = ", ".join(_outcome(r) for r in why["before"]) or "no rule"
         new = ", ".join(_outcome(r) for r in why["after"]) or "no rule"

@@ -12,6 +12,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from ..core.cardids import ANONYMOUS_CLIENT, CardIds
 from ..core.settings import Settings
+from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
 from ..library.loader import Library, LibraryError, load_library
 from . import charts, csrf
@@ -153,8 +154,11 @@ def feedback() -> Any:
     load = current_app.extensions.get("nerve_cds.load")
     if load is not None and load.busy():  # analytics give way to the hook calls beside them
         return "Busy with hook calls; try again in a few seconds.", 503, {"Retry-After": "5", "Content-Type": "text/plain"}
-    weeks = request.args.get("weeks", type=int) or 12
-    since = _now() - timedelta(weeks=max(1, min(weeks, 520)))
+    try:
+        weeks = weeks_window(request.args.get("weeks"))
+    except WindowError as exc:
+        return _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
+    since = _now() - timedelta(weeks=weeks)
     report = current_app.extensions["nerve_cds.storage"].report(since, request.args.get("client") or None)
     library, _ = _library()
     rules: dict[str, list[str]] = {}

@@ -124,7 +124,9 @@ def test_library_diff_in_a_browser(tmp_path, page):
         page.fill('input[name="candidate"]', str(cards))
         page.click('button[type="submit"]')
         page.locator("#verdict").wait_for()
-        assert "change" in page.locator("#verdict").inner_text()
+        assert page.locator("#verdict").inner_text().startswith("BROKEN: ")
+        broken = page.locator('#broken tr[data-case="s04-painless-saddle-and-bowel"][data-topic="cauda-equina-emergency"]')
+        assert broken.is_visible() and broken.inner_text().split("\t")[2:] == ["critical", "not fired"]
         change = page.locator('.why[data-case="s04-painless-saddle-and-bowel"]')
         assert "loses cauda-equina-emergency" in change.inner_text() and "gains cauda-equina-urgent" in change.inner_text()
         assert page.locator("#matrix td.changed").count() > 0
