@@ -19,10 +19,12 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -197,7 +199,9 @@ def drive(port: int, master: int, path: str, payload: bytes, concurrency: int, s
 
 def over_http(seconds: float) -> list[tuple]:
     exe = Path(sys.executable).parent
-    env = {**os.environ, "NERVE_CDS_DATABASE_URL": "sqlite:////tmp/nerve-cds-bench.db", "PYTHONPATH": str(ROOT)}
+    # A database of its own each run: a shared file could hold a schema another checkout migrated.
+    database = Path(tempfile.mkdtemp(prefix="nerve-cds-bench-")) / "feedback.db"
+    env = {**os.environ, "NERVE_CDS_DATABASE_URL": f"sqlite:///{database}", "PYTHONPATH": str(ROOT)}
     rows = []
     service_port, floor_port = free_port(), free_port()
     service = subprocess.Popen([str(exe / "nerve-cds"), "serve", "--dev", "--host", "127.0.0.1", "--port", str(service_port),
@@ -220,6 +224,7 @@ def over_http(seconds: float) -> list[tuple]:
         for proc in (service, floor):
             proc.terminate()
             proc.wait(timeout=10)
+        shutil.rmtree(database.parent, ignore_errors=True)
     return rows
 
 

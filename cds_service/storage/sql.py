@@ -16,6 +16,7 @@ from typing import Any, Callable, Iterator, TypeVar
 from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.util import CommandError
 from sqlalchemy import Connection, create_engine, event, literal, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
@@ -105,7 +106,12 @@ class SqlDatabase:
                 conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
             config = alembic_config(self.url)
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            try:
+                command.upgrade(config, "head")
+            except CommandError:  # e.g. a newer nerve-cds migrated this database already
+                revision = MigrationContext.configure(conn).get_current_revision()
+                raise StorageUrlError(f"the database schema is at revision '{revision}', which this version of "
+                                      "nerve-cds does not know (was it migrated by a newer version?)") from None
             return MigrationContext.configure(conn).get_current_revision()
 
     def when_free(self, write: Callable[[], T]) -> T:

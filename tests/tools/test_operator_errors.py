@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -81,6 +82,18 @@ def test_the_service_and_the_report_refuse_a_bad_database_url_in_one_line(tmp_pa
     result = run(args, tmp_path, NERVE_CDS_DATABASE_URL=f"sqlte://nerve:{SECRET}@db.example.org/cds")
     assert_one_line(result, "NERVE_CDS_DATABASE_URL", "unknown database 'sqlte'")
     assert SECRET not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("command", ["serve", "db upgrade"])
+def test_a_database_migrated_by_a_newer_version_is_one_line(tmp_path, command):
+    """Alembic cannot find the revision a newer nerve-cds wrote: said in one line, not its traceback."""
+    database = tmp_path / "newer.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)")
+        conn.execute("INSERT INTO alembic_version VALUES ('0099')")
+    args = ["serve", "--port", str(free_port())] if command == "serve" else command.split()
+    result = run(args, tmp_path, NERVE_CDS_DATABASE_URL=f"sqlite:///{database}")
+    assert_one_line(result, "NERVE_CDS_DATABASE_URL", "revision '0099'", "newer version")
 
 
 @pytest.mark.parametrize("variable", ["NERVE_CDS_DEV", "NERVE_CDS_AUTH_ENABLED"])
