@@ -1,4 +1,4 @@
-"""From the gathered FHIR data to cards: record -> findings -> rules -> cards.
+"""From the gathered FHIR data to cards: record -> findings -> context -> rules -> guard -> cards -> response.
 
 Everything that can be prepared ahead (value-set index, parsed rules, templates) was prepared
 when the library loaded; per request this is one linear pass over the record plus the rules.
@@ -11,10 +11,13 @@ from typing import Any, Mapping
 
 from ..data.record import build_record
 from ..library.loader import Library, ServiceDef
+from .arrange import arrange
 from .drafts import read_drafts, reason_conditions
 from .findings import Findings, find
+from .guard import guard
 from .pama import rating_actions
 from .predicates import Context
+from .pregnancy import read_pregnancy
 from .render import render
 from .rules import evaluate_rules
 from .trace import RuleTrace
@@ -50,12 +53,15 @@ def advise(
         data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
     record = build_record(data)
     findings = find(record, library.findings, library.terminology, now, explain)
-    ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing)
+    pregnancy = read_pregnancy(record, findings, library.context.pregnancy, library.terminology, library.settings)
+    ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing, pregnancy=pregnancy)
     trace: list[RuleTrace] | None = [] if explain else None
     fired = evaluate_rules(library.rules, service.hook, ctx, trace)
     actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
-    cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data)
+    shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
+    cards = render(shown, findings, library.presentation, context, draft_reasons, missing_data)
+    cards = arrange(shown, cards, library.context.orders, library.terminology)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   findings=findings if explain else None, trace=tuple(trace or ()))

@@ -47,6 +47,7 @@ ARGUMENTS: dict[str, str] = {
     "medication_within": "medwithin",
     "medication_for_at_least": "medlong",
     "data_missing": "prefetch",
+    "pregnant": "yesno",
 }
 
 # A field of a mapping argument is one of the library's pools of names (a field of
@@ -71,6 +72,7 @@ SHAPES: Mapping[str, str | Mapping[str, Field]] = {
     "topics": "topics",
     "setting": "settings",
     "prefetch": "prefetch_keys",
+    "yesno": "flag",
     "onset": {"findings": "findings", "days": "settings", "unknown_counts?": "flag"},
     "relative": {"findings": "findings", "since": "findings", "unknown_counts?": "flag"},
     "sites": {"findings": "findings", "sites": "sites", "count": "count"},

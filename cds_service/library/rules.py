@@ -46,6 +46,11 @@ class Rule:
     file: str
     pama_rating: str | None = None  # argonaut PAMA rating of the drafts this rule is about
     silent: bool = False  # judges (PAMA rating) without showing a card
+    # population scope from the rule's guideline (§6.0): a threshold naming the minimum age, and
+    # whether it holds in pregnancy; outside it the rule does not run
+    min_age: str | None = None
+    in_pregnancy: bool = True
+    routine: bool = False  # routine advice: never shown beside a critical card (§6.12)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,9 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
     for i, hook in enumerate(entry.get("hooks", DEFAULT_RULE_HOOKS)):
         if hook not in names.hooks:
             raise fail(f"hooks[{i}]", f"unknown hook '{hook}'")
+    population = entry.get("population", {})
+    if "min_age" in population and population["min_age"] not in names.settings:
+        raise fail("population.min_age", f"unknown setting '{population['min_age']}'")
     _check_when(entry["when"], f"{place}.when", where, names)
     escalate = []
     for i, esc in enumerate(entry.get("escalate", [])):
@@ -127,6 +135,9 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
         file=where,
         pama_rating=entry.get("pama_rating"),
         silent=silent,
+        min_age=population.get("min_age"),
+        in_pregnancy=population.get("pregnancy", True),
+        routine=entry.get("routine", False),
     )
 
 
