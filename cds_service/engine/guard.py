@@ -3,8 +3,8 @@
 - Removing or replacing a protected draft (urgent, asap or stat; imaging for a child or a patient of
   unknown age), or lowering its priority: the suggestion loses that part; a routine card that lost
   one becomes an info remark saying why.
-- In pregnancy, a contrast MRI: the same study without contrast is suggested instead, and every card
-  suggesting imaging says how imaging goes in pregnancy.
+- In pregnancy, a contrast MRI: the same study without contrast is suggested instead (and a summary
+  promising contrast says so), and every card suggesting imaging says how imaging goes in pregnancy.
 """
 from __future__ import annotations
 
@@ -36,17 +36,20 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
         if ctx.pregnancy.pregnant:
             swap = defs.pregnancy.without_contrast
             suggestions = [{**s, "order": swap[s["order"]]} if s.get("order") in swap else s for s in suggestions]
-        detail, indicator = item.text.detail, item.indicator
+        summary, detail, indicator = item.text.summary, item.text.detail, item.indicator
+        if ctx.pregnancy.pregnant:
+            for words, instead in defs.pregnancy.summary_wording.items():
+                summary = summary.replace(words, instead)
         if took_away:
             detail += "\n\n" + defs.orders.protected_remark
             if item.rule.routine:
                 indicator = "info"
         if ctx.pregnancy.pregnant and _suggests_imaging(suggestions, targets, defs, presentation, terminology):
             detail += "\n\n" + defs.pregnancy.imaging_remark
-        if not took_away and suggestions == list(item.text.suggestions) and detail == item.text.detail:
+        if not took_away and suggestions == list(item.text.suggestions) and (summary, detail) == (item.text.summary, item.text.detail):
             out.append(item)
             continue
-        text = CardText(item.text.summary, detail, tuple(suggestions))
+        text = CardText(summary, detail, tuple(suggestions))
         out.append(replace(item, indicator=indicator, text=text))
     return out
 

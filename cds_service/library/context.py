@@ -25,6 +25,7 @@ class PregnancyDefs:
     code_recent_days: str  # a threshold in cards/settings.yaml
     postpartum_end_days: str  # a threshold in cards/settings.yaml
     without_contrast: Mapping[str, str]  # order -> the same study without contrast
+    summary_wording: Mapping[str, str]  # words of a summary replaced in pregnancy
     imaging_remark: str
 
 
@@ -79,6 +80,7 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
             code_recent_days=preg["code_recent_days"],
             postpartum_end_days=preg["postpartum_end_days"],
             without_contrast=dict(preg["without_contrast"]),
+            summary_wording=dict(preg["summary_wording"]),
             imaging_remark=" ".join(preg["imaging_remark"].split()),
         ),
         orders=OrderPolicy(
