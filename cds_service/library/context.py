@@ -3,10 +3,12 @@
 """
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
+from .rules import check_placeholders
 from .schema import LibraryError, check_schema, read_schema, read_yaml
 
 WHERE = "cards/context.yaml"
@@ -67,6 +69,12 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
     pool(policy["imaging_kinds"], study_kinds, "orders.imaging_kinds", "order kind")
     pool(policy["contrast"], valuesets, "orders.contrast", "value set")
     pool(policy["imaging_protected_below_age"], settings, "orders.imaging_protected_below_age", "setting")
+    # the remarks join a card's detail, which is filled like any card text
+    check_placeholders(preg["imaging_remark"], f"{WHERE}: pregnancy.imaging_remark", settings)
+    check_placeholders(policy["protected_remark"], f"{WHERE}: orders.protected_remark", settings)
+    named = {name for _, name, _, _ in string.Formatter().parse(policy["merged_remark"]) if name is not None}
+    if named != {"study", "card"}:
+        raise LibraryError(f"{WHERE}: orders.merged_remark: must name {{study}} and {{card}}, and nothing else")
     return ContextDefs(
         pregnancy=PregnancyDefs(
             finding=preg["finding"],

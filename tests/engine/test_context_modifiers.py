@@ -2,6 +2,8 @@
 one imaging order per study. Real card library, records built as an EHR sends them."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from cds_service.data.record import build_record
@@ -9,8 +11,20 @@ from cds_service.engine.advise import advise
 from cds_service.engine.findings import find
 from cds_service.engine.pregnancy import read_pregnancy
 from tests.helpers.apps import shipped_library
-from tests.helpers.findings import (CPT, ICD, LOINC, NOW, PATIENT_ID, ago, concept, condition, observation, patient,
-                                    searchset, snomed)
+from tests.helpers.findings import (
+    CPT,
+    ICD,
+    LOINC,
+    NOW,
+    PATIENT_ID,
+    ago,
+    concept,
+    condition,
+    observation,
+    patient,
+    searchset,
+    snomed,
+)
 
 LIBRARY = shipped_library()
 SERVICE = {s.hook: s for s in LIBRARY.services}
@@ -120,3 +134,28 @@ def test_in_pregnancy_no_contrast_study_is_suggested_and_imaging_is_not_withheld
     assert "72148" in codes and not codes & CONTRAST
     assert all("contrast" not in c["summary"] or "without contrast" in c["summary"] for c in found)
     assert any("MRI without contrast first" in c["detail"] for c in found)
+
+
+SCIATICA = condition("c1", (ICD, "M54.16"), onsetDateTime=ago(14))
+
+
+def topics(found: list[dict]) -> set[str]:
+    return {c["source"]["topic"]["code"] for c in found}
+
+
+@pytest.mark.parametrize("birth, adult", [("2008-06-16", False), ("2008-06-15", True), (None, True)])
+def test_the_adult_cards_stop_below_adult_min_age_and_the_paediatric_card_takes_their_place(birth, adult):
+    """NOW is 2026-06-15: born 2008-06-16 is 17, born 2008-06-15 is 18 today; an unknown age reads as adult."""
+    found = topics(cards("patient-view", SCIATICA, birth=birth))
+    assert ("conservative-management" in found) is adult
+    assert ("paediatric-back-pain" in found) is not adult
+
+
+def test_a_rule_that_does_not_hold_in_pregnancy_does_not_run_for_a_pregnant_patient():
+    rules = tuple(replace(r, in_pregnancy=False) if r.id == "CONS-1" else r for r in LIBRARY.rules)
+    library = replace(LIBRARY, rules=rules)
+    context = {"patientId": PATIENT_ID, "hookInstance": "h-2"}
+    data = {"patient": patient(), "conditions": searchset(SCIATICA), "observations": searchset(due_date("o1", in_days(70)))}
+    assert not advise(library, SERVICE["patient-view"], context, data, NOW).cards
+    data["observations"] = searchset()
+    assert topics(advise(library, SERVICE["patient-view"], context, data, NOW).cards) == {"conservative-management"}
