@@ -33,6 +33,7 @@ class Advice:
     # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
+    withheld: tuple[str, ...] = ()  # rules that fired whose routine card a critical card kept out
 
 
 def advise(
@@ -61,7 +62,8 @@ def advise(
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
-    cards = render(shown, findings, library.presentation, context, draft_reasons, missing_data)
-    cards = arrange(shown, cards, library.context.orders, library.terminology)
+    rendered = render(shown, findings, library.presentation, context, draft_reasons, missing_data)
+    cards = arrange(shown, rendered, library.context.orders, library.terminology)
+    withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
-                  findings=findings if explain else None, trace=tuple(trace or ()))
+                  findings=findings if explain else None, trace=tuple(trace or ()), withheld=withheld)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 FIRED, NOT_FIRED, SUPPRESSED, OUT_OF_SCOPE = "fired", "not fired", "suppressed", "out of scope"
+WITHHELD = "withheld"  # fired, but a routine card is not shown beside a critical one (engine/arrange.py)
 
 
 @dataclass(frozen=True)
