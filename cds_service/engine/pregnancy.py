@@ -39,7 +39,7 @@ def read_pregnancy(record: PatientRecord, findings: Findings, defs: PregnancyDef
     negatives: list[date] = []
     dues: list[tuple[date, date]] = []  # (recorded, due date)
     for obs in record.of_type("Observation"):
-        if obs.get("status") not in _COUNTS:
+        if fhirjson.text(obs.get("status")) not in _COUNTS:
             continue
         kinds = terminology.concepts_in(fhirjson.codings(obs.get("code")))
         when = dates.effective(obs)

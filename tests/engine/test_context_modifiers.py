@@ -64,6 +64,10 @@ def status(rid: str, answer: tuple[str, str], days: float) -> dict:
     ([status("o1", snomed("102874004")[0], 5)], True),  # possible pregnancy: treated as pregnant
     ([observation("o1", (LOINC, "49051-6"), days=2, valueQuantity={"value": 30, "unit": "wk", "code": "wk"})], True),
     ([observation("o1", (LOINC, "49051-6"), days=200, valueQuantity={"value": 30, "unit": "wk", "code": "wk"})], False),
+    # malformed: a status that is not a string, a gestation without a unit, a due date that is not a date
+    ([status("o1", (LOINC, "LA15173-0"), 5) | {"status": ["final"]}], False),
+    ([observation("o1", (LOINC, "49051-6"), days=2, valueQuantity={"value": 30})], False),
+    ([due_date("o1", "soon")], False),
 ])
 def test_pregnancy_is_read_from_codes_status_due_date_and_gestation(resources, expected):
     assert pregnant(*resources) is expected
