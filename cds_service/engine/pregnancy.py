@@ -69,12 +69,13 @@ def read_pregnancy(record: PatientRecord, findings: Findings, defs: PregnancyDef
     recorded_last = max([*dated, *(r for r, _ in dues)], default=None)
     if negatives and recorded_last is not None and max(negatives) >= recorded_last:
         return NOT_PREGNANT
-    start = due - timedelta(days=defs.term_days) if due else latest
     ended = findings.get(defs.ended_by)
-    if ended is not None and ended.present and ended.latest and start and ended.latest >= start:
-        return NOT_PREGNANT
-    if due is not None:
-        pregnant = today <= due + timedelta(days=settings[defs.postpartum_end_days])
+    if ended is not None and ended.present and ended.latest:  # a delivery since this pregnancy began
+        began = (due - ended.latest).days <= defs.term_days if due else latest is not None and ended.latest >= latest
+        if began:
+            return NOT_PREGNANT
+    if due is not None:  # date differences only: a due date in year 9999 must not overflow
+        pregnant = (today - due).days <= settings[defs.postpartum_end_days]
     else:
         undated = len(dated) < len(positives)
         pregnant = undated or (latest is not None and (today - latest).days <= settings[defs.code_recent_days])
@@ -89,4 +90,7 @@ def _due_from_gestation(quantity: Any, recorded: date, term_days: int) -> date |
     per = _DAYS_PER.get(fhirjson.text(quantity.get("code")) or fhirjson.text(quantity.get("unit")) or "")
     if value is None or per is None or not 0 <= value * per <= term_days + 30:
         return None
-    return recorded + timedelta(days=term_days - value * per)
+    try:
+        return recorded + timedelta(days=term_days - value * per)
+    except OverflowError:  # recorded at the end of the calendar
+        return None

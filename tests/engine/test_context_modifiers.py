@@ -68,6 +68,9 @@ def status(rid: str, answer: tuple[str, str], days: float) -> dict:
     ([status("o1", (LOINC, "LA15173-0"), 5) | {"status": ["final"]}], False),
     ([observation("o1", (LOINC, "49051-6"), days=2, valueQuantity={"value": 30})], False),
     ([due_date("o1", "soon")], False),
+    ([due_date("o1", "9999-12-31"), condition("c2", (ICD, "Z37.0"), recordedDate="0001-01-01")], True),
+    ([due_date("o1", "0001-01-01")], False),
+    ([observation("o1", (LOINC, "49051-6"), effectiveDateTime="9999-12-31", valueQuantity={"value": 1, "code": "wk"})], False),
 ])
 def test_pregnancy_is_read_from_codes_status_due_date_and_gestation(resources, expected):
     assert pregnant(*resources) is expected
