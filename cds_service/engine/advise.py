@@ -1,4 +1,4 @@
-"""From the gathered FHIR data to cards: record -> findings -> rules -> cards.
+"""From the gathered FHIR data to cards: record -> findings -> context -> rules -> guard -> cards -> response.
 
 Everything that can be prepared ahead (value-set index, parsed rules, templates) was prepared
 when the library loaded; per request this is one linear pass over the record plus the rules.
@@ -12,10 +12,13 @@ from typing import Any, Mapping, Sequence
 from ..data.ownership import Owner, SetAside
 from ..data.record import build_record
 from ..library.loader import Library, ServiceDef
+from .arrange import arrange
 from .drafts import read_drafts, reason_conditions
 from .findings import Findings, find
+from .guard import guard
 from .pama import rating_actions
 from .predicates import Context
+from .pregnancy import read_pregnancy
 from .render import CardId, plain_card_id, render
 from .rules import evaluate_rules
 from .trace import RuleTrace
@@ -37,6 +40,7 @@ class Advice:
     # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
+    withheld: tuple[str, ...] = ()  # rules that fired whose routine card a critical card kept out
 
 
 def advise(
@@ -61,14 +65,18 @@ def advise(
         data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
     record = build_record(data, Owner(str(context.get("patientId", "")), data))
     findings = find(record, library.findings, library.terminology, now, explain)
-    ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing)
+    pregnancy = read_pregnancy(record, findings, library.context.pregnancy, library.terminology, library.settings)
+    ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing, pregnancy=pregnancy)
     trace: list[RuleTrace] | None = [] if explain else None
     fired = evaluate_rules(library.rules, service.hook, ctx, trace)
     actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
-    cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data, card_id)
+    shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
+    rendered = render(shown, findings, library.presentation, context, draft_reasons, missing_data, card_id)
+    cards = arrange(shown, rendered, library.context.orders, library.terminology)
+    withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   unreadable=counts(findings.unreadable),
                   set_aside=(*set_aside, *record.set_aside),
-                  findings=findings if explain else None, trace=tuple(trace or ()))
+                  findings=findings if explain else None, trace=tuple(trace or ()), withheld=withheld)

@@ -16,7 +16,7 @@ from .advise import Advice
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .medications import MedicationUse
-from .trace import NodeTrace, RuleTrace
+from .trace import WITHHELD, NodeTrace, RuleTrace
 from .unreadable import REASONS, Unreadable
 
 _LOGIC = ("all", "any", "not")
@@ -30,7 +30,8 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
     cards = {c["source"]["topic"]["code"]: c for c in advice.cards}
     rules = []
     for rt in advice.trace:
-        entry: dict[str, Any] = {"rule": rt.rule_id, "topic": rt.topic, "outcome": rt.outcome}
+        outcome = WITHHELD if rt.rule_id in advice.withheld else rt.outcome
+        entry: dict[str, Any] = {"rule": rt.rule_id, "topic": rt.topic, "outcome": outcome}
         if rt.silent:
             entry["silent"] = True
         if rt.suppressed_by:

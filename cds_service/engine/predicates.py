@@ -14,6 +14,7 @@ from ..library.language import ARGUMENTS
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .medications import MedicationUse
+from .pregnancy import NOT_PREGNANT, Pregnancy
 from .trace import NodeTrace
 from .unreadable import Unreadable
 
@@ -27,6 +28,7 @@ class Context:
     fired: set[str] = field(default_factory=set)  # topics of higher-priority rules that fired
     drafts: tuple[Draft, ...] = ()  # draft orders on order hooks
     missing: frozenset[str] = frozenset()  # optional prefetch keys that could not be had
+    pregnancy: Pregnancy = NOT_PREGNANT  # read before any rule (engine/pregnancy.py)
 
 
 Result = tuple[bool, Sequence[Fact]]
@@ -358,6 +360,13 @@ def _p_medication_for_at_least(arg: Mapping[str, Any], ctx: Context) -> Result:
 def _p_data_missing(arg: Any, ctx: Context) -> Result:
     """One of these prefetch keys could not be had (neither sent nor fetched): the record is partial."""
     return bool(set(_names(arg)) & ctx.missing), []
+
+
+@predicate("pregnant")
+def _p_pregnant(arg: bool, ctx: Context) -> Result:
+    """Pregnant today (true), or not (false), as engine/pregnancy.py read the record."""
+    holds = ctx.pregnancy.pregnant == arg
+    return holds, list(ctx.pregnancy.facts) if holds else []
 
 
 @predicate("fired")

@@ -1,6 +1,7 @@
 """Rules evaluated per request, in priority order.
 
-A rule whose topic an earlier rule suppressed does not run (CES-1 silences conservative care,
+A rule whose patient is outside its population (engine/scope.py) or whose topic an earlier rule
+suppressed does not run (CES-1 silences conservative care,
 routine imaging and EDX; MND-1 the benign-twitch card), and a later rule can ask which topics
 already fired.
 """
@@ -11,7 +12,8 @@ from typing import Sequence
 
 from ..library.rules import CardText, Rule
 from .predicates import Context, Fact, evaluate
-from .trace import FIRED, NOT_FIRED, SUPPRESSED, NodeTrace, RuleTrace
+from .scope import in_scope
+from .trace import FIRED, NOT_FIRED, OUT_OF_SCOPE, SUPPRESSED, NodeTrace, RuleTrace
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,10 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[R
             if trace is not None:
                 by = suppressed.get(rule.topic) or next((f.rule.id for f in fired if f.rule.topic == rule.topic), "")
                 trace.append(RuleTrace(rule.id, rule.topic, SUPPRESSED, rule.silent, suppressed_by=by))
+            continue
+        if not in_scope(rule, ctx):  # its guideline does not speak about this patient (§6.0)
+            if trace is not None:
+                trace.append(RuleTrace(rule.id, rule.topic, OUT_OF_SCOPE, rule.silent))
             continue
         nodes: list[NodeTrace] | None = None if trace is None else []
         ok, facts = evaluate(rule.when, ctx, nodes)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-FIRED, NOT_FIRED, SUPPRESSED = "fired", "not fired", "suppressed"
+FIRED, NOT_FIRED, SUPPRESSED, OUT_OF_SCOPE = "fired", "not fired", "suppressed", "out of scope"
+WITHHELD = "withheld"  # fired, but a routine card is not shown beside a critical one (engine/arrange.py)
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class NodeTrace:
 class RuleTrace:
     rule_id: str
     topic: str
-    outcome: str  # FIRED, NOT_FIRED or SUPPRESSED
+    outcome: str  # FIRED, NOT_FIRED, SUPPRESSED or OUT_OF_SCOPE (the patient is outside the rule's population)
     silent: bool = False
     suppressed_by: str | None = None  # the rule whose card suppressed this topic
     when: NodeTrace | None = None

@@ -51,6 +51,7 @@ ARGUMENTS: dict[str, str] = {
     "unreadable": "findings",
     "later_than_study": "afterstudy",
     "progressive_limbs": "limbs",
+    "pregnant": "yesno",
 }
 
 # A field of a mapping argument is one of the library's pools of names (a field of
@@ -75,6 +76,7 @@ SHAPES: Mapping[str, str | Mapping[str, Field]] = {
     "topics": "topics",
     "setting": "settings",
     "prefetch": "prefetch_keys",
+    "yesno": "flag",
     "onset": {"findings": "findings", "days": "settings", "unknown_counts?": "flag"},
     "relative": {"findings": "findings", "since": "findings", "unknown_counts?": "flag"},
     "sites": {"findings": "findings", "sites": "sites", "count": "count"},

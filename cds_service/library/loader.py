@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from ..core.settings import not_a_card_library
 from ..hooks.registry import HOOKS
+from .context import ContextDefs, load_context
 from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
 from .presentation import Presentation, canonical, setting_texts
@@ -55,6 +56,7 @@ class Library:
     rules: tuple[Rule, ...]
     presentation: Presentation
     path: Path
+    context: ContextDefs
     pama_kinds: frozenset[str] = frozenset()
     missing_notes: Mapping[str, str] = field(default_factory=dict)  # optional key -> what is then unknown
     canonical_base: str = ""  # as loaded, so a reload or a candidate library keeps the operator's URLs
@@ -187,6 +189,11 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
     rules: tuple[Rule, ...] = ()
     with problems.collect():
         rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
+    context = None
+    if names is not None:
+        with problems.collect():
+            context = load_context(cards_dir, valuesets=names.valuesets, findings=names.findings, settings=names.settings,
+                                   orders=names.orders, study_kinds=names.study_kinds)
     if settings_doc is not None and names is not None:
         unknown = sorted(frozenset(settings_doc.get("pama_imaging_kinds", [])) - names.study_kinds)
         if unknown:
@@ -194,7 +201,7 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
     problems.raise_any()
     # raise_any() found nothing, so every part loaded
     assert (terminology is not None and findings is not None and settings_doc is not None and sources is not None
-            and orders is not None and loaded_services is not None)
+            and orders is not None and loaded_services is not None and context is not None)
     services, missing_notes = loaded_services
     topics = {t["code"]: t["display"] for t in settings_doc["topics"]}
     pama_kinds = frozenset(settings_doc.get("pama_imaging_kinds", []))
@@ -221,6 +228,7 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
         rules=rules,
         presentation=presentation,
         path=cards_dir,
+        context=context,
         pama_kinds=pama_kinds,
         missing_notes=missing_notes,
         canonical_base=canonical_base,

@@ -47,6 +47,11 @@ class Rule:
     pama_rating: str | None = None  # argonaut PAMA rating of the drafts this rule is about
     silent: bool = False  # judges (PAMA rating) without showing a card
     others_note: str = ""  # a line for every other card of the response when this rule's card shows
+    # population scope from the rule's guideline (§6.0): a threshold naming the minimum age, and
+    # whether it holds in pregnancy; outside it the rule does not run
+    min_age: str | None = None
+    in_pregnancy: bool = True
+    routine: bool = False  # routine advice: never shown beside a critical card (§6.12)
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,10 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
         with problems.collect():
             if hook not in names.hooks:
                 raise fail(f"hooks[{i}]", f"unknown hook '{hook}'")
+    population = entry.get("population", {})
+    with problems.collect():
+        if "min_age" in population and population["min_age"] not in names.settings:
+            raise fail("population.min_age", f"unknown setting '{population['min_age']}'")
     with problems.collect():
         _check_when(entry["when"], f"{place}.when", where, names)
     escalate = []
@@ -152,6 +161,9 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
         pama_rating=entry.get("pama_rating"),
         silent=silent,
         others_note=others_note,
+        min_age=population.get("min_age"),
+        in_pregnancy=population.get("pregnancy", True),
+        routine=entry.get("routine", False),
     )
 
 

@@ -73,6 +73,20 @@ BREAKAGES = [
      "cards/findings.yaml: contributor_medications: not listed under medications, so never read"),
     ("orders.yaml", 'code: "72146"', 'code: " 72146 "',
      "cards/orders.yaml: orders.mri-whole-spine-emergency.requests[1]: not a valid R4 ServiceRequest"),
+    ("rules/conservative.yaml", "population: {min_age: adult_min_age}", "population: {min_age: adult_age}",
+     "cards/rules/conservative.yaml: rules[0].population.min_age: unknown setting 'adult_age'"),
+    ("rules/conservative.yaml", "population: {min_age: adult_min_age}", "population: {min_age: adult_min_age, pregnant: no}",
+     "cards/rules/conservative.yaml: rules[0].population: unknown key 'pregnant' (allowed: min_age, pregnancy)"),
+    ("rules/conservative.yaml", "- when: {pregnant: true}", "- when: {pregnant: yes please}",
+     "cards/rules/conservative.yaml: rules[0].variants[0].when.pregnant: must be true or false"),
+    ("context.yaml", "mri-lumbar-contrast-urgent: mri-lumbar-urgent", "mri-lumbar-contrast-urgent: mri-lumbar-urgnt",
+     "cards/context.yaml: pregnancy.without_contrast.mri-lumbar-contrast-urgent: unknown order 'mri-lumbar-urgnt'"),
+    ("context.yaml", "protected_priorities: [urgent, asap, stat]", "protected_priorities: [urgent, asap, STAT]",
+     "cards/context.yaml: orders.protected_priorities[2]: 'STAT' is not one of"),
+    ("context.yaml", "finding: pregnancy ", "finding: pregnant ",
+     "cards/context.yaml: pregnancy.finding: unknown finding 'pregnant'"),
+    ("context.yaml", '{study} is suggested', '{studies} is suggested',
+     "cards/context.yaml: orders.merged_remark: must name {study} and {card}"),
 ]
 
 

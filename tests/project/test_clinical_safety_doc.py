@@ -54,3 +54,25 @@ def test_every_card_topic_is_listed():
     text = DOC.read_text(encoding="utf-8")
     missing = [t["code"] for t in settings()["topics"] if f"| `{t['code']}` |" not in text]
     assert not missing, f"topics not in the topic table: {missing}"
+
+
+def sign_off_checklist() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    start = text.index("## 6. What the clinical lead must confirm before go-live")
+    return text[start:text.index("\n## 7.", start)]
+
+
+def test_the_sign_off_checklist_lists_exactly_the_design_choices_in_settings():
+    """Every setting with design_choice: true has its own tick box with its current value, and every
+    name ticked is a setting: a design choice added (or renamed) without its sign-off line fails."""
+    checklist = sign_off_checklist()
+    conf = settings()
+    thresholds = {name: spec for name, spec in conf["thresholds"].items() if spec.get("design_choice")}
+    ticked = dict(re.findall(r"^- \[ \] `([^`]+)` = ([0-9.]+) ", checklist, re.MULTILINE))
+    assert set(ticked) == set(thresholds), (
+        f"missing: {sorted(set(thresholds) - set(ticked))}; not a design-choice setting: {sorted(set(ticked) - set(thresholds))}")
+    wrong = {name: value for name, value in ticked.items() if float(value) != float(thresholds[name]["value"])}
+    assert not wrong, f"checklist values differ from settings.yaml: {wrong}"
+    choices = {*conf.get("design_choices", {}), *conf.get("labelled_choices", {})}
+    boxes = set(re.findall(r"^- \[ \] `([^`]+)`\s*$", checklist, re.MULTILINE))
+    assert boxes == choices, f"missing: {sorted(choices - boxes)}; unknown: {sorted(boxes - choices)}"

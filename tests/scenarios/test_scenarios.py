@@ -14,12 +14,16 @@ import requests
 
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
-from tests.helpers.apps import new_app
+from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.scenarios import ehr_prefetch
 
 SETTINGS = Settings()
 SCENARIOS = list_scenarios(SETTINGS.fixtures_dir)
 TODAY = date.today()
+TIER = {"critical": 2, "warning": 1, "info": 0}
+# Topics whose every rule is routine advice: never beside a critical card (CLINICAL §6.12).
+_RULES = shipped_library().rules
+ROUTINE_TOPICS = {r.topic for r in _RULES} - {r.topic for r in _RULES if not r.routine}
 
 
 @pytest.fixture(scope="module")
@@ -76,6 +80,27 @@ def test_scenario_both_ways(sid, app, loaded, fhir_base_url):
             assert [a["type"] for a in card["suggestions"][0]["actions"]] == item["actions"]
     for topic in scenario.expected.get("must_not_fire", []):
         assert topic not in fired, f"{topic} must not fire; got {fired}"
+    check_response_rules(fetched, scenario.expected)
+
+
+def check_response_rules(cards, expected):
+    """§6.12 for every scenario, and a scenario's own words and actions that must (not) appear."""
+    tiers = [TIER[c["indicator"]] for c in cards]
+    assert tiers == sorted(tiers, reverse=True), "most urgent cards first"
+    topics = {c["source"]["topic"]["code"] for c in cards}
+    if "critical" in {c["indicator"] for c in cards}:
+        assert not topics & ROUTINE_TOPICS, f"routine cards beside a critical one: {topics & ROUTINE_TOPICS}"
+    suggestions = [s for c in cards for s in c.get("suggestions", [])]
+    actions = [a for s in suggestions for a in s["actions"]]
+    for kind in expected.get("never_actions", []):
+        assert kind not in [a["type"] for a in actions], f"no card may suggest a {kind}"
+    shown = " ".join([c["summary"] for c in cards] + [s["label"] for s in suggestions]).lower()
+    for words in expected.get("summaries_exclude", []):
+        assert words.lower() not in shown, f"{words!r} in a summary or suggestion"
+    for words in expected.get("summaries_include", []):
+        assert words.lower() in shown, f"{words!r} in no summary or suggestion"
+    created = {c["code"] for a in actions if a["type"] == "create" for c in a["resource"]["code"]["coding"]}
+    assert not created & set(expected.get("created_codes_exclude", [])), f"suggested: {created}"
 
 
 @pytest.mark.parametrize("sid", SCENARIOS)

@@ -169,6 +169,9 @@ def test_expectations_name_real_topics_and_say_why(sid):
     assert fire | must_not <= TOPICS and not fire & must_not
     assert len(fire) == len(expected["fire"]), "one expectation per topic"
     assert {item["indicator"] for item in expected["fire"]} <= {"info", "warning", "critical"}
+    assert set(expected) <= {"id", "title", "clinical", "why", "fire", "must_not_fire", "never_actions",
+                             "summaries_exclude", "summaries_include", "created_codes_exclude"}, "a key no test reads"
+    assert set(expected.get("never_actions", [])) <= {"create", "update", "delete"}
     if raw(sid, "request.json")["hook"] == "patient-view":
         assert not fire & ORDER_ONLY, "order stewardship topics belong to order hooks"
 
@@ -187,6 +190,9 @@ REQUIRED = {
     # CLINICAL §6: context that changes the answer
     "CORD-1 thoracic", "ANW-1 GBS pattern", "RF-1 infection measured", "RF-1 infection escalation",
     "RF-1 post-operative early",
+    # CLINICAL §6: population scope, pregnancy, protected orders, the response as a whole
+    "§6.6 child", "§6.6 child order", "§6.7 pregnancy NSAID", "§6.7 pregnancy MRI", "§6.14 old pregnancy code",
+    "§6.14 urgent order", "§6.12 critical with routine",
 }
 
 

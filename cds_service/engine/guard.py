@@ -1,0 +1,86 @@
+"""What no card may suggest, whichever rule fired (CLINICAL §6.6, §6.7, §6.14).
+
+- Removing or replacing a protected draft (urgent, asap or stat; imaging for a child or a patient of
+  unknown age), or lowering its priority: the suggestion loses that part; a routine card that lost
+  one becomes an info remark saying why.
+- In pregnancy, a contrast MRI: the same study without contrast is suggested instead (and a summary
+  promising contrast says so), and every card suggesting imaging says how imaging goes in pregnancy.
+"""
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any, Mapping
+
+from ..library.context import ContextDefs
+from ..library.presentation import Presentation
+from ..library.rules import CardText
+from ..library.terminology import Terminology
+from .drafts import Draft
+from .predicates import Context
+from .rules import Fired
+from .scope import PRIORITY_RANK, protected
+
+
+def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Presentation,
+          terminology: Terminology) -> list[Fired]:
+    out = []
+    for item in fired:
+        targets = [f for f in item.facts if isinstance(f, Draft) and f.considered]
+        suggestions: list[Mapping[str, Any]] = []
+        took_away = False
+        for spec in item.text.suggestions:
+            safe = _safe(spec, [d for d in targets if protected(d, ctx, defs.orders)])
+            took_away = took_away or safe != spec
+            if safe is not None:
+                suggestions.append(safe)
+        if ctx.pregnancy.pregnant:
+            swap = defs.pregnancy.without_contrast
+            suggestions = [{**s, "order": swap[s["order"]]} if s.get("order") in swap else s for s in suggestions]
+        summary, detail, indicator = item.text.summary, item.text.detail, item.indicator
+        if ctx.pregnancy.pregnant:
+            for words, instead in defs.pregnancy.summary_wording.items():
+                summary = summary.replace(words, instead)
+        if took_away:
+            detail += "\n\n" + defs.orders.protected_remark
+            if item.rule.routine:
+                indicator = "info"
+        if ctx.pregnancy.pregnant and _suggests_imaging(suggestions, targets, defs, presentation, terminology):
+            detail += "\n\n" + defs.pregnancy.imaging_remark
+        if not took_away and suggestions == list(item.text.suggestions) and (summary, detail) == (item.text.summary, item.text.detail):
+            out.append(item)
+            continue
+        text = CardText(summary, detail, tuple(suggestions))
+        out.append(replace(item, indicator=indicator, text=text))
+    return out
+
+
+def _safe(spec: Mapping[str, Any], guarded: list[Draft]) -> Mapping[str, Any] | None:
+    """The suggestion without what it may not do to the guarded drafts; None when nothing is left."""
+    if not guarded:
+        return spec
+    safe = dict(spec)
+    safe.pop("delete_drafts", None)
+    update = dict(safe.pop("update_drafts", {}))
+    update.pop("code_from", None)  # a different study replaces the one ordered
+    lowest = min(PRIORITY_RANK.get(d.priority, 0) for d in guarded)
+    if "priority" in update and PRIORITY_RANK[update["priority"]] < lowest:
+        update.pop("priority")
+    if update:
+        safe["update_drafts"] = update
+    if safe == dict(spec):
+        return spec
+    if "order" in safe:
+        safe.pop("label", None)  # the label said what was taken away; the order's own label is right
+        return safe
+    return safe if update and update == spec.get("update_drafts") else None
+
+
+def _suggests_imaging(suggestions: list[Mapping[str, Any]], targets: list[Draft], defs: ContextDefs,
+                      presentation: Presentation, terminology: Terminology) -> bool:
+    for spec in suggestions:
+        order = presentation.orders.get(spec.get("order", ""))
+        if order and any(terminology.concepts_in(r["code"]) & defs.orders.imaging_kinds for r in order["requests"]):
+            return True
+        if spec.get("update_drafts") and any(d.kinds & defs.orders.imaging_kinds for d in targets):
+            return True
+    return False

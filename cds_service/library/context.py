@@ -1,0 +1,102 @@
+"""cards/context.yaml: how the patient's pregnancy is read, and the policies every response keeps
+(protected orders, one imaging order per study). Read once at load; every name it uses must resolve.
+"""
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from .rules import check_placeholders
+from .schema import LibraryError, check_schema, read_schema, read_yaml
+
+WHERE = "cards/context.yaml"
+
+
+@dataclass(frozen=True)
+class PregnancyDefs:
+    finding: str
+    ended_by: str
+    status_observation: frozenset[str]
+    status_pregnant: frozenset[str]
+    status_not_pregnant: frozenset[str]
+    due_date_observation: frozenset[str]
+    gestational_age_observation: frozenset[str]
+    term_days: int
+    code_recent_days: str  # a threshold in cards/settings.yaml
+    postpartum_end_days: str  # a threshold in cards/settings.yaml
+    without_contrast: Mapping[str, str]  # order -> the same study without contrast
+    summary_wording: Mapping[str, str]  # words of a summary replaced in pregnancy
+    imaging_remark: str
+
+
+@dataclass(frozen=True)
+class OrderPolicy:
+    imaging_kinds: frozenset[str]
+    contrast: frozenset[str]
+    protected_priorities: frozenset[str]
+    imaging_protected_below_age: str  # a threshold in cards/settings.yaml
+    protected_remark: str
+    merged_remark: str
+
+
+@dataclass(frozen=True)
+class ContextDefs:
+    pregnancy: PregnancyDefs
+    orders: OrderPolicy
+
+
+def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozenset[str], settings: frozenset[str],
+                 orders: frozenset[str], study_kinds: frozenset[str]) -> ContextDefs:
+    data = read_yaml(Path(cards_dir) / "context.yaml", WHERE)
+    check_schema(data, read_schema(cards_dir, "context"), WHERE)
+    preg, policy = data["pregnancy"], data["orders"]
+
+    def pool(values: Any, known: frozenset[str], place: str, word: str) -> frozenset[str]:
+        for value in [values] if isinstance(values, str) else values:
+            if value not in known:
+                raise LibraryError(f"{WHERE}: {place}: unknown {word} '{value}'")
+        return frozenset([values] if isinstance(values, str) else values)
+
+    for key in ("status_observation", "status_pregnant", "status_not_pregnant", "due_date_observation",
+                "gestational_age_observation"):
+        pool(preg[key], valuesets, f"pregnancy.{key}", "value set")
+    pool([preg["finding"], preg["ended_by"]], findings, "pregnancy.finding", "finding")
+    pool([preg["code_recent_days"], preg["postpartum_end_days"]], settings, "pregnancy", "setting")
+    for name, replacement in preg["without_contrast"].items():
+        pool([name, replacement], orders, f"pregnancy.without_contrast.{name}", "order")
+    pool(policy["imaging_kinds"], study_kinds, "orders.imaging_kinds", "order kind")
+    pool(policy["contrast"], valuesets, "orders.contrast", "value set")
+    pool(policy["imaging_protected_below_age"], settings, "orders.imaging_protected_below_age", "setting")
+    # the remarks join a card's detail, which is filled like any card text
+    check_placeholders(preg["imaging_remark"], f"{WHERE}: pregnancy.imaging_remark", settings)
+    check_placeholders(policy["protected_remark"], f"{WHERE}: orders.protected_remark", settings)
+    named = {name for _, name, _, _ in string.Formatter().parse(policy["merged_remark"]) if name is not None}
+    if named != {"study", "card"}:
+        raise LibraryError(f"{WHERE}: orders.merged_remark: must name {{study}} and {{card}}, and nothing else")
+    return ContextDefs(
+        pregnancy=PregnancyDefs(
+            finding=preg["finding"],
+            ended_by=preg["ended_by"],
+            status_observation=frozenset(preg["status_observation"]),
+            status_pregnant=frozenset(preg["status_pregnant"]),
+            status_not_pregnant=frozenset(preg["status_not_pregnant"]),
+            due_date_observation=frozenset(preg["due_date_observation"]),
+            gestational_age_observation=frozenset(preg["gestational_age_observation"]),
+            term_days=preg["term_days"],
+            code_recent_days=preg["code_recent_days"],
+            postpartum_end_days=preg["postpartum_end_days"],
+            without_contrast=dict(preg["without_contrast"]),
+            summary_wording=dict(preg["summary_wording"]),
+            imaging_remark=" ".join(preg["imaging_remark"].split()),
+        ),
+        orders=OrderPolicy(
+            imaging_kinds=frozenset(policy["imaging_kinds"]),
+            contrast=frozenset(policy["contrast"]),
+            protected_priorities=frozenset(policy["protected_priorities"]),
+            imaging_protected_below_age=policy["imaging_protected_below_age"],
+            protected_remark=" ".join(policy["protected_remark"].split()),
+            merged_remark=policy["merged_remark"],
+        ),
+    )
