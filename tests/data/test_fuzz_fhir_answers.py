@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from urllib.parse import unquote
 from datetime import date, timedelta
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given, settings
