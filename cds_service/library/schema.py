@@ -65,7 +65,12 @@ def read_yaml(path: Path, where: str) -> Any:
 
 
 def read_schema(cards_dir: Path, name: str) -> Mapping[str, Any]:
-    return json.loads((Path(cards_dir) / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    """A card file's schema ships in the library's own schema/ folder: a folder without it is a
+    problem with that library, said like any other, not a crash of the loader."""
+    try:
+        return json.loads((Path(cards_dir) / "schema" / f"{name}.schema.json").read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise LibraryError(f"cards/schema/{name}.schema.json: cannot be read ({exc.strerror})") from None
 
 
 def _place(path: Any) -> str:

@@ -45,7 +45,10 @@ def matrix_lines(cases: Sequence[str], topics: Sequence[str], before: Mapping[st
     cells = {case: [_cell(before[case].get(t, ""), after[case].get(t, "")) for t in topics] for case in cases}
     widths = [max([len(heads[t])] + [len(cells[c][i]) for c in cases]) for i, t in enumerate(topics)]
     first = max([len("case")] + [len(c) for c in cases])
-    legend = textwrap.wrap("columns: " + ", ".join(f"{heads[t]} = {t}" for t in topics), 78, subsequent_indent="  ")
+    # each "abbreviation = topic" stays on one line: joined by no-break spaces while wrapping
+    legend = [line.replace("\xa0", " ") for line in textwrap.wrap(
+        "columns: " + ", ".join(f"{heads[t]}\xa0=\xa0{t}" for t in topics), 78, subsequent_indent="  ",
+        break_on_hyphens=False, break_long_words=False)]
     lines = [*legend, "cells: crit / warn / info; a change reads before>after, · for no card", "",
              " ".join(["case".ljust(first)] + [heads[t].ljust(w) for t, w in zip(topics, widths)]).rstrip()]
     for case in cases:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, timedelta
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given, settings
@@ -57,7 +58,7 @@ class FhirState:
     def respond(self, handler) -> None:
         if handler.command == "POST":
             return reply(*self.batch)(handler)
-        path = handler.path[len("/fhir/"):]
+        path = unquote(handler.path[len("/fhir/"):])
         body = next((b for prefix, b in self.by_path.items() if path.startswith(prefix)), b'{"resourceType":"Bundle","type":"searchset"}')
         return reply(200, body)(handler)
 
@@ -85,8 +86,9 @@ BROKEN_BATCH = st.one_of(
 
 
 def _prefix(template: str) -> str:
-    """The path a template's GET starts with: `Patient/` or `Condition?`."""
-    return template.split("?", 1)[0].split("/", 1)[0] + ("?" if "?" in template else "/")
+    """The path (and query) of a template's GET: two keys may search the same resource type
+    (observations and measurements), so each is told apart by its whole query."""
+    return template.replace("{{context.patientId}}", PID)
 
 
 def draw_case(data: st.DataObject, answers: dict[str, dict]) -> tuple[tuple[int, bytes], dict[str, bytes], set[str]]:

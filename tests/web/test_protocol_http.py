@@ -7,7 +7,7 @@ import pytest
 
 from cds_service import create_app
 from cds_service.core.settings import Settings
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.calls import CES, NULL_PREFETCH, SERVICE, hook, outcome
 
 
@@ -104,7 +104,7 @@ def _unreachable_database() -> str:
 
 
 def test_readiness_fails_when_authentication_is_on_and_the_replay_store_is_unreachable():
-    r = new_app(Settings(database_url=_unreachable_database())).test_client().get("/readyz")
+    r = new_app(Settings(database_url=_unreachable_database(), **SERVING)).test_client().get("/readyz")
     assert r.status_code == 503 and r.get_json()["checks"] == {"cardLibrary": True, "replayStore": False}
     assert r.get_json()["feedbackStore"]["writable"] is False
 

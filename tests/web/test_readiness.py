@@ -5,7 +5,7 @@ never takes the replica out: cauda equina alerts go on."""
 from __future__ import annotations
 
 from cds_service.core.settings import Settings
-from tests.helpers.apps import new_app
+from tests.helpers.apps import SERVING, new_app
 from tests.helpers.calls import CES, SERVICE, hook, issue_card
 
 TOKEN = "metrics-t0ken"
@@ -47,7 +47,7 @@ def test_a_read_only_feedback_store_is_reported_but_the_replica_stays_in(tmp_pat
 def test_with_authentication_a_readable_replay_store_keeps_the_replica_in(tmp_path):
     """The replay store can be read, so it is reachable: a full or read-only disk must not take every
     replica out (token ids then live in each process's own cache, and that is logged)."""
-    ready = new_app(Settings(database_url=read_only(tmp_path))).test_client().get("/readyz")
+    ready = new_app(Settings(database_url=read_only(tmp_path), **SERVING)).test_client().get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["checks"] == {"cardLibrary": True, "replayStore": True}
     assert ready.get_json()["feedbackStore"]["writable"] is False

@@ -38,7 +38,7 @@ def diff(test_client, candidate, requests=""):
 
 def test_a_candidate_inside_an_allowed_folder_is_previewed(tmp_path, disk):
     status, page = diff(client(tmp_path, disk / "allowed"), disk / "allowed" / "cards")
-    assert status == 200 and 'id="verdict"' in page and "cards change (" in page and 'id="matrix"' in page
+    assert status == 200 and 'id="verdict"' in page and 'id="matrix"' in page
 
 
 @pytest.mark.parametrize("candidate", [

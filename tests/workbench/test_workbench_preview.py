@@ -97,7 +97,7 @@ def test_cards_diff_over_patients_on_a_fhir_server(fhir_base_url, shorter_ces_wi
 
 
 def test_preview_page_leads_with_the_broken_signed_off_expectations(tmp_path, shorter_ces_window):
-    client = new_app(dev_settings(tmp_path)).test_client()
+    client = new_app(dev_settings(tmp_path, workbench_libraries=(tmp_path, CARDS))).test_client()
     reply = client.get("/workbench/diff", query_string={"candidate": str(shorter_ces_window)})
     assert reply.status_code == 200
     page = reply.get_data(as_text=True)
