@@ -18,6 +18,7 @@ from .predicates import Context
 from .render import CardId, plain_card_id, render
 from .rules import evaluate_rules
 from .trace import RuleTrace
+from .uncovered import UncoveredCode, uncovered_codes
 from .unreadable import counts
 
 
@@ -30,6 +31,8 @@ class Advice:
     data_quality: int = 0
     # what could not be read, counted by reason for the request log (engine/unreadable.py)
     unreadable: dict[str, int] = field(default_factory=dict)
+    # codings of the record in no value set: (system, code, display), never whose (engine/uncovered.py)
+    uncovered: tuple[UncoveredCode, ...] = ()
     # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
@@ -63,5 +66,5 @@ def advise(
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     cards = render(fired, findings, library.presentation, context, draft_reasons, missing_data, card_id)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
-                  unreadable=counts(findings.unreadable),
+                  unreadable=counts(findings.unreadable), uncovered=uncovered_codes(record, library.terminology),
                   findings=findings if explain else None, trace=tuple(trace or ()))

@@ -115,6 +115,10 @@ def call_service(service_id: str) -> Any:
     g.log_fields["dataQualityNotes"] = advice.data_quality + len(gathered.data_quality)
     g.log_fields["unreadable"] = advice.unreadable  # per reason; never what was there
     g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
+    storage = current_app.extensions.get("nerve_cds.storage")
+    if storage is not None and advice.uncovered:
+        storage.uncovered.note(advice.uncovered)
+    g.log_fields["uncoveredCodes"] = len(advice.uncovered)
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
         try:

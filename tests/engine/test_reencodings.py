@@ -9,6 +9,8 @@ from datetime import date
 from functools import cache
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
@@ -77,3 +79,16 @@ def test_all_re_encodings_at_once_give_the_same_cards():
 def test_bundles_split_across_pages_read_as_one():
     for sid in SCENARIOS:
         assert cards(sid, as_sent(sid, resources(sid), page=2)) == original(sid), sid
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_any_combination_in_any_order_gives_the_same_cards(data):
+    sid = data.draw(st.sampled_from(SCENARIOS), label="scenario")
+    chosen = data.draw(st.lists(st.sampled_from(sorted(ENCODINGS)), unique=True, max_size=len(ENCODINGS)),
+                       label="re-encodings, in the order applied")
+    items = resources(sid)
+    for name in chosen:
+        items = ENCODINGS[name](items) or items
+    page = data.draw(st.integers(min_value=1, max_value=20), label="page size")
+    assert cards(sid, as_sent(sid, items, page)) == original(sid), (sid, chosen)
