@@ -267,22 +267,28 @@ def mri_as_imaging_study(resource: dict) -> None:
                                  "bodySite": {"system": SNOMED, "code": LUMBAR_SPINE}}])
 
 
-def absolute_references(resources: Resources) -> Resources | None:
-    """Every reference as an absolute URL on the EHR's FHIR base (medicationReference too)."""
-    out = copy.deepcopy(resources)
+def absolute_references_on(base: str) -> ReEncoding:
+    """Every reference as an absolute URL on the FHIR base `base` (medicationReference too)."""
 
     def walk(node: Any) -> None:
         if isinstance(node, dict):
             ref = node.get("reference")
             if isinstance(ref, str) and "/" in ref and not ref.startswith(("http", "#", "urn:")):
-                node["reference"] = f"{BASE}/{ref}"
+                node["reference"] = f"{base}/{ref}"
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
             for value in node:
                 walk(value)
-    walk(out)
-    return _changed(resources, out)
+
+    def absolute_references(resources: Resources) -> Resources | None:
+        out = copy.deepcopy(resources)
+        walk(out)
+        return _changed(resources, out)
+    return absolute_references
+
+
+absolute_references = absolute_references_on(BASE)
 
 
 NOISE: Resources = [
