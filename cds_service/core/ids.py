@@ -17,6 +17,20 @@ def is_fhir_id(value: Any) -> bool:
     return isinstance(value, str) and _FHIR_ID.fullmatch(value) is not None
 
 
+def reference_key(reference: Any) -> str | None:
+    """`Medication/x`, `https://server/fhir/Medication/x` or `Medication/x/_history/2` -> "Medication/x":
+    a literal reference, relative or absolute (FHIR R4 References), as the type and id it names;
+    None for a contained (`#x`), logical (`urn:`) or unreadable reference."""
+    if not isinstance(reference, str) or reference.startswith(("#", "urn:")):
+        return None
+    parts = reference.split("?", 1)[0].split("#", 1)[0].rstrip("/").split("/")
+    if "_history" in parts:
+        parts = parts[:parts.index("_history")]
+    if len(parts) >= 2 and re.fullmatch(r"[A-Z][A-Za-z]+", parts[-2]) and is_fhir_id(parts[-1]):
+        return f"{parts[-2]}/{parts[-1]}"
+    return None
+
+
 def referenced_patient(reference: Any) -> str | None:
     """`Patient/x`, `https://server/fhir/Patient/x` or `Patient/x/_history/2` -> "x"; "" for a
     reference to anything else; None when there is no readable reference."""

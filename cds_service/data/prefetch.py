@@ -1,6 +1,7 @@
 """Prefetch exactly as CDS Hooks 2.0 defines it, with the service fetching what the client did not.
 
-A key the client left out, or answered with an OperationOutcome, is fetched; a key set to null
+A key the client left out, answered with an OperationOutcome, or answered with a searchset whose
+`total` says it holds fewer entries than it matched (and no next page), is fetched; a key set to null
 means the client looked and found nothing, so it is not fetched again. A required key that cannot
 be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
 to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap. A value
@@ -65,6 +66,20 @@ def _next_link(bundle: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _missing_entries(bundle: Mapping[str, Any]) -> str | None:
+    """Why a searchset that says it matched more than it holds, with no next page, is not the
+    search's answer (a `_summary=count` or truncated Bundle): read as it is, it would say
+    "nothing found" where the server found something."""
+    total = bundle.get("total")
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "searchset" or _next_link(bundle):
+        return None
+    if isinstance(total, bool) or not isinstance(total, int):
+        return None
+    held = sum(1 for e in fhirjson.items(bundle.get("entry"))
+               if fhirjson.mapping(e.get("search")).get("mode", "match") == "match")
+    return f"the searchset gives total {total} but holds {held} entries" if total > held else None
+
+
 def _is_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
@@ -90,6 +105,7 @@ def gather(
     to_fetch: list[str] = []
     to_page: list[str] = []
     failures: dict[str, str] = {}
+    incomplete: dict[str, str] = {}  # sent searchsets short of their total: fetched again
     for key in templates:
         if key not in sent or _is_outcome(sent[key]):
             to_fetch.append(key)
@@ -99,6 +115,9 @@ def gather(
             to_fetch.append(key)
         elif malformed := problem(sent[key]):
             failures[key] = f"the prefetch sent is malformed ({malformed})"
+        elif short := _missing_entries(sent[key]):
+            to_fetch.append(key)
+            incomplete[key] = short
         else:
             result.data[key], result.sources[key] = sent[key], "sent"
             if sent[key].get("resourceType") == "Bundle" and _next_link(sent[key]):
@@ -112,6 +131,8 @@ def gather(
             for key in to_page:
                 _follow_pages(client, key, sent[key], result, failures)
         for key, reason in failures.items():
+            if key in incomplete:
+                failures[key] = f"{incomplete[key]}; {reason}"
             result.data.pop(key, None)
             result.sources[key] = "failed"
         missing = {k: r for k, r in failures.items() if k in required}
@@ -180,6 +201,9 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
             continue
         if malformed := problem(outcome):
             failures[key] = f"FHIR server sent a malformed answer ({malformed})"
+            continue
+        if short := _missing_entries(outcome):
+            failures[key] = short
             continue
         result.data[key], result.sources[key] = outcome, "fetched"
         if outcome.get("resourceType") == "Bundle" and _next_link(outcome):

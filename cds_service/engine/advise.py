@@ -22,6 +22,7 @@ from .pregnancy import read_pregnancy
 from .render import CardId, plain_card_id, render
 from .rules import evaluate_rules
 from .trace import RuleTrace
+from .uncovered import UncoveredCode, uncovered_codes
 from .unreadable import counts
 
 
@@ -37,6 +38,8 @@ class Advice:
     # resources that did not count: another patient's, no checkable patient, wrong type; the log
     # counts them per reason, explain mode lists them
     set_aside: tuple[SetAside, ...] = ()
+    # codings of the record in no value set: (system, code, display), never whose (engine/uncovered.py)
+    uncovered: tuple[UncoveredCode, ...] = ()
     # explain mode only: this run's findings and every rule's outcome (engine/explain.py reads them)
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
@@ -77,6 +80,6 @@ def advise(
     cards = arrange(shown, rendered, library.context.orders, library.terminology)
     withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
-                  unreadable=counts(findings.unreadable),
+                  unreadable=counts(findings.unreadable), uncovered=uncovered_codes(record, library.terminology),
                   set_aside=(*set_aside, *record.set_aside),
                   findings=findings if explain else None, trace=tuple(trace or ()), withheld=withheld)

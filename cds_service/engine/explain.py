@@ -57,6 +57,7 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
                        for ref, name, why in findings.decisions],
         "dataQuality": list(findings.data_quality),
         "unreadable": [_unreadable(u) for u in findings.unreadable],
+        "uncovered": [{"system": system, "code": code, "display": display} for system, code, display in advice.uncovered],
     }
 
 

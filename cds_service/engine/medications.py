@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any, Iterator, Mapping
 
 from ..core import dates, fhirjson
+from ..core.ids import reference_key
 from ..data.medrefs import medication_reference
 from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDefs
@@ -55,7 +56,7 @@ def _concept(resource: dict, medications: Mapping[str, dict]) -> Any:
         if ref.startswith("#"):
             medication = next((c for c in fhirjson.items(resource.get("contained")) if c.get("id") == ref[1:]), {})
         else:
-            medication = medications.get(ref, {})
+            medication = medications.get(reference_key(ref) or "", {})
         concept = medication.get("code")
     return concept
 

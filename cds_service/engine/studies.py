@@ -20,7 +20,8 @@ from ..library.terminology import Terminology
 # not-done, stopped, unknown ...) mean the study neither happened nor is pending.
 _STATES: Mapping[str, Mapping[str, str]] = {
     "ServiceRequest": {"completed": "done", "active": "open", "draft": "open", "on-hold": "open"},
-    "Procedure": {"completed": "done"},
+    # a procedure under way (physiotherapy in progress) is care being given, as a CarePlan activity is
+    "Procedure": {"completed": "done", "in-progress": "done"},
     "ImagingStudy": {"available": "done", "registered": "open"},
     "DiagnosticReport": {
         "final": "done", "amended": "done", "corrected": "done", "appended": "done",
@@ -52,6 +53,15 @@ def _codings(resource: dict) -> list[dict]:
     return fhirjson.codings(resource.get("code"))
 
 
+def _imaged(study: dict, defs: FindingDefs, terminology: Terminology) -> frozenset[str]:
+    """The studies an ImagingStudy's modality and series body sites name (`imaging_studies`)."""
+    series = fhirjson.items(study.get("series"))
+    modalities = terminology.concepts_in([c for m in fhirjson.items(study.get("modality")) for c in fhirjson.coding(m)]
+                                         + [m for s in series for m in fhirjson.coding(s.get("modality"))])
+    sites = terminology.concepts_in([c for s in series for c in fhirjson.coding(s.get("bodySite"))])
+    return frozenset(k.study for k in defs.imaging_studies if k.modality & modalities and k.site & sites)
+
+
 def _study_when(resource: dict) -> dates.When | None:
     rtype = resource.get("resourceType")
     if rtype == "ServiceRequest":
@@ -75,6 +85,8 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
             if state is None:
                 continue
             kinds = terminology.concepts_in(_codings(resource)) & defs.study_kinds
+            if not kinds and rtype == "ImagingStudy":
+                kinds = _imaged(resource, defs, terminology)
             if not kinds:
                 continue
             when = _study_when(resource)

@@ -24,6 +24,8 @@ class CodeRule:
     uri: str
     upper: bool = False
     dot_after: int | None = None
+    same_as: str = ""  # the system `same_codes` are read in
+    same_codes: frozenset[str] = frozenset()  # codes that mean exactly what they mean in `same_as`
 
     def code(self, code: str) -> str:
         code = code.strip()
@@ -66,7 +68,8 @@ class CodeSystems:
         rule = self._seen.get(system) or self._system(system)
         if isinstance(rule, str):
             return rule, (code or "").strip()
-        return rule.uri, rule.code(code or "")
+        canonical = rule.code(code or "")
+        return (rule.same_as if canonical in rule.same_codes else rule.uri), canonical
 
     def names(self) -> frozenset[str]:
         """The canonical system URIs that have rules."""
@@ -78,7 +81,9 @@ def read_code_systems(data: Any, where: str, schema: Mapping[str, Any]) -> CodeS
     rules, aliases, prefixes = [], {}, {}
     for i, entry in enumerate(data["systems"]):
         code = entry.get("code", {})
-        rules.append(CodeRule(entry["uri"], upper=code.get("case") == "upper", dot_after=code.get("dot_after")))
+        same = entry.get("same_codes", {})
+        rules.append(CodeRule(entry["uri"], upper=code.get("case") == "upper", dot_after=code.get("dot_after"),
+                              same_as=same.get("as", ""), same_codes=frozenset(same.get("codes", []))))
         for alias in entry.get("aliases", []):
             if _key(alias).rstrip("/") in aliases:
                 raise LibraryError(f"{where}: systems[{i}].aliases: '{alias}' is given twice")

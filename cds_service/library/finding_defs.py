@@ -65,6 +65,15 @@ class LabDef:
 
 
 @dataclass(frozen=True)
+class ImagingKind:
+    """An ImagingStudy with a modality in `modality` and a series bodySite in `site` is a `study`."""
+
+    study: str
+    modality: frozenset[str]
+    site: frozenset[str]
+
+
+@dataclass(frozen=True)
 class FindingDefs:
     findings: Mapping[str, FindingDef]
     labs: Mapping[str, LabDef]
@@ -91,6 +100,7 @@ class FindingDefs:
     measures: Mapping[str, MeasureDef] = field(default_factory=dict)
     measure_by_concept: Mapping[str, tuple[MeasureDef, ...]] = field(default_factory=dict)
     interpretation_high: frozenset[str] = frozenset()
+    imaging_studies: tuple[ImagingKind, ...] = ()  # ImagingStudy read by modality and body site
 
     def names(self) -> frozenset[str]:
         return frozenset(self.findings)
@@ -118,6 +128,18 @@ class _Names:
 
     def optional(self, entry: Mapping[str, Any], key: str, parent: str = "") -> frozenset[str]:
         return self.ids(entry[key], f"{parent}.{key}" if parent else key) if key in entry else frozenset()
+
+
+def _imaging_studies(names: _Names, data: Mapping[str, Any]) -> tuple[ImagingKind, ...]:
+    found = []
+    for i, entry in enumerate(data.get("imaging_studies", [])):
+        place = f"imaging_studies[{i}]"
+        (study,) = names.ids(entry["study"], f"{place}.study")
+        if study not in names.optional(data, "studies"):
+            raise LibraryError(f"{names.where}: {place}.study: '{study}' is not listed under studies")
+        found.append(ImagingKind(study, names.ids(entry["modality"], f"{place}.modality"),
+                                 names.ids(entry["site"], f"{place}.site")))
+    return tuple(found)
 
 
 def _criterion(names: _Names, entry: Mapping[str, Any], place: str) -> Criterion:
@@ -233,6 +255,7 @@ def load_finding_defs(path: Path, valuesets: Collection[str] | None = None) -> F
         findings=findings,
         labs=labs,
         study_kinds=names.optional(data, "studies"),
+        imaging_studies=_imaging_studies(names, data),
         medications=medications,
         contributor_medications=contributors,
         symptom_observation=names.ids(obs["symptom_observation"], "observations.symptom_observation"),

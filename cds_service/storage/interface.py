@@ -93,12 +93,29 @@ class ReplayStore(Protocol):
         StoreUnavailable when the store cannot answer."""
 
 
+UncoveredCode = tuple[str, str, str]  # (system, code, display) of a coding no value set holds
+
+
+class UncoveredStore(Protocol):
+    def note(self, codes: Iterable[UncoveredCode]) -> None:
+        """Count each code once more (one hook call); in the background: advice must not wait."""
+
+    def flush(self) -> None:
+        """Write what this process has counted; StoreUnavailable when the store is down."""
+
+    def counts(self, limit: int = 1000) -> list[tuple[str, str, str, int]]:
+        """(system, code, display, calls) over every process, most seen first; StoreUnavailable."""
+
+
 class Storage(Protocol):
     @property
     def feedback(self) -> FeedbackStore: ...
 
     @property
     def replay(self) -> ReplayStore: ...
+
+    @property
+    def uncovered(self) -> UncoveredStore: ...
 
     def ready(self) -> bool:
         """Reachable, with its schema at the current version."""

@@ -27,6 +27,7 @@ from .sql_feedback import SqlFeedbackStore
 from .sql_replay import SqlReplayStore
 from .sql_report import build_report
 from .sql_schema import issued_card
+from .sql_uncovered import SqlUncoveredStore
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 0.25
@@ -175,12 +176,13 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SqlStorage:
-    """Feedback, issued cards and the replay cache on one database, through one engine."""
+    """Feedback, issued cards, the replay cache and uncovered codes on one database, through one engine."""
 
     def __init__(self, url: str, background: Background | None = None) -> None:
         self.database = SqlDatabase(url)
         self.feedback = SqlFeedbackStore(self.database, background or Background())
         self.replay = SqlReplayStore(self.database)
+        self.uncovered = SqlUncoveredStore(self.database)
         self.ready()  # migrate now; a database down at start-up shows in /readyz, it is no crash
 
     def ready(self) -> bool:

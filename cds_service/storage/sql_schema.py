@@ -46,3 +46,12 @@ jti_seen = Table(
     Column("expires", Float, nullable=False),
     Index("ix_nerve_cds_jti_seen_expires", "expires"),
 )
+
+uncovered_code = Table(
+    "nerve_cds_uncovered_code", metadata,  # codings seen in records that no value set holds: codes only, never whose
+    Column("system", String(256), primary_key=True),
+    Column("code", String(128), primary_key=True),
+    Column("display", String(256), nullable=False),
+    Column("seen", Integer, nullable=False),  # how many hook calls carried it
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)

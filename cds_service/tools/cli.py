@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import json
 import logging
 import os
 import socket
@@ -219,6 +220,28 @@ def cards_coverage(cards_dir: Path | None) -> None:
         click.secho(f"PROBLEM {problem}", fg="red")
     if not ledger.complete:
         sys.exit(1)
+
+
+@cards.command("uncovered")
+@click.option("--limit", default=200, show_default=True, help="How many codes to list, most seen first.")
+@click.option("--json", "as_json", is_flag=True, help="As JSON (for a spreadsheet or a ticket).")
+def cards_uncovered(limit: int, as_json: bool) -> None:
+    """Codes seen in hook calls that no value set holds, with their display and how many calls
+    carried them (from NERVE_CDS_DATABASE_URL): what to map next. Codes only, never patients."""
+    from ..storage import open_storage
+    from ..storage.interface import StoreUnavailable
+
+    try:
+        rows = open_storage(Settings.from_env().database_url).uncovered.counts(limit)
+    except StoreUnavailable as exc:
+        click.secho(f"FAILED: the store is unavailable ({exc})", fg="red", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps([{"system": s, "code": c, "display": d, "calls": n} for s, c, d, n in rows], indent=2))
+        return
+    click.echo(f"{'calls':>7}  system | code | display")
+    for system, code, display, seen in rows:
+        click.echo(f"{seen:7}  {system} | {code} | {display}")
 
 
 @cards.command("index")

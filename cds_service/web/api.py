@@ -159,6 +159,10 @@ def _call_service(service_id: str) -> Any:
     g.log_fields["unreadable"] = advice.unreadable  # per reason; never what was there
     g.log_fields["setAside"] = counts(advice.set_aside)
     g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
+    storage = current_app.extensions.get("nerve_cds.storage")
+    if storage is not None and advice.uncovered:
+        storage.uncovered.note(advice.uncovered)
+    g.log_fields["uncoveredCodes"] = len(advice.uncovered)
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
         try:

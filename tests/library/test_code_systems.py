@@ -61,9 +61,13 @@ def test_case_sensitive_systems_keep_their_codes(systems):
 
 
 def test_unknown_and_look_alike_systems_are_not_mapped(systems):
-    # WHO ICD-10 is a different code system: never read as ICD-10-CM
-    assert systems.canonical("http://hl7.org/fhir/sid/icd-10", "G834") == ("http://hl7.org/fhir/sid/icd-10", "G834")
-    assert systems.canonical("urn:oid:2.16.840.1.113883.6.3", "G83.4")[0] == "urn:oid:2.16.840.1.113883.6.3"
+    # WHO ICD-10 is a different code system: read as ICD-10-CM only where code-systems.yaml lists the
+    # code as meaning the same (WHO M54.31 is sciatica of the occipito-atlanto-axial region)
+    who = "http://hl7.org/fhir/sid/icd-10"
+    assert systems.canonical(who, "M54.31") == (who, "M54.31")
+    assert systems.canonical(who, "G834") == (ICD, "G83.4")
+    assert systems.canonical("urn:oid:2.16.840.1.113883.6.3", "g83.4") == (ICD, "G83.4")
+    assert systems.canonical("urn:oid:2.16.840.1.113883.6.4", "G83.4")[0] == "urn:oid:2.16.840.1.113883.6.4"
     assert systems.canonical(None, None) == ("", "")
     assert systems.canonical(" http://example.org/local ", " X1 ") == ("http://example.org/local", "X1")
 
@@ -74,7 +78,16 @@ def test_terminology_looks_up_codings_as_sent():
     assert "cauda-equina-syndrome" in terms.concepts_for("urn:oid:2.16.840.1.113883.6.96", "192970008")
     assert "cauda-equina-syndrome" in terms.concepts_in([{"system": "urn:oid:2.16.840.1.113883.6.90", "code": "G834"}])
     assert terms.display("urn:oid:2.16.840.1.113883.6.90", "m5416") == "Radiculopathy, lumbar region"
-    assert terms.concepts_for("http://hl7.org/fhir/sid/icd-10", "G83.4") == frozenset()
+    assert "cauda-equina-syndrome" in terms.concepts_for("http://hl7.org/fhir/sid/icd-10", "G83.4")
+    assert terms.concepts_for("http://hl7.org/fhir/sid/icd-10", "M54.31") == frozenset()
+
+
+def test_who_icd10_codes_read_as_icd10cm_are_icd10cm_codes():
+    import simple_icd_10_cm as cm
+
+    from tests.helpers.reencode import who_icd10
+
+    assert who_icd10() and all(cm.is_valid_item(code) for code in who_icd10())
 
 
 def test_findings_from_a_record_coded_with_oids_and_undotted_icd():
