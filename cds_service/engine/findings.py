@@ -204,7 +204,7 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         for name, items in reader.items.items()
     }
     by_name |= {name: _measured(name, readings)
-                for name, readings in read_measured(record, defs, terminology, today, reader.notes).items()}
+                for name, readings in read_measured(record, defs, terminology, today, reader.notes, reader.unreadable).items()}
     return Findings(
         now=now,
         today=today,

@@ -20,6 +20,8 @@ from ..library.terminology import Terminology
 from .evidence import FAR_PAST, Evidence
 from .labs import _unit
 from .statuses import OBSERVATION_COUNTS, observation_status
+from .unreadable import UNIT_NOT_READ, VALUE_NOT_READ, Unreadable
+from .unreadable import shown as quoted
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,8 @@ def _raised(part: dict, measure: MeasureDef, value: float, unit: str | None, def
     return measure.above is not None and value > measure.above
 
 
-def _readings(obs: dict, defs: FindingDefs, terms: Terminology, today: date, notes: list[str]) -> list[Reading]:
+def _readings(obs: dict, defs: FindingDefs, terms: Terminology, today: date, notes: list[str],
+              unreadable: list[Unreadable]) -> list[Reading]:
     found = []
     when = dates.effective(obs)
     reference = f"Observation/{obs.get('id')}"
@@ -70,11 +73,19 @@ def _readings(obs: dict, defs: FindingDefs, terms: Terminology, today: date, not
             quantity = fhirjson.mapping(part.get("valueQuantity"))
             raw = fhirjson.number(quantity.get("value"))
             if raw is None:
+                # a temperature or CRP that is there but not a number in a Quantity (a string, a
+                # word) is neither raised nor normal: said, never passed over (§6.14)
+                sent = next(((k, v) for k, v in part.items() if k.startswith("value")), None)
+                if sent is not None:
+                    unreadable.append(Unreadable("Observation", str(obs.get("id")), sent[0], VALUE_NOT_READ,
+                                                 f"{measure.label}: {quoted(sent[1])}", (measure.name,), when.day))
                 continue
             unit = _unit(quantity)
             value = measure.to_canonical(raw, unit)
             if value is None:
                 notes.append(f"{reference}: unit '{unit}' for {measure.name} cannot be converted to {measure.unit}; ignored")
+                unreadable.append(Unreadable("Observation", str(obs.get("id")), "valueQuantity.unit", UNIT_NOT_READ,
+                                             f"{measure.label}: {raw:g} {unit!r}", (measure.name,), when.day))
                 continue
             coding = next(c for c in codings if terms.concepts_for(c.get("system"), c["code"]) & measure.codes)
             display = terms.display(coding.get("system"), coding["code"]) or fhirjson.text(coding.get("display")) or measure.label
@@ -86,15 +97,16 @@ def _readings(obs: dict, defs: FindingDefs, terms: Terminology, today: date, not
 
 
 def read_measured(record: PatientRecord, defs: FindingDefs, terms: Terminology, today: date,
-                  notes: list[str]) -> dict[str, list[Reading]]:
-    """Per measured finding, its readings within the look-back window, oldest first."""
+                  notes: list[str], unreadable: list[Unreadable]) -> dict[str, list[Reading]]:
+    """Per measured finding, its readings within the look-back window, oldest first; a reading whose
+    value or unit cannot be read goes to `unreadable`."""
     by_measure: dict[str, list[Reading]] = defaultdict(list)
     if not defs.measures:
         return by_measure
     for obs in record.of_type("Observation"):
         if observation_status(obs.get("status")).code not in OBSERVATION_COUNTS:
             continue
-        for reading in _readings(obs, defs, terms, today, notes):
+        for reading in _readings(obs, defs, terms, today, notes, unreadable):
             by_measure[reading.measure.name].append(reading)
     for readings in by_measure.values():
         readings.sort(key=lambda r: (r.when, r.instant))

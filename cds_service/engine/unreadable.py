@@ -22,6 +22,7 @@ STATUS_NOT_CODED = "status-not-coded"
 STATUS_NOT_RECOGNISED = "status-not-recognised"
 STATUSES_CONTRADICT = "statuses-contradict"
 INTENT_NOT_RECOGNISED = "intent-not-recognised"
+UNIT_NOT_READ = "unit-not-read"
 REASONS = {
     ANSWER_NOT_RECOGNISED: "an answer in no answer value set and not in the closed list of text answers",
     ANSWERS_CONTRADICT: "a positive and a negative answer in the same resource",
@@ -30,6 +31,7 @@ REASONS = {
     STATUS_NOT_RECOGNISED: "a status code that is not one of its HL7 code system's codes",
     STATUSES_CONTRADICT: "two different codes of the same HL7 status system",
     INTENT_NOT_RECOGNISED: "a MedicationRequest intent that is not an R4 intent",
+    UNIT_NOT_READ: "a measurement in a unit the card library cannot convert (cards/findings.yaml measurements)",
 }
 _SHOWN_CHARS = 60
 
