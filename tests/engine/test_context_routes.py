@@ -182,3 +182,17 @@ def test_with_a_cord_sign_the_weakness_card_orders_the_contrast_whole_spine_mri_
             for a in s["actions"] if a["type"] == "create"]
     assert sorted(m for m in made if m.startswith("721")) == ["72156", "72157", "72158"]
     assert found[CES]["indicator"] == "critical", "the cauda equina card is never removed"
+
+
+def test_a_sphincter_symptom_coded_shortly_before_the_pain_belongs_to_the_episode():
+    """Retention 20 days ago, sciatica coded today: the same illness (ces_flag_lead_days), so at
+    least the urgent CES card, never routine advice saying no flag is recorded. Found by the
+    independent integration tester (S54)."""
+    shown = cards(cond("ret", "R33.9", 20), cond("sci", "M54.16", 0))
+    assert CES2 in shown or CES in shown
+    assert "conservative-management" not in shown
+
+
+def test_a_sphincter_symptom_from_long_before_the_pain_is_not_this_episode():
+    shown = cards(cond("ret", "R33.9", 400), cond("sci", "M54.16", 0))
+    assert CES2 not in shown and CES not in shown
