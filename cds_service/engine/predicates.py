@@ -7,7 +7,7 @@ it holds and the facts that made it hold, so a card can say exactly what trigger
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..library.language import ARGUMENTS
@@ -183,11 +183,15 @@ def _p_onset_since(arg: Mapping[str, Any], ctx: Context) -> Result:
     """Present with a known onset no earlier than the earliest known onset of the `since` findings:
     begun within the current episode (e.g. sexual dysfunction new since the back pain began).
     `unknown_counts`: with no dated `since` finding the episode start is unknown, and the findings
-    count (an undated episode cannot show them to be older); otherwise nothing counts."""
+    count (an undated episode cannot show them to be older); otherwise nothing counts. `lead`: a
+    setting of days before the episode's start that still belong to it (a sphincter symptom a few
+    days before the pain was coded is the same illness; one from years ago is not)."""
     begun = _episode_start(ctx, arg["since"])
     if begun is None:
         found = _present(ctx, arg["findings"]) if arg.get("unknown_counts", False) else []
         return bool(found), found
+    if "lead" in arg:
+        begun -= timedelta(days=ctx.settings[arg["lead"]])
     found = [f for f in _present(ctx, arg["findings"]) if f.onset and f.onset >= begun]
     return bool(found), found
 

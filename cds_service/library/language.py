@@ -78,7 +78,7 @@ SHAPES: Mapping[str, str | Mapping[str, Field]] = {
     "prefetch": "prefetch_keys",
     "yesno": "flag",
     "onset": {"findings": "findings", "days": "settings", "unknown_counts?": "flag"},
-    "relative": {"findings": "findings", "since": "findings", "unknown_counts?": "flag"},
+    "relative": {"findings": "findings", "since": "findings", "unknown_counts?": "flag", "lead?": "settings"},
     "sites": {"findings": "findings", "sites": "sites", "count": "count"},
     "grade": {"findings": "findings", "value": "settings"},
     "labwindow": {"labs": "labs", "within": "settings"},
