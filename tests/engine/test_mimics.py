@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from cds_service.engine.advise import advise
+from tests.helpers.apps import shipped_library
 from tests.helpers.findings import (
     CPT,
     ICD,
@@ -22,7 +23,6 @@ from tests.helpers.findings import (
     patient,
     searchset,
 )
-from tests.helpers.apps import shipped_library
 
 SERIOUS, VASCULAR, CES, CES2, MYE, NCR = ("serious-spinal-pathology", "vascular-mimic", "cauda-equina-emergency",
                                           "cauda-equina-urgent", "cervical-myelopathy", "non-compressive-radicular-pain")
