@@ -421,7 +421,7 @@ def _p_duplicate(arg: Mapping[str, Any], ctx: Context) -> Result:
     return bool(found), found
 
 
-from . import timing  # noqa: E402,F401  (registers the kinds that relate findings to dates and limbs)
+from . import explaining, timing  # noqa: E402,F401  (register the kinds that relate findings to dates, limbs, lesions)
 
 _UNIMPLEMENTED = sorted(set(ARGUMENTS) - set(PREDICATES))
 if _UNIMPLEMENTED:

@@ -52,6 +52,7 @@ ARGUMENTS: dict[str, str] = {
     "later_than_study": "afterstudy",
     "progressive_limbs": "limbs",
     "pregnant": "yesno",
+    "unexplained_sign": "explained",
 }
 
 # A field of a mapping argument is one of the library's pools of names (a field of
@@ -92,6 +93,7 @@ SHAPES: Mapping[str, str | Mapping[str, Field]] = {
     "duplicate": {"kinds": "study_kinds", "within?": "settings", "open_within?": "settings"},
     "afterstudy": {"findings": "findings", "kinds": "study_kinds", "days": "settings"},
     "limbs": {"findings": "findings", "count": "count", "days": "settings"},
+    "explained": {"findings": "findings", "by": "findings", "days": "settings"},
 }
 
 # How an error message names one entry of each pool.

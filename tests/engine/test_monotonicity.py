@@ -1,8 +1,10 @@
 """Monotonicity (CLINICAL §6.0.3), over every scenario in fixtures/fhir: adding a red-flag finding, a raised
 measurement or a risk context to a patient's record never lowers the most urgent indicator of the
-response and never removes (or downgrades) an emergency card. Checked systematically (every scenario
-with each addition) and with hypothesis (random scenarios with several additions at once), on the real
-card library and engine, with each scenario's own hook and draft orders."""
+response and never removes (or downgrades) an emergency card; adding an explaining diagnosis (§6.8,
+§6.10, §6.11, §6.14) may remove a routine card but never one that rests on a sphincter, saddle,
+progressive-weakness, fever or cancer flag. Checked systematically (every scenario with each addition)
+and with hypothesis (random scenarios with several additions at once), on the real card library and
+engine, with each scenario's own hook and draft orders."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
@@ -13,7 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cds_service.data.scenarios import list_scenarios, load_scenario
-from cds_service.engine.advise import advise
+from cds_service.engine.advise import Advice, advise
+from cds_service.engine.findings import Finding
+from cds_service.engine.trace import FIRED
 from cds_service.workbench.cases import scenario_case, service_for
 from tests.helpers.apps import shipped_library
 from tests.helpers.paths import FIXTURES
@@ -24,6 +28,8 @@ LOCAL = "http://example.org/nerve-cds/CodeSystem/local-finding"
 TODAY = date.today()
 NOW = datetime.combine(TODAY, time(12), tzinfo=timezone.utc)
 RANK = {"info": 0, "warning": 1, "critical": 2}
+PROGRESSIVE_WEAKNESS = frozenset({"motor-deficit", "lower-limb-weakness", "upper-limb-weakness", "foot-drop",
+                                  "weakness-objective", "gait-disturbance"})
 SCENARIOS = list_scenarios(FIXTURES)
 LIBRARY = shipped_library()
 
@@ -97,15 +103,49 @@ ADDITIONS: dict[str, Callable[[str, str], list[dict]]] = {
     "hyperreflexia": observation(SNOMED, "86854008"),
     "breathlessness": condition("R06.00"),
     "dysphagia": condition("R13.10"),
+    "rigid spine": condition("M45.9", days=2000),
+    "aortic aneurysm": condition("I71.40", days=900),
 }
+
+# Explaining diagnoses (§6.8, §6.10, §6.11, §6.14): each may take away a routine card, never a flag's card.
+EXPLAINING: dict[str, Callable[[str, str], list[dict]]] = {
+    "diabetic polyneuropathy": condition("E11.42", days=2000),
+    "hereditary polyneuropathy": condition("G60.0", days=2000),
+    "peripheral arterial disease": condition("I70.213", days=700),
+    "post-herpetic neuralgia": condition("B02.29", days=120),
+    "old right hemiparesis": condition("I69.351", days=1100),
+    "old left hemiparesis": condition("I69.354", days=1100),
+    "brain tumour": condition("D33.0", days=1100),
+}
+FLAG_CATEGORIES = ("sphincter", "saddle")
+FLAG_FINDINGS = frozenset({"saddle-sensory-loss", "fever", "measured-fever", "cancer-history", "active-cancer",
+                           *(n for c in FLAG_CATEGORIES for n in LIBRARY.findings.in_category(c))})
+
+
+def advice(sid: str, additions: tuple[str, ...] = (), explain: bool = False) -> Advice:
+    case = scenario_case(load_scenario(FIXTURES, sid, TODAY))
+    patient = case.context["patientId"]
+    added = [r for n, name in enumerate(additions) for r in {**ADDITIONS, **EXPLAINING}[name](patient, f"mono-{n}")]
+    data = {**case.data, "added": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in added]}}
+    return advise(LIBRARY, service_for(LIBRARY, case.hook), case.context, data, NOW, explain=explain)
 
 
 def response(sid: str, additions: tuple[str, ...] = ()) -> list[dict]:
-    case = scenario_case(load_scenario(FIXTURES, sid, TODAY))
-    patient = case.context["patientId"]
-    added = [r for n, name in enumerate(additions) for r in ADDITIONS[name](patient, f"mono-{n}")]
-    data = {**case.data, "added": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in added]}}
-    return advise(LIBRARY, service_for(LIBRARY, case.hook), case.context, data, NOW).cards
+    return advice(sid, additions).cards
+
+
+def flag_cards(result: Advice) -> dict[str, int]:
+    """Topic -> indicator rank of each card shown whose rule rests on a sphincter, saddle, fever or cancer
+    finding, or on a weakness documented as progressive (the facts its `when` held on)."""
+    shown = {c["source"]["topic"]["code"]: RANK[c["indicator"]] for c in result.cards}
+    out = {}
+    for rule in result.trace:
+        if rule.outcome != FIRED or rule.when is None or rule.topic not in shown:
+            continue
+        findings = [f for f in rule.when.facts if isinstance(f, Finding)]
+        if any(f.name in FLAG_FINDINGS or (f.progressive and f.name in PROGRESSIVE_WEAKNESS) for f in findings):
+            out[rule.topic] = shown[rule.topic]
+    return out
 
 
 def most_urgent(cards: list[dict]) -> int:
@@ -147,3 +187,49 @@ def test_each_addition_to_every_scenario_never_lowers_urgency_or_removes_an_emer
        additions=st.lists(st.sampled_from(sorted(ADDITIONS)), min_size=2, max_size=4, unique=True))
 def test_several_additions_at_once_never_lower_urgency_or_remove_an_emergency(sid, additions):
     check(sid, tuple(additions))
+
+
+FLAGGED = {sid: flag_cards(advice(sid, explain=True)) for sid in SCENARIOS}
+
+
+def test_the_flag_baseline_is_not_empty():
+    """Guards the explaining-diagnosis property against passing vacuously: cards resting on each kind of flag."""
+    flagged = [sid for sid, cards in FLAGGED.items() if cards]
+    assert len(flagged) >= 20 and any("cauda-equina-emergency" in FLAGGED[sid] for sid in flagged)
+    assert any("serious-spinal-pathology" in FLAGGED[sid] for sid in flagged)
+
+
+@pytest.mark.parametrize("explaining", sorted(EXPLAINING))
+def test_an_explaining_diagnosis_never_removes_a_card_resting_on_a_red_flag(explaining):
+    """§6.0.3: a polyneuropathy, peripheral arterial disease, zoster or a brain lesion added to any scenario
+    never removes or downgrades a card whose rule rests on a sphincter, saddle, progressive-weakness,
+    fever or cancer flag, nor lowers the most urgent indicator where such a card was shown."""
+    for sid, before in FLAGGED.items():
+        if not before:
+            continue
+        after = advice(sid, (explaining,))
+        shown = {c["source"]["topic"]["code"]: RANK[c["indicator"]] for c in after.cards}
+        lost = {topic for topic, rank in before.items() if shown.get(topic, -1) < rank}
+        assert not lost, f"{sid} + {explaining}: red-flag card(s) {lost} removed or downgraded"
+        assert most_urgent(after.cards) >= max(before.values()), (sid, explaining)
+
+
+@pytest.mark.parametrize("sid, topic", [("m04-diabetic-foot-check-back-pain", "cauda-equina-urgent"),
+                                        ("m05-pad-claudication-back-pain", "cauda-equina-urgent"),
+                                        ("m06-post-herpetic-thoracic-pain", "radiculopathy-imaging"),
+                                        ("m07-old-stroke-same-side-reflexes", "cervical-myelopathy")])
+def test_each_explaining_diagnosis_is_what_silences_its_card(sid, topic):
+    """The scenario written for each explaining diagnosis (its first Condition) gets the routine card back
+    without it, so the properties above are not vacuous for these diagnoses."""
+    case = scenario_case(load_scenario(FIXTURES, sid, TODAY))
+    explaining = f"{sid}-c1"
+
+    def without(value: dict | None) -> dict | None:
+        if not value or value.get("resourceType") != "Bundle":
+            return value
+        return {**value, "entry": [e for e in value.get("entry", []) if e.get("resource", {}).get("id") != explaining]}
+
+    data = {key: without(value) for key, value in case.data.items()}
+    cards = advise(LIBRARY, service_for(LIBRARY, case.hook), case.context, data, NOW).cards
+    assert topic in {c["source"]["topic"]["code"] for c in cards}
+    assert topic not in {c["source"]["topic"]["code"] for c in BASELINE[sid]}

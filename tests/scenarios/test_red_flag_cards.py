@@ -75,9 +75,11 @@ def test_high_energy_trauma_says_emergency_and_ct_and_nothing_else(replies):
 
 
 def test_older_age_fall_with_neck_pain_images_the_cervical_spine(replies):
+    """CLINICAL §6.4: after a fall, neck pain at cspine_trauma_age or over is CT of the cervical spine the
+    same day (Canadian C-spine rule), not the fragility-fracture radiographs or a routine MRI."""
     rf1 = card(replies, "x20-rf1-fall-older-neck-pain", "serious-spinal-pathology")
     assert rf1["summary"].startswith("Neck pain") and "cervical spine" in rf1["summary"]
-    assert orders(rf1) == [[({"72040"}, "urgent")], [({"72141"}, "routine")]]
+    assert orders(rf1) == [[({"72125"}, "stat")]]
 
 
 def test_myelopathy_card_orders_cervical_mri_and_spinal_referral(replies):

@@ -193,6 +193,9 @@ REQUIRED = {
     # CLINICAL §6: population scope, pregnancy, protected orders, the response as a whole
     "§6.6 child", "§6.6 child order", "§6.7 pregnancy NSAID", "§6.7 pregnancy MRI", "§6.14 old pregnancy code",
     "§6.14 urgent order", "§6.12 critical with routine",
+    # CLINICAL §6: known mimics and explaining diagnoses
+    "RF-1 rigid spine", "RF-1 rigid spine order", "VAS-1 aneurysm", "§6.8 polyneuropathy", "§6.14 claudication",
+    "NCR-1 post-herpetic", "MYE-1 explained by stroke", "MYE-1 bilateral beside a stroke",
 }
 
 
