@@ -94,8 +94,8 @@ class ShadowStore(Protocol):
     """Shadow mode's differences (storage/shadow.py). They name patients and encounters: read them
     only through `reveal`, which audits, and purge them after the retention period."""
 
-    def record(self, call: ShadowCall) -> None:
-        """Store one hook call's differences (none: nothing). StoreUnavailable, Unstorable."""
+    def record(self, calls: Sequence[ShadowCall]) -> None:
+        """Store these hook calls' differences, in one transaction. StoreUnavailable, Unstorable."""
 
     def purge(self, before: datetime) -> int:
         """Delete the differences recorded before `before`; how many."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Callable, TypeVar
+from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -30,21 +30,21 @@ class SqlShadowStore:
     def __init__(self, database: SqlDatabase) -> None:
         self._db = database
 
-    def record(self, call: ShadowCall) -> None:
-        for name in ("hook_instance", "patient_id", "encounter_id"):
-            check_text(name, getattr(call, name))
-        for d in call.differences:
-            check_text("summary", d.live_summary)
-            check_text("summary", d.candidate_summary)
-        if not call.differences:
-            return
+    def record(self, calls: Sequence[ShadowCall]) -> None:
+        for call in calls:
+            for name in ("hook_instance", "patient_id", "encounter_id"):
+                check_text(name, getattr(call, name))
+            for d in call.differences:
+                check_text("summary", d.live_summary)
+                check_text("summary", d.candidate_summary)
         rows = [{"recorded_at": call.recorded_at, "service_id": call.service_id, "hook_instance": call.hook_instance,
                  "patient_id": call.patient_id, "encounter_id": call.encounter_id, "topic": d.topic, "change": d.change,
                  "live_indicator": d.live_indicator, "candidate_indicator": d.candidate_indicator,
                  "live_summary": d.live_summary, "candidate_summary": d.candidate_summary,
                  "live_version": call.live_version, "candidate_version": call.candidate_version}
-                for d in call.differences]
-        self._run(lambda: self._insert(rows))
+                for call in calls for d in call.differences]
+        if rows:
+            self._run(lambda: self._insert(rows))
 
     def _insert(self, rows: list[dict]) -> None:
         with self._db.begin() as conn:

@@ -62,7 +62,7 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
     app.extensions["nerve_cds.feedback"] = storage.feedback
     candidate = candidate or load_candidate(settings)
     if candidate is not None:  # shadow mode: the candidate answers too, after the live answer, for the analyst
-        app.extensions["nerve_cds.shadow"] = Shadow(library, candidate, storage.shadow, load.pace,
+        app.extensions["nerve_cds.shadow"] = Shadow(library, candidate, storage.shadow, load,
                                                     settings.shadow_retention_days)
 
     _install_request_log(app)  # first, so the latency of a refused call is measured too

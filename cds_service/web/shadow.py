@@ -4,9 +4,11 @@ cards differ is stored for the analyst (storage/shadow.py), never returned to th
 The candidate runs after the live answer is built, never inside the call: the call hands its
 inputs (the context and the FHIR data it gathered) to a queue and answers. One evaluator per
 process takes them off the queue, waiting while hook calls are in flight (Load.pace, as the
-issued-card writer does), runs the candidate's engine and stores the differences. Under gevent
-the evaluator is a greenlet and the engine does not yield, so a hook call that arrives during an
-evaluation waits for that one evaluation at most (docs/operations.md gives the measured cost).
+issued-card writer does), runs the candidate's engine call by call, stopping as soon as a hook call
+comes in, and stores the differences of those calls in one transaction. Under gevent the
+evaluator is a greenlet and the engine does not yield, so a hook call that arrives during an
+evaluation waits for that one evaluation, or that one write, at most (docs/operations.md gives
+the measured cost).
 A full queue drops the candidate's evaluation, never the live answer. Patient and encounter ids
 go to the store only, never to the log.
 """
@@ -27,11 +29,13 @@ from ..core.settings import Settings, SettingsError
 from ..library.loader import Library, LibraryError, load_library
 from ..storage.interface import ShadowStore, StoreUnavailable, Unstorable
 from ..storage.shadow import ShadowCall, compare
+from .load import Load
 from .metrics import observe_store
 
 log = logging.getLogger("nerve_cds.shadow")
 
 QUEUE_CALLS = 1000  # hook calls waiting for the candidate; past it the candidate skips calls
+BATCH_CALLS = 100  # calls evaluated before their differences are written, at most
 PURGE_EVERY_SECONDS = 3600.0  # expired differences are deleted on write at most this often
 
 
@@ -52,11 +56,10 @@ class ShadowJob:
 
 
 class Shadow:
-    def __init__(self, live: Library, candidate: Library, store: ShadowStore, pace: Callable[[], None],
-                 retention_days: int) -> None:
+    def __init__(self, live: Library, candidate: Library, store: ShadowStore, load: Load, retention_days: int) -> None:
         self.live, self.candidate = live, candidate
         self._store = store
-        self._pace = pace
+        self._load = load
         self._retention = timedelta(days=retention_days)
         self._pending: queue.Queue[ShadowJob] = queue.Queue(maxsize=QUEUE_CALLS)
         self._worker_pid: int | None = None
@@ -85,35 +88,56 @@ class Shadow:
         return True
 
     def _work_forever(self) -> None:
+        """Once hook calls leave room (Load.pace), evaluate the queued calls one by one, giving the
+        hub a chance between them and stopping as soon as a hook call is in flight, then store
+        their differences in one transaction (one commit, not one per call)."""
         while True:
-            job = self._pending.get()
+            jobs = [self._pending.get()]
             try:
-                self._pace()  # hook calls first
-                self.evaluate(job)
+                self._load.pace()
+                calls = []
+                while True:
+                    calls.append(self._evaluate(jobs[-1]))
+                    time.sleep(0)  # a hook call that arrived during the evaluation goes first
+                    if self._load.calls or len(jobs) >= BATCH_CALLS:
+                        break
+                    try:
+                        jobs.append(self._pending.get_nowait())
+                    except queue.Empty:
+                        break
+                self._store_differences([c for c in calls if c is not None and c.differences])
             finally:
-                self._pending.task_done()
+                for _ in jobs:
+                    self._pending.task_done()
 
-    def evaluate(self, job: ShadowJob) -> None:
-        """The candidate's answer to one call, compared with the live one and stored; a failure is
-        logged by its kind only (its message may quote patient data) and costs only this call."""
+    def _evaluate(self, job: ShadowJob) -> ShadowCall | None:
+        """The candidate's answer to one call compared with the live one; None when the candidate
+        has no such service or fails (logged by the error's kind only: its message may quote
+        patient data). The candidate is on trial: its failure must not stop the evaluator."""
         service = self.candidate.service(job.service_id)
         if service is None:
-            return
+            return None
         try:
             advice = advise(self.candidate, service, job.context, job.data, job.now, pama=job.pama, missing=job.missing,
                             card_id=job.card_id, set_aside=job.set_aside)
-            call = ShadowCall(job.service_id, job.hook_instance, _id(job.context, "patientId"),
-                              _id(job.context, "encounterId"), self.live.version, self.candidate.version,
-                              datetime.now(timezone.utc), compare(job.live_cards, advice.cards))
-            self._store.record(call)
+        except Exception as exc:
+            log.error("candidate library failed on a hook call", extra={"fields": {"error": exc.__class__.__name__}})
+            return None
+        return ShadowCall(job.service_id, job.hook_instance, _id(job.context, "patientId"), _id(job.context, "encounterId"),
+                          self.live.version, self.candidate.version, datetime.now(timezone.utc),
+                          compare(job.live_cards, advice.cards))
+
+    def _store_differences(self, calls: list[ShadowCall]) -> None:
+        """Store the differences and, at most every PURGE_EVERY_SECONDS, delete the expired ones."""
+        try:
+            if calls:
+                self._store.record(calls)
             if time.monotonic() - self._purged_at >= PURGE_EVERY_SECONDS:
                 self._purged_at = time.monotonic()
                 self._store.purge(datetime.now(timezone.utc) - self._retention)
         except (StoreUnavailable, Unstorable) as exc:
             observe_store("shadow", False)
-            log.warning("shadow differences not stored", extra={"fields": {"error": exc.__class__.__name__}})
-        except Exception as exc:  # the candidate is on trial: its failure must not stop the evaluator
-            log.error("candidate library failed on a hook call", extra={"fields": {"error": exc.__class__.__name__}})
+            log.warning("shadow differences not stored", extra={"fields": {"error": exc.__class__.__name__, "calls": len(calls)}})
 
 
 def _id(context: Mapping[str, Any], key: str) -> str | None:
