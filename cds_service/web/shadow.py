@@ -4,8 +4,8 @@ cards differ is stored for the analyst (storage/shadow.py), never returned to th
 The candidate runs after the live answer is built, never inside the call: the call hands its
 inputs (the context and the FHIR data it gathered) to a queue and answers. One evaluator per
 process takes them off the queue, waiting while hook calls are in flight (Load.pace, as the
-issued-card writer does), runs the candidate's engine call by call, stopping as soon as a hook call
-comes in, and stores the differences of those calls in one transaction. Under gevent the
+issued-card writer does), runs the candidate's engine call by call, and stores the differences of
+many calls in one transaction, written when the process is quiet. Under gevent the
 evaluator is a greenlet and the engine does not yield, so a hook call that arrives during an
 evaluation waits for that one evaluation, or that one write, at most (docs/operations.md gives
 the measured cost).
@@ -36,6 +36,8 @@ log = logging.getLogger("nerve_cds.shadow")
 
 QUEUE_CALLS = 1000  # hook calls waiting for the candidate; past it the candidate skips calls
 BATCH_CALLS = 100  # calls evaluated before their differences are written, at most
+QUIET_SECONDS = 0.05  # no job and no hook call for this long: the differences are written
+WRITE_AFTER_SECONDS = 2.0  # longest differences wait to be written while hook calls keep coming
 PURGE_EVERY_SECONDS = 3600.0  # expired differences are deleted on write at most this often
 
 
@@ -88,27 +90,30 @@ class Shadow:
         return True
 
     def _work_forever(self) -> None:
-        """Once hook calls leave room (Load.pace), evaluate the queued calls one by one, giving the
-        hub a chance between them and stopping as soon as a hook call is in flight, then store
-        their differences in one transaction (one commit, not one per call)."""
+        """Evaluate each queued call once hook calls leave room (Load.pace), giving the hub a
+        chance after each. The differences wait, and are written in one transaction, until no job
+        and no hook call has come for QUIET_SECONDS, or for WRITE_AFTER_SECONDS or BATCH_CALLS at
+        most: a commit blocks a gevent worker on SQLite, so it is kept out of bursts of calls."""
+        done: list[ShadowCall] = []
+        evaluated, since = 0, 0.0
         while True:
-            jobs = [self._pending.get()]
             try:
+                job: ShadowJob | None = self._pending.get(timeout=QUIET_SECONDS if evaluated else None)
+            except queue.Empty:
+                job = None
+            if job is not None:
                 self._load.pace()
-                calls = []
-                while True:
-                    calls.append(self._evaluate(jobs[-1]))
-                    time.sleep(0)  # a hook call that arrived during the evaluation goes first
-                    if self._load.calls or len(jobs) >= BATCH_CALLS:
-                        break
-                    try:
-                        jobs.append(self._pending.get_nowait())
-                    except queue.Empty:
-                        break
-                self._store_differences([c for c in calls if c is not None and c.differences])
-            finally:
-                for _ in jobs:
+                call = self._evaluate(job)
+                time.sleep(0)  # a hook call that arrived during the evaluation goes first
+                if call is not None and call.differences:
+                    done.append(call)
+                evaluated, since = evaluated + 1, since or time.monotonic()
+            overdue = evaluated >= BATCH_CALLS or time.monotonic() - since >= WRITE_AFTER_SECONDS
+            if evaluated and (overdue or job is None and not self._load.calls):
+                self._store_differences(done)
+                for _ in range(evaluated):
                     self._pending.task_done()
+                done, evaluated, since = [], 0, 0.0
 
     def _evaluate(self, job: ShadowJob) -> ShadowCall | None:
         """The candidate's answer to one call compared with the live one; None when the candidate
