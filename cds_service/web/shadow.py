@@ -35,7 +35,8 @@ from .metrics import observe_store
 log = logging.getLogger("nerve_cds.shadow")
 
 QUEUE_CALLS = 1000  # hook calls waiting for the candidate; past it the candidate skips calls
-BATCH_CALLS = 100  # calls evaluated before their differences are written, at most
+BATCH_CALLS = 20  # calls evaluated before their differences are written, at most
+YIELD_SECONDS = 0.001  # after each evaluation, so the worker sees new connections
 QUIET_SECONDS = 0.05  # no job and no hook call for this long: the differences are written
 WRITE_AFTER_SECONDS = 2.0  # longest differences wait to be written while hook calls keep coming
 PURGE_EVERY_SECONDS = 3600.0  # expired differences are deleted on write at most this often
@@ -90,8 +91,8 @@ class Shadow:
         return True
 
     def _work_forever(self) -> None:
-        """Evaluate each queued call once hook calls leave room (Load.pace), giving the hub a
-        chance after each. The differences wait, and are written in one transaction, until no job
+        """Evaluate each queued call once hook calls leave room (Load.pace), letting the worker see
+        new connections after each. The differences wait, and are written in one transaction, until no job
         and no hook call has come for QUIET_SECONDS, or for WRITE_AFTER_SECONDS or BATCH_CALLS at
         most: a commit blocks a gevent worker on SQLite, so it is kept out of bursts of calls."""
         done: list[ShadowCall] = []
@@ -104,7 +105,9 @@ class Shadow:
             if job is not None:
                 self._load.pace()
                 call = self._evaluate(job)
-                time.sleep(0)  # a hook call that arrived during the evaluation goes first
+                # A hook call that arrived during the evaluation goes first. A real sleep: under
+                # gevent, sleep(0) runs ready greenlets but polls neither sockets nor timers.
+                time.sleep(YIELD_SECONDS)
                 if call is not None and call.differences:
                     done.append(call)
                 evaluated, since = evaluated + 1, since or time.monotonic()
