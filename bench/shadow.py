@@ -79,7 +79,8 @@ def main() -> None:
     print(f"commit of one call's differences            median {ms(times, .5):6.2f} ms  max {max(times) * 1000:6.2f} ms")
 
     idle = lateness(seconds=1.0)
-    print(f"probe, nothing else running                 p50 {ms(idle, .5):6.2f}  p99 {ms(idle, .99):6.2f}  max {max(idle) * 1000:6.2f} ms")
+    print(f"probe, nothing else running                 p50 {ms(idle, .5):6.2f}  p99 {ms(idle, .99):6.2f}  "
+          f"max {max(idle) * 1000:6.2f} ms")
     started = time.perf_counter()
     for n in range(calls):
         shadow.submit(jobs[n % len(jobs)])

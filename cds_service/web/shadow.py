@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
+from ..core.settings import Settings, SettingsError
 from ..data.ownership import SetAside
 from ..engine.advise import advise
-from ..core.settings import Settings, SettingsError
 from ..library.loader import Library, LibraryError, load_library
 from ..storage.interface import ShadowStore, StoreUnavailable, Unstorable
 from ..storage.shadow import ShadowCall, compare
