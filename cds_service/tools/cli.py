@@ -197,7 +197,8 @@ def cards_validate(cards_dir: Path | None) -> None:
         sys.exit(1)
     click.echo(
         f"OK: {library.path}: {len(library.services)} services, {len(library.rules)} rules, "
-        f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets"
+        f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets; "
+        f"version {library.version}"
     )
 
 
