@@ -46,8 +46,9 @@ def viewer() -> str:
             name = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0].strip()
         except (binascii.Error, UnicodeDecodeError):
             name = ""
+        name = "".join(ch for ch in name if ch.isprintable())[:200]  # kept in the audit table as typed, minus control characters
         if name:
-            return name[:200]
+            return name
     if scheme.lower() == "bearer":
         return "(bearer token)"
     return f"(dev mode, loopback {request.remote_addr})"

@@ -15,6 +15,7 @@ from ..core.settings import Settings
 from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
 from ..library.loader import Library, LibraryError, load_library
+from ..storage.interface import StoreUnavailable
 from . import charts, csrf
 from .access import refuse_unless_allowed, viewer
 from .cases import (
@@ -186,14 +187,19 @@ def shadow() -> Any:
     running = current_app.extensions.get("nerve_cds.shadow")
     retention = _settings().shadow_retention_days
     topic, day_text = request.args.get("topic", "").strip(), request.args.get("day", "").strip()
-    calls = None
+    day = None
     if topic or day_text:
         try:
             day = date.fromisoformat(day_text)
         except ValueError:
+            day = None
+        if day is None or not topic or not topic.isprintable() or len(topic) > 64:
             return _page("problem.html", status=400, heading="Shadow mode",
-                         problem="day must be a date like 2026-12-05, with a topic")
-        calls = store.reveal(day, topic, viewer(), _now())
-    rows = store.day_topics(_now() - timedelta(days=retention))
+                         problem="give a day like 2026-12-05 and a card topic, as the table's links do")
+    try:
+        calls = store.reveal(day, topic, viewer(), _now()) if day is not None else None
+        rows = store.day_topics(_now() - timedelta(days=retention))
+    except StoreUnavailable:
+        return _page("problem.html", status=503, heading="Shadow mode", problem="the feedback database is unavailable; try again")
     return _page("shadow.html", rows=rows, calls=calls, day=day_text, topic=topic, retention=retention,
                  live=running.live.version if running else None, candidate=running.candidate if running else None)

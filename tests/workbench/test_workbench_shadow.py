@@ -46,8 +46,19 @@ def test_the_page_needs_the_workbench_credential_and_audits_who_saw_which_ids(tm
                                                                          ("(bearer token)", emergency.id)]
 
 
-def test_a_day_that_is_not_a_date_is_a_400_on_the_page(tmp_path):
+def test_odd_input_is_a_400_on_the_page_and_reveals_nothing(tmp_path):
     app, url = app_with_differences(tmp_path)
-    response = app.test_client().get("/workbench/shadow?day=yesterday&topic=x", headers=basic("dr-a"))
-    assert response.status_code == 400 and "day must be a date" in response.get_data(as_text=True)
+    client = app.test_client()
+    day = TODAY.date().isoformat()
+    for query in ({"day": "yesterday", "topic": "cauda-equina-urgent"}, {"day": day}, {"topic": "cauda-equina-urgent"},
+                  {"day": day, "topic": "cauda\x00-equina"}, {"day": day, "topic": "x" * 65}):
+        response = client.get("/workbench/shadow", query_string=query, headers=basic("dr-a"))
+        assert response.status_code == 400 and "give a day like" in response.get_data(as_text=True), query
     assert shadow_rows(url)[1] == []
+
+
+def test_control_characters_in_the_user_name_are_left_out_of_the_audit(tmp_path):
+    app, url = app_with_differences(tmp_path)
+    query = {"day": TODAY.date().isoformat(), "topic": "cauda-equina-urgent"}
+    assert app.test_client().get("/workbench/shadow", query_string=query, headers=basic("dr\x00-b\n")).status_code == 200
+    assert [v.viewer for v in shadow_rows(url)[1]] == ["dr-b"]
