@@ -5,10 +5,9 @@ The candidate runs after the live answer is built, never inside the call: the ca
 inputs (the context and the FHIR data it gathered) to a queue and answers. One evaluator per
 process takes them off the queue, waiting while hook calls are in flight (Load.pace, as the
 issued-card writer does), runs the candidate's engine call by call, and stores the differences of
-many calls in one transaction, written when the process is quiet. Under gevent the
-evaluator is a greenlet and the engine does not yield, so a hook call that arrives during an
-evaluation waits for that one evaluation, or that one write, at most (docs/operations.md gives
-the measured cost).
+many calls in one transaction, written when the process is quiet. Under gevent the evaluator is a
+greenlet and the engine does not yield, so a hook call that arrives during an evaluation waits
+for that one evaluation, or that one write, at most (docs/operations.md gives the measured cost).
 A full queue drops the candidate's evaluation, never the live answer. Patient and encounter ids
 go to the store only, never to the log.
 """
