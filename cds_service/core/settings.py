@@ -109,12 +109,17 @@ class Settings(BaseModel):
     # The only folders (with the folders under them) the workbench's library preview may read a
     # candidate card library or request files from; the analyst types the path into a form.
     workbench_libraries: tuple[Path, ...] = ()
+    # Shadow mode: a candidate card library evaluated beside the live one on every hook call, after
+    # the live answer is built; only its differences are stored, never its cards returned.
+    shadow_cards_dir: Path | None = None
+    # Days the shadow differences (which name patients and encounters) are kept.
+    shadow_retention_days: PositiveInt = 30
 
-    @field_validator("cards_dir")
+    @field_validator("cards_dir", "shadow_cards_dir")
     @classmethod
-    def _a_card_library(cls, cards_dir: Path) -> Path:
+    def _a_card_library(cls, cards_dir: Path | None) -> Path | None:
         """Said here, naming the folder, rather than as the first card file that cannot be read."""
-        problem = not_a_card_library(cards_dir)
+        problem = cards_dir is not None and not_a_card_library(cards_dir)
         if problem:
             raise PydanticCustomError("card_library", "{problem}", {"problem": problem})
         return cards_dir

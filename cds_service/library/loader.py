@@ -19,6 +19,7 @@ from .presentation import Presentation, canonical, setting_texts
 from .rules import Names, Rule, check_placeholders, load_rules
 from .schema import LibraryError, Problems, check_schema, read_schema, read_yaml
 from .terminology import Terminology, load_terminology
+from .version import library_version
 
 __all__ = ["Library", "LibraryError", "ServiceDef", "load_library"]
 
@@ -60,6 +61,7 @@ class Library:
     pama_kinds: frozenset[str] = frozenset()
     missing_notes: Mapping[str, str] = field(default_factory=dict)  # optional key -> what is then unknown
     canonical_base: str = ""  # as loaded, so a reload or a candidate library keeps the operator's URLs
+    version: str = ""  # library/version.py: label and content hash, recorded with every issued card
 
     def service(self, service_id: str) -> ServiceDef | None:
         for svc in self.services:
@@ -232,4 +234,5 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
         pama_kinds=pama_kinds,
         missing_notes=missing_notes,
         canonical_base=canonical_base,
+        version=library_version(cards_dir, settings_doc.get("library_version")),
     )

@@ -8,12 +8,14 @@ this module loads no database library (tests/project/test_architecture.py checks
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from ..core.config import ConfigError
 from .analytics import Report
 from .feedback import FeedbackItem
+from .shadow import DayTopic, ShadowCall, StoredDifference
+from .versions import VersionStats
 
 
 class StoreUnavailable(Exception):
@@ -69,9 +71,10 @@ class WriteHealth:
 
 
 class FeedbackStore(Protocol):
-    def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
-        """Note cards just sent to `client` (in the background: advice must not wait). Unstorable for
-        bad text."""
+    def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]],
+                       library_version: str = "") -> None:
+        """Note cards just sent to `client`, from the card library `library_version` (in the
+        background: advice must not wait). Unstorable for bad text."""
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every card remembered so far has been written (or given up on), at most
@@ -85,6 +88,23 @@ class FeedbackStore(Protocol):
         and time again); how many were new. Unstorable, StoreUnavailable to retry, or StoreRefused
         when an item was neither stored nor already there. The caller has checked that each card
         was issued by this service to this client."""
+
+
+class ShadowStore(Protocol):
+    """Shadow mode's differences (storage/shadow.py). They name patients and encounters: read them
+    only through `reveal`, which audits, and purge them after the retention period."""
+
+    def record(self, calls: Sequence[ShadowCall]) -> None:
+        """Store these hook calls' differences, in one transaction. StoreUnavailable, Unstorable."""
+
+    def purge(self, before: datetime) -> int:
+        """Delete the differences recorded before `before`; how many."""
+
+    def day_topics(self, since: datetime) -> list[DayTopic]:
+        """Per day and topic since `since`, newest day first: counts only, no ids."""
+
+    def reveal(self, day: date, topic: str, viewer: str, now: datetime) -> list[StoredDifference]:
+        """One day's and topic's differences with their ids, each recorded as viewed by `viewer` at `now`."""
 
 
 class ReplayStore(Protocol):
@@ -117,12 +137,18 @@ class Storage(Protocol):
     @property
     def uncovered(self) -> UncoveredStore: ...
 
+    @property
+    def shadow(self) -> ShadowStore: ...
+
     def ready(self) -> bool:
         """Reachable, with its schema at the current version."""
 
     def report(self, since: datetime | None = None, client: str | None = None) -> Report:
         """What clinicians did with the cards issued since `since`: per topic and per week, and per
         client; of one client's cards only when `client` is given."""
+
+    def versions(self, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:
+        """The cards issued since `since` and the feedback on them, per card library version, oldest first."""
 
     def upgrade(self) -> str | None:
         """Bring the store's schema to this version's now (`nerve-cds db upgrade`, ahead of a

@@ -25,9 +25,11 @@ from .analytics import Report
 from .interface import Background, StorageUrlError, StoreUnavailable
 from .sql_feedback import SqlFeedbackStore
 from .sql_replay import SqlReplayStore
-from .sql_report import build_report
+from .sql_report import build_report, build_versions
 from .sql_schema import issued_card
+from .sql_shadow import SqlShadowStore
 from .sql_uncovered import SqlUncoveredStore
+from .versions import VersionStats
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_SECONDS = 0.25
@@ -176,13 +178,14 @@ def _write_ahead_log(dbapi_connection: Any, _record: Any) -> None:
 
 
 class SqlStorage:
-    """Feedback, issued cards, the replay cache and uncovered codes on one database, through one engine."""
+    """Feedback, issued cards, the replay cache, uncovered codes and shadow differences on one database, through one engine."""
 
     def __init__(self, url: str, background: Background | None = None) -> None:
         self.database = SqlDatabase(url)
         self.feedback = SqlFeedbackStore(self.database, background or Background())
         self.replay = SqlReplayStore(self.database)
         self.uncovered = SqlUncoveredStore(self.database)
+        self.shadow = SqlShadowStore(self.database)
         self.ready()  # migrate now; a database down at start-up shows in /readyz, it is no crash
 
     def ready(self) -> bool:
@@ -191,6 +194,10 @@ class SqlStorage:
     def report(self, since: datetime | None = None, client: str | None = None) -> Report:
         self.feedback.flush()  # the cards this process has just issued are counted
         return build_report(self.database.engine, since, client)
+
+    def versions(self, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:
+        self.feedback.flush()
+        return build_versions(self.database.engine, since, client)
 
     def upgrade(self) -> str | None:
         return self.database.upgrade()

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nerve_cds.feedback")
 
-Row = tuple[Any, str, str, str, Any, datetime]  # card uuid, service, client, hookInstance, topic, issued at
+Row = tuple[Any, str, str, str, Any, datetime, str]  # card uuid, service, client, hookInstance, topic, issued at, library version
 
 
 class SqlFeedbackStore:
@@ -49,11 +49,12 @@ class SqlFeedbackStore:
         self._probe = WriteHealth(True)
         self._probed_at = -1e9
 
-    def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]]) -> None:
+    def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]],
+                       library_version: str = "") -> None:
         check_text("hookInstance", hook_instance)
         now = datetime.now(timezone.utc)
         rows = [(card.get("uuid"), service_id, client, hook_instance, card.get("source", {}).get("topic", {}).get("code"),
-                 now) for card in cards]
+                 now, library_version) for card in cards]
         if not rows:
             return
         self._start_writer()
@@ -157,10 +158,11 @@ class SqlFeedbackStore:
         with self._db.begin() as conn:
             known = set(conn.scalars(select(issued_card.c.card_uuid).where(issued_card.c.card_uuid.in_([r[0] for r in rows]))))
             fresh = {}
-            for card_uuid, service_id, client, hook_instance, topic, issued_at in rows:
+            for card_uuid, service_id, client, hook_instance, topic, issued_at, version in rows:
                 if card_uuid not in known and card_uuid not in fresh:
                     fresh[card_uuid] = {"card_uuid": card_uuid, "service_id": service_id, "client": client,
-                                        "hook_instance": hook_instance, "topic": topic, "issued_at": issued_at}
+                                        "hook_instance": hook_instance, "topic": topic, "issued_at": issued_at,
+                                        "library_version": version or None}
             if fresh:
                 conn.execute(insert(issued_card), list(fresh.values()))
 

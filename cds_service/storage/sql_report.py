@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from .analytics import NO_CLIENT, UNKNOWN, ClientStats, Report, TopicStats, WeekStats, monday
 from .sql_schema import feedback as FEEDBACK
 from .sql_schema import issued_card as ISSUED
+from .versions import NO_VERSION, Counts, VersionStats
 
 
 def build_report(engine: Engine, since: datetime | None = None, client: str | None = None) -> Report:
@@ -67,3 +68,33 @@ def build_report(engine: Engine, since: datetime | None = None, client: str | No
     ordered = sorted(stats.values(), key=lambda t: (-t.issued, t.topic))
     busiest = sorted(clients.values(), key=lambda c: (-c.issued, c.client))
     return Report(ordered, weeks, {t: dict(w) for t, w in weekly.items()}, busiest, client)
+
+
+def build_versions(engine: Engine, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:
+    """Per library version (oldest first): cards issued since `since` and the feedback on them,
+    per topic; feedback counts toward the version its card was issued from."""
+    found: dict[str, VersionStats] = {}
+    issued_q = select(ISSUED.c.library_version, ISSUED.c.topic, ISSUED.c.issued_at)
+    feedback_q = (select(ISSUED.c.library_version, FEEDBACK.c.topic, FEEDBACK.c.outcome)
+                  .select_from(FEEDBACK.outerjoin(ISSUED, ISSUED.c.card_uuid == FEEDBACK.c.card_uuid)))
+    if since is not None:
+        issued_q = issued_q.where(ISSUED.c.issued_at >= since)
+        feedback_q = feedback_q.where(FEEDBACK.c.outcome_timestamp >= since)
+    if client is not None:
+        issued_q = issued_q.where(ISSUED.c.client == client)
+        feedback_q = feedback_q.where(FEEDBACK.c.client == client)
+    with engine.connect() as session:
+        for version, name, issued_at in session.execute(issued_q):
+            entry = found.setdefault(version or NO_VERSION, VersionStats(version or NO_VERSION))
+            entry.first_issued = min(entry.first_issued or issued_at, issued_at)
+            entry.last_issued = max(entry.last_issued or issued_at, issued_at)
+            for counts in (entry.total, entry.topics.setdefault(name or UNKNOWN, Counts())):
+                counts.issued += 1
+        for version, name, outcome in session.execute(feedback_q):
+            entry = found.setdefault(version or NO_VERSION, VersionStats(version or NO_VERSION))
+            for counts in (entry.total, entry.topics.setdefault(name or UNKNOWN, Counts())):
+                if outcome == "accepted":
+                    counts.accepted += 1
+                else:
+                    counts.overridden += 1
+    return sorted(found.values(), key=lambda v: v.first_issued.isoformat() if v.first_issued else "")

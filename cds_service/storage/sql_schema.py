@@ -16,6 +16,7 @@ issued_card = Table(
     Column("topic", String(64)),
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("client", Text),  # the JWT iss the card went to; NULL for cards issued before 0002
+    Column("library_version", String(80)),  # library/version.py; NULL for cards issued before 0004
     Index("ix_issued_card_client", "client"),
 )
 
@@ -54,4 +55,36 @@ uncovered_code = Table(
     Column("display", String(256), nullable=False),
     Column("seen", Integer, nullable=False),  # how many hook calls carried it
     Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+
+# Shadow mode (0004): one row per topic on which the candidate library answered a hook call
+# differently from the live one. Names the patient and encounter for chart review, so rows are
+# purged after NERVE_CDS_SHADOW_RETENTION_DAYS and read only through the workbench, audited.
+shadow_difference = Table(
+    "shadow_difference", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("service_id", String(128), nullable=False),
+    Column("hook_instance", String(128), nullable=False),
+    Column("patient_id", String(128)),
+    Column("encounter_id", String(128)),
+    Column("topic", String(64), nullable=False),
+    Column("change", String(16), nullable=False),  # gained, lost, indicator, wording
+    Column("live_indicator", String(16)),
+    Column("candidate_indicator", String(16)),
+    Column("live_summary", Text),
+    Column("candidate_summary", Text),
+    Column("live_version", String(80), nullable=False),
+    Column("candidate_version", String(80), nullable=False),
+    Index("ix_shadow_difference_recorded_at", "recorded_at"),
+)
+
+# Who saw which shadow difference (its patient and encounter ids) in the workbench, and when.
+shadow_view = Table(
+    "shadow_view", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("viewed_at", DateTime(timezone=True), nullable=False),
+    Column("viewer", String(256), nullable=False),
+    Column("difference_id", Integer, nullable=False),  # shadow_difference.id; kept after the row is purged
+    Index("ix_shadow_view_viewed_at", "viewed_at"),
 )

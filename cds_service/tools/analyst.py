@@ -16,6 +16,7 @@ from ..core.windows import DEFAULT_WEEKS, MAX_WEEKS, WindowError, weeks_window
 from ..engine.explain import outline
 from ..library.loader import Library, LibraryError, load_library
 from ..storage import open_storage
+from ..storage.versions import VersionStats
 from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
 from ..workbench.preview import VERDICTS, Preview, change_lines, preview
 from .matrix import matrix_lines
@@ -175,11 +176,14 @@ def feedback_report(window: str, client: str | None, as_json: bool) -> None:
     rules: dict[str, list[str]] = {}
     for rule in library.rules:
         rules.setdefault(rule.topic, []).append(rule.id)
-    report = open_storage(settings.database_url).report(datetime.now(timezone.utc) - timedelta(weeks=weeks), client)
+    storage = open_storage(settings.database_url)
+    since = datetime.now(timezone.utc) - timedelta(weeks=weeks)
+    report, versions = storage.report(since, client), storage.versions(since, client)
     if as_json:
         body = report.as_json()
         for entry in body["topics"]:
             entry["rules"] = rules.get(entry["topic"], [])
+        body["versions"] = [v.as_json() for v in versions]
         click.echo(json.dumps(body, indent=2))
         return
     click.echo(f"{'topic':34} {'rules':14} {'shown':>6} {'accepted':>9} {'overridden':>11} {'share':>6}")
@@ -202,8 +206,22 @@ def feedback_report(window: str, client: str | None, as_json: bool) -> None:
             click.echo(f"{mark}{c.client[:49]:49} {c.issued:6} {c.accepted:9} {c.overridden:11}")
         if client:
             click.echo(f"(* the topics and weeks above are of {client} only)")
+    if versions:
+        _print_versions(versions)
     if not report.topics:
         click.echo("No cards shown and no feedback in this period.")
+
+
+def _print_versions(versions: list[VersionStats]) -> None:
+    """Per card library version, oldest first: a change is read as the rows before and after it."""
+    click.echo(f"\n{'library version':34} {'first issued':16} {'shown':>6} {'accepted':>9} {'overridden':>11} {'share':>6}")
+    for v in versions:
+        share = f"{v.total.acceptance:.0%}" if v.total.acceptance is not None else "-"
+        first = v.first_issued.strftime("%Y-%m-%d %H:%M") if v.first_issued else "-"
+        click.echo(f"{v.version[:34]:34} {first:16} {v.total.issued:6} {v.total.accepted:9} {v.total.overridden:11} {share:>6}")
+        for topic, c in sorted(v.topics.items()):
+            share = f"{c.acceptance:.0%}" if c.acceptance is not None else "-"
+            click.echo(f"  {topic[:49]:49} {c.issued:6} {c.accepted:9} {c.overridden:11} {share:>6}")
 
 
 @click.command()

@@ -18,6 +18,7 @@ from ..core.settings import Settings, not_a_card_library
 from .analyst import cards_diff, explain, feedback, workbench
 from .fixtures import fixtures
 from .invoke import invoke
+from .shadow import shadow
 
 
 class _Commands(click.Group):
@@ -66,7 +67,10 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
     os.environ.setdefault("PSYCOPG_WAIT_FUNC", "wait_poll")
     # Everything is checked once here, before the workers fork (a bad trust file or database URL
     # is one line and exit 2), and the card library is loaded once and shared with them.
-    library = create_app(settings).extensions["nerve_cds.library"]
+    checked = create_app(settings)
+    library = checked.extensions["nerve_cds.library"]
+    shadow = checked.extensions.get("nerve_cds.shadow")
+    candidate = shadow.candidate if shadow is not None else None
     # Everything loaded so far lives as long as the process: keep it out of every garbage
     # collection in the workers (and their pages shared after fork).
     gc.collect()
@@ -97,7 +101,7 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
             # Runs in each worker, after gevent has patched it: every lock, thread, queue and
             # database pool of the app is the worker's own and cooperative (one made in the
             # master and held across a greenlet switch froze whole workers).
-            return create_app(settings, library=library)
+            return create_app(settings, library=library, candidate=candidate)
 
     try:
         Server().run()
@@ -143,6 +147,7 @@ main.add_command(invoke)
 main.add_command(explain)
 main.add_command(feedback)
 main.add_command(workbench)
+main.add_command(shadow)
 
 
 @main.group()
@@ -193,7 +198,8 @@ def cards_validate(cards_dir: Path | None) -> None:
         sys.exit(1)
     click.echo(
         f"OK: {library.path}: {len(library.services)} services, {len(library.rules)} rules, "
-        f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets"
+        f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets; "
+        f"version {library.version}"
     )
 
 

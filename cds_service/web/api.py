@@ -32,6 +32,7 @@ from ..storage.interface import StoreRefused, StoreUnavailable, Unstorable
 from . import metrics
 from .load import Load
 from .response import ResponseError, check_response
+from .shadow import ShadowJob
 
 bp = Blueprint("cds", __name__)
 
@@ -144,8 +145,9 @@ def _call_service(service_id: str) -> Any:
     clock: Clock = current_app.config["NERVE_CDS_CLOCK"]
     raw_context["hookInstance"] = hook_request.hookInstance
     missing = frozenset(k for k, source in gathered.sources.items() if source in ("failed", "partial"))
-    advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions, missing=missing,
-                    card_id=_card_ids().minter(service_id, _client()), set_aside=gathered.set_aside)
+    now, card_id = clock(), _card_ids().minter(service_id, _client())
+    advice = advise(library, service, raw_context, gathered.data, now, pama=settings.pama_system_actions, missing=missing,
+                    card_id=card_id, set_aside=gathered.set_aside)
     payload: dict[str, Any] = {"cards": advice.cards}
     if advice.system_actions:
         payload["systemActions"] = advice.system_actions
@@ -166,9 +168,13 @@ def _call_service(service_id: str) -> Any:
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
         try:
-            store.remember_cards(service_id, _client(), hook_request.hookInstance, advice.cards)
+            store.remember_cards(service_id, _client(), hook_request.hookInstance, advice.cards, library.version)
         except Unstorable as exc:
             raise BadRequest(str(exc)) from None
+    shadow = current_app.extensions.get("nerve_cds.shadow")
+    if shadow is not None:  # the answer is built: the candidate library gets the same inputs, later
+        shadow.submit(ShadowJob(service_id, hook_request.hookInstance, raw_context, gathered.data, now, missing,
+                                tuple(gathered.set_aside), settings.pama_system_actions, card_id, advice.cards))
     return jsonify(payload)
 
 

@@ -19,6 +19,7 @@ from ..workbench.views import install_workbench
 from . import auth, cors, logs, metrics
 from .api import bp, utcnow
 from .load import Load
+from .shadow import Shadow, load_candidate
 
 log = logging.getLogger("nerve_cds.app")
 
@@ -28,12 +29,14 @@ DEV_WARNING = (
 )
 
 
-def create_app(settings: Settings | None = None, clock: Any = None, library: Library | None = None) -> Flask:
+def create_app(settings: Settings | None = None, clock: Any = None, library: Library | None = None,
+               candidate: Library | None = None) -> Flask:
     """A ready Flask app; every setting also comes from NERVE_CDS_* environment variables.
 
     `library` is loaded from settings.cards_dir (with settings.canonical_base) when absent. Tests
     and embedders that make many apps pass one library they have already loaded and checked, which
     must come from those same settings: loading it is the slowest part of making an app.
+    `candidate` likewise for the shadow library (settings.shadow_cards_dir), loaded when absent.
     SettingsError when the settings cannot serve clients safely (Settings.serving_problems)."""
     settings = settings or Settings.from_env()
     problem = settings.serving_problems()
@@ -57,6 +60,10 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
     storage = open_storage(settings.database_url, Background(pace=load.pace, observe=metrics.observe_store))
     app.extensions["nerve_cds.storage"] = storage
     app.extensions["nerve_cds.feedback"] = storage.feedback
+    candidate = candidate or load_candidate(settings)
+    if candidate is not None:  # shadow mode: the candidate answers too, after the live answer, for the analyst
+        app.extensions["nerve_cds.shadow"] = Shadow(library, candidate, storage.shadow, load,
+                                                    settings.shadow_retention_days)
 
     _install_request_log(app)  # first, so the latency of a refused call is measured too
     _install_connection_close(app)

@@ -37,6 +37,23 @@ def _presented() -> str | None:
     return None
 
 
+def viewer() -> str:
+    """Who is looking, for the audit of patient ids shown: the HTTP Basic user name the analyst
+    typed (the token is shared, so the name is what tells analysts apart), else how they got in."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "basic" and value.strip():
+        try:
+            name = base64.b64decode(value.strip(), validate=True).decode("utf-8").partition(":")[0].strip()
+        except (binascii.Error, UnicodeDecodeError):
+            name = ""
+        name = "".join(ch for ch in name if ch.isprintable())[:200]  # kept in the audit table as typed, minus control characters
+        if name:
+            return name
+    if scheme.lower() == "bearer":
+        return "(bearer token)"
+    return f"(dev mode, loopback {request.remote_addr})"
+
+
 def _loopback(address: str | None) -> bool:
     try:
         return address is not None and ipaddress.ip_address(address).is_loopback

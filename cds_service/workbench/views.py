@@ -4,7 +4,7 @@ needed; registered only when NERVE_CDS_WORKBENCH_ENABLED is set, behind access.p
 that posts guarded by csrf.py."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
@@ -15,8 +15,9 @@ from ..core.settings import Settings
 from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
 from ..library.loader import Library, LibraryError, load_library
+from ..storage.interface import StoreUnavailable
 from . import charts, csrf
-from .access import refuse_unless_allowed
+from .access import refuse_unless_allowed, viewer
 from .cases import (
     CaseError,
     Run,
@@ -159,7 +160,9 @@ def feedback() -> Any:
     except WindowError as exc:
         return _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
     since = _now() - timedelta(weeks=weeks)
-    report = current_app.extensions["nerve_cds.storage"].report(since, request.args.get("client") or None)
+    storage = current_app.extensions["nerve_cds.storage"]
+    report = storage.report(since, request.args.get("client") or None)
+    versions = storage.versions(since, request.args.get("client") or None)
     library, _ = _library()
     rules: dict[str, list[str]] = {}
     for rule in (library.rules if library else ()):
@@ -167,7 +170,36 @@ def feedback() -> Any:
     totals = {kind: [sum(getattr(per.get(w), kind, 0) for per in report.weekly.values() if w in per) for w in report.weeks]
               for kind in ("issued", "accepted", "overridden")}
     return _page(
-        "feedback.html", report=report, rules=rules, weeks=weeks,
+        "feedback.html", report=report, rules=rules, weeks=weeks, versions=versions,
         outcome_chart=charts.outcome_bars([(t.topic, t.issued, t.accepted, t.overridden) for t in report.topics]),
         weekly_chart=charts.weekly_bars(report.weeks, totals) if report.weeks else None,
     )
+
+
+@bp.get("/shadow")
+def shadow() -> Any:
+    """The candidate library's differences per day and topic; with ?day=&topic=, the hook calls
+    behind one row with their patient and encounter ids, each shown one recorded in the audit."""
+    load = current_app.extensions.get("nerve_cds.load")
+    if load is not None and load.busy():
+        return "Busy with hook calls; try again in a few seconds.", 503, {"Retry-After": "5", "Content-Type": "text/plain"}
+    store = current_app.extensions["nerve_cds.storage"].shadow
+    running = current_app.extensions.get("nerve_cds.shadow")
+    retention = _settings().shadow_retention_days
+    topic, day_text = request.args.get("topic", "").strip(), request.args.get("day", "").strip()
+    day = None
+    if topic or day_text:
+        try:
+            day = date.fromisoformat(day_text)
+        except ValueError:
+            day = None
+        if day is None or not topic or not topic.isprintable() or len(topic) > 64:
+            return _page("problem.html", status=400, heading="Shadow mode",
+                         problem="give a day like 2026-12-05 and a card topic, as the table's links do")
+    try:
+        calls = store.reveal(day, topic, viewer(), _now()) if day is not None else None
+        rows = store.day_topics(_now() - timedelta(days=retention))
+    except StoreUnavailable:
+        return _page("problem.html", status=503, heading="Shadow mode", problem="the feedback database is unavailable; try again")
+    return _page("shadow.html", rows=rows, calls=calls, day=day_text, topic=topic, retention=retention,
+                 live=running.live.version if running else None, candidate=running.candidate if running else None)

@@ -6,20 +6,23 @@ from __future__ import annotations
 import hashlib
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
 
 from cds_service.core.settings import Settings
 from cds_service.storage.analytics import NO_CLIENT
 from cds_service.storage.sql import alembic_config
 from cds_service.storage.sql_schema import metadata
+from cds_service.storage.versions import NO_VERSION
 from cds_service.tools.cli import main
 from tests.helpers.apps import SERVING, new_app
-from tests.helpers.calls import SERVICE
+from tests.helpers.calls import SERVICE, issue_card
 from tests.helpers.stored import stored_card, stored_feedback
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
@@ -121,3 +124,38 @@ def test_a_partial_pre_migration_database_gets_its_missing_table(tmp_path):
     engine.dispose()
     assert new_app(Settings(dev=True, auth_enabled=False, database_url=url)).test_client().get("/readyz").status_code == 200
     assert revision_and_drift(url) == (head(), [])
+
+
+def test_0004_keeps_the_cards_issued_before_and_adds_versions_and_shadow_tables(database_url):  # noqa: F811
+    """A database at 0003 with cards in it: after 0004 they are kept and counted under no version,
+    new cards carry the library's version, and the shadow tables are there (and go on downgrade)."""
+    card = str(uuid.uuid4())
+    config = alembic_config(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0003")
+        conn.execute(text("INSERT INTO issued_card (card_uuid, service_id, hook_instance, topic, issued_at, client) "
+                          "VALUES (:c, 'nerve-cds-patient-view', 'h-old', 'cauda-equina-emergency', :t, 'https://ehr')"),
+                     {"c": card, "t": datetime.now(timezone.utc) - timedelta(days=1)})
+    engine.dispose()
+
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=database_url))
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 200
+    assert revision_and_drift(database_url) == (head(), [])
+    assert stored_card(app, card).library_version is None
+    _, issued = issue_card(client)
+    library_version = app.extensions["nerve_cds.library"].version
+    versions = app.extensions["nerve_cds.storage"].versions()  # waits for the card's row
+    assert stored_card(app, issued["uuid"]).library_version == library_version
+    assert [(v.version, v.total.issued) for v in versions] == [(NO_VERSION, 1), (library_version, 1)]
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0003")
+        assert {"shadow_difference", "shadow_view"}.isdisjoint(inspect(conn).get_table_names())
+        assert "library_version" not in {c["name"] for c in inspect(conn).get_columns("issued_card")}
+        assert conn.scalar(text("SELECT count(*) FROM issued_card")) == 2
+    engine.dispose()

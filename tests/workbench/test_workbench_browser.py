@@ -12,14 +12,16 @@ import json
 import os
 import shutil
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import requests
 
+from cds_service.data.scenarios import load_scenario
 from tests.helpers.fault_servers import Misbehaving, reply
-from tests.helpers.paths import CARDS, DOCS
+from tests.helpers.paths import CARDS, DOCS, FIXTURES
+from tests.helpers.shadow import CHANGED_SCENARIO, UNCHANGED_SCENARIO, candidate_library, shadow_rows
 from tests.helpers.workbench import dev_settings, hook_request, live_server
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -162,3 +164,33 @@ def test_the_paste_form_works_and_another_sites_form_is_refused(tmp_path, page):
             page.goto(f"http://localhost:{attacker.port}/")
             page.wait_for_url(f"{base}/workbench/explain")
         assert "Cross-site request refused" in page.locator("body").inner_text()
+
+
+def test_shadow_mode_in_a_browser(tmp_path, page):
+    """A candidate library with ces_recent_days at 3 beside the live one: real hook calls, then the
+    page's day-topic table and, one click on, the patients and hooks behind a row (audited)."""
+    settings = dev_settings(tmp_path, shadow_cards_dir=candidate_library(tmp_path))
+    with live_server(settings) as base:
+        discovery = requests.get(f"{base}/cds-services", timeout=10).json()
+        for scenario in (CHANGED_SCENARIO, UNCHANGED_SCENARIO):
+            service, body = hook_request(scenario, discovery)
+            assert requests.post(f"{base}/cds-services/{service}", json=body, timeout=30).ok
+        row = page.locator('#shadow-days tr[data-topic="cauda-equina-urgent"]')
+        for _ in range(50):  # the candidate answers after the live answer, in the background
+            page.goto(f"{base}/workbench/shadow")
+            if row.count():
+                break
+            page.wait_for_timeout(200)
+        assert page.locator("#shadow-on").is_visible()
+        assert row.locator("td.gained").inner_text() == "1" and row.locator("td.patients").inner_text() == "1"
+        lost = page.locator('#shadow-days tr[data-topic="cauda-equina-emergency"]')
+        assert lost.locator("td.lost").inner_text() == "1"
+        row.get_by_role("link").click()
+        calls = page.locator("#shadow-calls tr[data-change]")
+        calls.first.wait_for()
+        patient = load_scenario(FIXTURES, CHANGED_SCENARIO, date.today()).request["context"]["patientId"]
+        assert calls.count() == 1 and calls.first.get_attribute("data-patient") == patient
+        assert "Possible cauda equina syndrome" in calls.first.inner_text()
+        page.screenshot(path=str(SHOTS / "shadow.png"), full_page=False)
+    views = shadow_rows(settings.database_url)[1]
+    assert [v.viewer for v in views] == ["(dev mode, loopback 127.0.0.1)"]

@@ -211,8 +211,10 @@ def test_the_library_preview_never_fails(client, folders):
 
 def test_the_feedback_and_index_pages_never_fail(client):
     def one(data):
-        path = data.draw(st.sampled_from(["/workbench/feedback", "/workbench/", "/workbench/diff", "/workbench/explain"]))
-        query = data.draw(st.dictionaries(st.sampled_from(["weeks", "candidate", "patient", "x", ""]), QUERY_TEXT, max_size=2))
+        path = data.draw(st.sampled_from(["/workbench/feedback", "/workbench/", "/workbench/diff", "/workbench/explain",
+                                          "/workbench/shadow"]))
+        query = data.draw(st.dictionaries(st.sampled_from(["weeks", "candidate", "patient", "day", "topic", "x", ""]),
+                                          QUERY_TEXT, max_size=2))
         method = data.draw(st.sampled_from(["GET"] * 6 + ["HEAD", "POST", "PUT", "OPTIONS"]), label="method")
         check(client.open(path, method=method, query_string=query))
 
