@@ -14,11 +14,13 @@ from rich.console import Console
 from ..core.settings import Settings
 from ..core.windows import DEFAULT_WEEKS, MAX_WEEKS, WindowError, weeks_window
 from ..engine.explain import outline
+from ..engine.vocabulary import LibraryVocabulary
 from ..library.loader import Library, LibraryError, load_library
 from ..storage import open_storage
 from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
 from ..workbench.preview import VERDICTS, Preview, change_lines, preview
 from .matrix import matrix_lines
+from .report_lines import report_lines
 from .terminal import show_cards
 
 
@@ -161,49 +163,27 @@ def feedback() -> None:
 @click.option("--weeks", "window", default=str(DEFAULT_WEEKS), show_default=True,
               help=f"How far back to look, 1 to {MAX_WEEKS} weeks.")
 @click.option("--client", metavar="ISS", help="Only the cards of this CDS client (its JWT iss).")
-@click.option("--json", "as_json", is_flag=True)
-def feedback_report(window: str, client: str | None, as_json: bool) -> None:
-    """Per card topic: cards shown, accepted, overridden and with which reasons; week by week;
-    per client when there are several (or of one client with --client)."""
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the report as CSV (section, name, item, value).")
+def feedback_report(window: str, client: str | None, as_json: bool, as_csv: bool) -> None:
+    """Per card topic, card by card: issued, answered, accepted (with which suggestion),
+    overridden (why, and the comments), no response, and cards sent to clients with no feedback
+    channel; per hook, per client, week by week."""
     try:
         weeks = weeks_window(window)
     except WindowError as exc:
         click.secho(f"nerve-cds: --weeks: {exc}", fg="red", err=True)
         sys.exit(2)
     settings = Settings.from_env()
-    library = library_or_exit(None)
-    rules: dict[str, list[str]] = {}
-    for rule in library.rules:
-        rules.setdefault(rule.topic, []).append(rule.id)
-    report = open_storage(settings.database_url).report(datetime.now(timezone.utc) - timedelta(weeks=weeks), client)
-    if as_json:
-        body = report.as_json()
-        for entry in body["topics"]:
-            entry["rules"] = rules.get(entry["topic"], [])
-        click.echo(json.dumps(body, indent=2))
-        return
-    click.echo(f"{'topic':34} {'rules':14} {'shown':>6} {'accepted':>9} {'overridden':>11} {'share':>6}")
-    for t in report.topics:
-        share = f"{t.acceptance:.0%}" if t.acceptance is not None else "-"
-        click.echo(f"{t.topic:34} {','.join(rules.get(t.topic, [])):14} {t.issued:6} {t.accepted:9} {t.overridden:11} {share:>6}")
-        for (code, display), n in t.reasons.most_common():
-            click.echo(f"{'':36}override: {display} [{code or '-'}] x{n}")
-        if t.suggestions:
-            click.echo(f"{'':36}suggestions accepted: {sum(t.suggestions.values())}")
-    if report.weeks:
-        click.echo("\nweek of      shown  accepted  overridden")
-        for w in report.weeks:
-            counts = [sum(getattr(per[w], k) for per in report.weekly.values() if w in per) for k in ("issued", "accepted", "overridden")]
-            click.echo(f"{w.isoformat()}  {counts[0]:6} {counts[1]:9} {counts[2]:11}")
-    if client or len(report.clients) > 1:
-        click.echo(f"\n{'client':50} {'shown':>6} {'accepted':>9} {'overridden':>11}")
-        for c in report.clients:
-            mark = "*" if c.client == client else " "
-            click.echo(f"{mark}{c.client[:49]:49} {c.issued:6} {c.accepted:9} {c.overridden:11}")
-        if client:
-            click.echo(f"(* the topics and weeks above are of {client} only)")
-    if not report.topics:
-        click.echo("No cards shown and no feedback in this period.")
+    vocabulary = LibraryVocabulary(library_or_exit(None))
+    report = open_storage(settings.database_url).report(datetime.now(timezone.utc) - timedelta(weeks=weeks), client, vocabulary)
+    if as_csv:
+        click.echo(report.as_csv(), nl=False)
+    elif as_json:
+        click.echo(json.dumps(report.as_json(), indent=2))
+    else:
+        for line in report_lines(report):
+            click.echo(line)
 
 
 @click.command()

@@ -7,14 +7,17 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from urllib.parse import urlencode
+
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 from itsdangerous import URLSafeTimedSerializer
 
-from ..core.cardids import ANONYMOUS_CLIENT, CardIds
 from ..core.settings import Settings
 from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
+from ..engine.vocabulary import LibraryVocabulary
 from ..library.loader import Library, LibraryError, load_library
+from ..storage.analytics import Report
 from . import charts, csrf
 from .access import refuse_unless_allowed
 from .cases import (
@@ -104,15 +107,10 @@ def explain(scenario_id: str | None = None) -> Any:
         else:
             raise CaseError("choose a scenario, paste a request, or give a FHIR server and a patient id")
         service = service_for(library, case.hook).id
-        # The page's feedback buttons call as the anonymous client (dev mode without authentication):
-        # its cards carry the uuids that service would have issued to that client.
-        card_ids: CardIds = current_app.extensions["nerve_cds.card_ids"]
-        run = run_case(library, case, now, card_ids.minter(service, ANONYMOUS_CLIENT))
+        run = run_case(library, case, now)
     except CaseError as exc:
         return _page("explain.html", status=404 if scenario_id else 400, run=None, problem=str(exc))
-    return _page("explain.html", run=run, rows=_rows(run), service=service,
-                 feedback_buttons=_settings().dev and not _settings().authenticate,
-                 topics=library.presentation.topics)
+    return _page("explain.html", run=run, rows=_rows(run), service=service, topics=library.presentation.topics)
 
 
 def _rows(run: Run) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
@@ -151,23 +149,36 @@ def diff() -> Any:
 
 @bp.get("/feedback")
 def feedback() -> Any:
-    load = current_app.extensions.get("nerve_cds.load")
-    if load is not None and load.busy():  # analytics give way to the hook calls beside them
-        return "Busy with hook calls; try again in a few seconds.", 503, {"Retry-After": "5", "Content-Type": "text/plain"}
-    try:
-        weeks = weeks_window(request.args.get("weeks"))
-    except WindowError as exc:
-        return _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
-    since = _now() - timedelta(weeks=weeks)
-    report = current_app.extensions["nerve_cds.storage"].report(since, request.args.get("client") or None)
-    library, _ = _library()
-    rules: dict[str, list[str]] = {}
-    for rule in (library.rules if library else ()):
-        rules.setdefault(rule.topic, []).append(rule.id)
+    report, weeks = _report()
     totals = {kind: [sum(getattr(per.get(w), kind, 0) for per in report.weekly.values() if w in per) for w in report.weeks]
               for kind in ("issued", "accepted", "overridden")}
     return _page(
-        "feedback.html", report=report, rules=rules, weeks=weeks,
-        outcome_chart=charts.outcome_bars([(t.topic, t.issued, t.accepted, t.overridden) for t in report.topics]),
+        "feedback.html", report=report, weeks=weeks, csv_query=urlencode({k: v for k, v in request.args.items() if v}),
+        outcome_chart=charts.outcome_bars([(t.topic, t.issued, t.accepted, t.overridden, t.no_channel) for t in report.topics]),
         weekly_chart=charts.weekly_bars(report.weeks, totals) if report.weeks else None,
     )
+
+
+@bp.get("/feedback.csv")
+def feedback_csv() -> Any:
+    report, weeks = _report()
+    return report.as_csv(), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                   "Content-Disposition": f'attachment; filename="nerve-cds-feedback-{weeks}w.csv"'}
+
+
+def _report() -> tuple[Report, int]:
+    """The report the page's query asks for, in the library's words; aborts when it cannot be had now."""
+    load = current_app.extensions.get("nerve_cds.load")
+    if load is not None and load.busy():  # analytics give way to the hook calls beside them
+        abort(Response("Busy with hook calls; try again in a few seconds.", 503,
+                       {"Retry-After": "5", "Content-Type": "text/plain"}))
+    try:
+        weeks = weeks_window(request.args.get("weeks"))
+    except WindowError as exc:
+        page, status = _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
+        abort(Response(page, status, {"Content-Type": "text/html; charset=utf-8"}))
+    library, _ = _library()
+    vocabulary = LibraryVocabulary(library) if library else None
+    report = current_app.extensions["nerve_cds.storage"].report(_now() - timedelta(weeks=weeks),
+                                                                request.args.get("client") or None, vocabulary)
+    return report, weeks
