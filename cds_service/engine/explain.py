@@ -36,6 +36,8 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
             entry["silent"] = True
         if rt.suppressed_by:
             entry["suppressedBy"] = rt.suppressed_by
+        if rt.would_fire is not None:
+            entry["wouldHaveFired"] = rt.would_fire
         if rt.indicator:
             entry["indicator"] = rt.indicator
         if rt.topic in cards and rt.outcome == "fired" and not rt.silent:
@@ -195,6 +197,8 @@ def outline(report: Mapping[str, Any]) -> Iterable[str]:
         head = f"{rule['rule']} [{rule['topic']}] {rule['outcome'].upper()}"
         if rule.get("suppressedBy"):
             head += f" by {rule['suppressedBy']}"
+        if "wouldHaveFired" in rule:
+            head += " (would have fired)" if rule["wouldHaveFired"] else " (would not have fired)"
         if rule.get("indicator"):
             head += f" ({rule['indicator']}{', silent' if rule.get('silent') else ''})"
         yield head

@@ -16,6 +16,7 @@ from ..core.windows import DEFAULT_WEEKS, MAX_WEEKS, WindowError, weeks_window
 from ..engine.explain import outline
 from ..engine.vocabulary import LibraryVocabulary
 from ..library.loader import Library, LibraryError, load_library
+from ..library.lookup import where
 from ..storage import open_storage
 from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
 from ..workbench.preview import VERDICTS, Preview, change_lines, preview
@@ -46,13 +47,18 @@ def named_by_operator(settings: Settings, fhir_server: str) -> Settings:
               help="A CDS Hooks request JSON file with its prefetch.")
 @click.option("--fhir-server", help="FHIR R4 base URL holding the patient (with --patient).")
 @click.option("--patient", help="Patient id on that server.")
+@click.option("--hook", help="With --fhir-server: the hook to call (default patient-view); an order hook needs --drafts.")
+@click.option("--drafts", "drafts_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --hook order-select/order-sign: the draft orders (a ServiceRequest, a list, or a Bundle).")
+@click.option("--rule", "rules", multiple=True, help="Show only this rule (repeatable), e.g. --rule CES-2.")
 @click.option("--cards-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Card library (default: the configured one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cards and the explanation as JSON.")
 def explain(scenario: str | None, request_file: Path | None, fhir_server: str | None, patient: str | None,
-            cards_dir: Path | None, as_json: bool) -> None:
+            hook: str | None, drafts_file: Path | None, rules: tuple[str, ...], cards_dir: Path | None, as_json: bool) -> None:
     """Why each rule fired, did not fire, or was suppressed, for a scenario id from fixtures/fhir,
-    a request file, or a patient on a FHIR server: every condition, the findings that fed it
-    (resource ids, codes, dates) and the evidence set aside."""
+    a request file, or a patient on a FHIR server (any hook): every condition, the findings that
+    fed it (resource ids, codes, dates), whether a suppressed rule would have fired, and the
+    evidence set aside."""
     settings = Settings.from_env()
     library = library_or_exit(cards_dir)
     now = datetime.now(timezone.utc)
@@ -62,13 +68,20 @@ def explain(scenario: str | None, request_file: Path | None, fhir_server: str | 
         elif request_file:
             case = request_case(request_file)
         elif fhir_server and patient:
-            case = fhir_case(library, named_by_operator(settings, fhir_server), fhir_server, patient)
+            drafts = drafts_file.read_text(encoding="utf-8") if drafts_file else ""
+            case = fhir_case(library, named_by_operator(settings, fhir_server), fhir_server, patient, hook, drafts)
         else:
             raise click.UsageError("give a SCENARIO id, --request FILE, or --fhir-server URL with --patient ID")
         run = run_case(library, case, now)
     except CaseError as exc:
         click.secho(f"nerve-cds: {exc}", fg="red", err=True)
         sys.exit(1)
+    unknown = sorted(set(rules) - {r.id for r in library.rules})
+    if unknown:
+        click.secho(f"nerve-cds: --rule: no rule {', '.join(unknown)} in the card library", fg="red", err=True)
+        sys.exit(2)
+    if rules:
+        run.report["rules"] = [r for r in run.report["rules"] if r["rule"] in rules]
     if as_json:
         click.echo(json.dumps({"case": case.id, "hook": case.hook, "cards": run.cards, "explanation": run.report}, indent=2))
         return
@@ -207,3 +220,29 @@ def workbench(port: int, dev: bool) -> None:
         sys.exit(2)
     click.secho(f"workbench: http://127.0.0.1:{port}/workbench/", bold=True, err=True)
     run_simple("127.0.0.1", port, create_app(settings), threaded=True)
+
+
+@click.command("where")
+@click.argument("query")
+@click.option("--cards-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Card library (default: the configured one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def cards_where(query: str, cards_dir: Path | None, as_json: bool) -> None:
+    """Which value sets hold a CODE (or SYSTEM|CODE) and which findings, labs and rules use them;
+    or which rules use a SETTING, in their conditions or their card text. Exit 1 when the library
+    knows neither."""
+    answer = where(library_or_exit(cards_dir, status=2), query)
+    if as_json:
+        click.echo(json.dumps(answer.as_json(), indent=2))
+    else:
+        if answer.setting is not None:
+            click.echo(f"setting {query} = {answer.setting:g}")
+        for vs_id, system, code, display in answer.valuesets:
+            click.echo(f"value set {vs_id}: {system}|{code}{' ' + display if display else ''}")
+        for use in answer.uses:
+            click.echo(f"  {use.kind} {use.name}: {use.via}")
+        if answer.found and not answer.uses:
+            click.echo("  used by no finding, lab or rule")
+    if not answer.found:
+        click.secho(f"nerve-cds: '{query}' is neither a setting nor a code in any value set of the card library",
+                    fg="red", err=True)
+        sys.exit(1)

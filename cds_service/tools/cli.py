@@ -14,7 +14,7 @@ import click
 
 from ..core.config import ConfigError
 from ..core.settings import Settings, not_a_card_library
-from .analyst import cards_diff, explain, feedback, workbench
+from .analyst import cards_diff, cards_where, explain, feedback, workbench
 from .fixtures import fixtures
 from .invoke import invoke
 
@@ -238,3 +238,4 @@ def cards_index(cards_dir: Path | None, write: bool) -> None:
 
 
 cards.add_command(cards_diff)
+cards.add_command(cards_where)

@@ -16,6 +16,8 @@ from ..core.settings import Settings
 from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
 from ..engine.vocabulary import LibraryVocabulary
+from ..hooks.registry import HOOKS
+from ..library import lookup
 from ..library.loader import Library, LibraryError, load_library
 from ..storage.analytics import Report
 from . import charts, csrf
@@ -86,7 +88,7 @@ def _page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
 
 @bp.get("/")
 def index() -> Any:
-    return _page("index.html", scenarios=list_scenarios(_settings().fixtures_dir))
+    return _page("index.html", scenarios=list_scenarios(_settings().fixtures_dir), hooks=list(HOOKS))
 
 
 @bp.route("/explain", methods=["GET", "POST"])
@@ -103,20 +105,24 @@ def explain(scenario_id: str | None = None) -> Any:
         elif request.method == "POST":
             case = parse_request_case(request.form.get("request", ""), "pasted request")
         elif request.args.get("patient") and request.args.get("fhir_server"):
-            case = fhir_case(library, _settings(), request.args["fhir_server"], request.args["patient"])
+            case = fhir_case(library, _settings(), request.args["fhir_server"], request.args["patient"],
+                             request.args.get("hook") or None, request.args.get("drafts", ""))
         else:
             raise CaseError("choose a scenario, paste a request, or give a FHIR server and a patient id")
         service = service_for(library, case.hook).id
         run = run_case(library, case, now)
     except CaseError as exc:
         return _page("explain.html", status=404 if scenario_id else 400, run=None, problem=str(exc))
-    return _page("explain.html", run=run, rows=_rows(run), service=service, topics=library.presentation.topics)
+    only = set(request.args.getlist("rule"))
+    return _page("explain.html", run=run, rows=_rows(run, only), service=service, topics=library.presentation.topics,
+                 only=sorted(only), unfiltered=urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "rule"]))
 
 
-def _rows(run: Run) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
-    """(card, rule explanation) pairs in rule order: fired rules beside their card."""
+def _rows(run: Run, only: set[str]) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
+    """(card, rule explanation) pairs in rule order: fired rules beside their card; of the rules
+    in `only` when it names any."""
     cards = {c["uuid"]: c for c in run.cards}
-    return [(cards.get(rule.get("card", "")), rule) for rule in run.report["rules"]]
+    return [(cards.get(rule.get("card", "")), rule) for rule in run.report["rules"] if not only or rule["rule"] in only]
 
 
 @bp.get("/diff")
@@ -145,6 +151,15 @@ def diff() -> Any:
         values["problem"] = str(exc)
         return _page("diff.html", status=400, **values)
     return _page("diff.html", **values)
+
+
+@bp.get("/where")
+def where() -> Any:
+    """Reverse look-up: a code -> the value sets holding it and what uses them; a setting -> its rules."""
+    library, _ = _library()
+    query = request.args.get("q", "").strip()
+    answer = lookup.where(library, query) if library and query else None
+    return _page("where.html", status=404 if answer and not answer.found else 200, query=query, answer=answer)
 
 
 @bp.get("/feedback")
