@@ -48,10 +48,10 @@ def where(library: Library, query: str) -> Answer:
 def _code(library: Library, query: str) -> Answer:
     system, _, code = query.rpartition("|")
     answer = Answer(query)
-    for vs in sorted(library.terminology.valuesets.values(), key=lambda v: v.id):
-        for coding in sorted(vs.codes):
+    for valueset in sorted(library.terminology.valuesets.values(), key=lambda v: v.id):
+        for coding in sorted(valueset.codes):
             if coding[1] == code and (not system or coding[0] == system):
-                answer.valuesets.append((vs.id, coding[0], coding[1], vs.displays.get(coding, "")))
+                answer.valuesets.append((valueset.id, coding[0], coding[1], valueset.displays.get(coding, "")))
     held = {vs_id for vs_id, *_ in answer.valuesets}
     named: dict[str, str] = {vs: vs for vs in held}  # a name rules use -> the value set behind it
     defs = library.findings
