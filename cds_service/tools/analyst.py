@@ -25,11 +25,13 @@ from .report_lines import report_lines
 from .terminal import show_cards
 
 
-def library_or_exit(directory: Path | None, status: int = 1) -> Library:
-    """The card library in `directory` (default: the configured one), or INVALID and exit `status`."""
+def library_or_exit(directory: Path | None, status: int = 1, site: Path | None = None) -> Library:
+    """The card library in `directory` (default: the configured one, with the configured site
+    layer), with the `site` layer if given, or INVALID and exit `status`."""
     try:
         settings = Settings.from_env()
-        return load_library(directory or settings.cards_dir, settings.canonical_base)
+        return load_library(directory or settings.cards_dir, settings.canonical_base,
+                            site or (settings.site_dir if directory is None else None))
     except LibraryError as exc:
         click.secho(f"INVALID: {exc}", fg="red", err=True)
         sys.exit(status)
@@ -112,9 +114,11 @@ def _cases(settings: Settings, requests: Path | None, fhir_server: str | None, p
 @click.option("--fhir-server", help="Run patients on this FHIR server instead (with --patient, repeatable).")
 @click.option("--patient", "patients", multiple=True, help="Patient id on --fhir-server.")
 @click.option("--matrix", is_flag=True, help="Also print the scenario x card-topic matrix for both libraries.")
+@click.option("--site", "site", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Lay this site layer (settings.yaml, texts.yaml) over the changed library: what the site changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict, broken expectations, matrix and changes as JSON.")
 def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_server: str | None,
-               patients: tuple[str, ...], matrix: bool, as_json: bool) -> None:
+               patients: tuple[str, ...], matrix: bool, site: Path | None, as_json: bool) -> None:
     """Run every scenario against the current and a changed card library. Reports first the
     signed-off expectations (fixtures/fhir/*/expected.yaml) the change breaks, then the scenarios
     that gain or lose a card, then wording-only changes.
@@ -123,16 +127,21 @@ def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_
     a library that does not load, unreadable requests), 3 cards gained, lost or with another
     indicator, 4 signed-off expectations broken."""
     settings = Settings.from_env()
-    before, after = library_or_exit(against, status=2), library_or_exit(changed, status=2)
+    before, after = library_or_exit(against, status=2), library_or_exit(changed, status=2, site=site)
     try:
         cases, now = _cases(settings, requests, fhir_server, patients, before)
     except CaseError as exc:
         click.secho(f"nerve-cds: {exc}", fg="red", err=True)
         sys.exit(2)
     result = preview(before, after, cases, now)
+    layers = {side: lib.site for side, lib in (("before", before), ("after", after)) if lib.site}
     if as_json:
-        click.echo(json.dumps(diff_json(result), indent=2))
+        click.echo(json.dumps({**diff_json(result), "site": {side: layer.as_json() for side, layer in layers.items()}}, indent=2))
     else:
+        for side, layer in layers.items():
+            click.secho(f"Site layer ({'current' if side == 'before' else 'changed'} library): {layer.folder}", bold=True)
+            for line in layer.lines() or ["(changes nothing)"]:
+                click.echo(f"  {line}")
         _print_diff(result, matrix)
     sys.exit(VERDICTS[result.verdict])
 

@@ -184,7 +184,7 @@ def cards_validate(cards_dir: Path | None) -> None:
         click.secho(f"INVALID: {not_a_library}", fg="red", err=True)
         sys.exit(1)
     try:
-        library = load_library(directory, settings.canonical_base)
+        library = load_library(directory, settings.canonical_base, settings.site_dir if cards_dir is None else None)
     except LibraryError as exc:
         for line in with_lines(exc.problems, directory):
             click.secho(line, fg="red", err=True)
@@ -194,6 +194,8 @@ def cards_validate(cards_dir: Path | None) -> None:
         f"OK: {library.path}: {len(library.services)} services, {len(library.rules)} rules, "
         f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets"
     )
+    for line in library.site.lines() if library.site else ():
+        click.echo(f"site layer: {line}")
 
 
 @cards.command("coverage")
