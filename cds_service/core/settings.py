@@ -65,6 +65,9 @@ class Settings(BaseModel):
     auth_enabled: bool = True
     cards_dir: Path = Field(default_factory=_default_cards_dir)
     fixtures_dir: Path = Field(default_factory=_default_fixtures_dir)
+    # A site's own layer over the card library: settings.yaml (threshold values) and texts.yaml
+    # (card wording per rule), checked like the library (library/site.py); unset: none.
+    site_dir: Path | None = None
     database_url: str = "sqlite:///nerve-cds-feedback.db"
     # The URL clients call us at (scheme://host[:port][/prefix]); JWT `aud` is checked against it
     # and never against the request's Host or X-Forwarded-* headers. Required whenever clients are
@@ -123,6 +126,13 @@ class Settings(BaseModel):
         if problem:
             raise PydanticCustomError("card_library", "{problem}", {"problem": problem})
         return cards_dir
+
+    @field_validator("site_dir")
+    @classmethod
+    def _a_folder(cls, site_dir: Path | None) -> Path | None:
+        if site_dir is not None and not Path(site_dir).is_dir():
+            raise PydanticCustomError("site_dir", "{path} is not a folder", {"path": str(site_dir)})
+        return site_dir
 
     @field_validator("card_id_key")
     @classmethod

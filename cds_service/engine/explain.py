@@ -36,8 +36,12 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
             entry["silent"] = True
         if rt.suppressed_by:
             entry["suppressedBy"] = rt.suppressed_by
+        if rt.would_fire is not None:
+            entry["wouldHaveFired"] = rt.would_fire
         if rt.indicator:
             entry["indicator"] = rt.indicator
+        if library.site and rt.rule_id in library.site.texts:
+            entry["siteText"] = list(library.site.texts[rt.rule_id])  # the site's wording, not cards/
         if rt.topic in cards and rt.outcome == "fired" and not rt.silent:
             entry["card"] = cards[rt.topic]["uuid"]
         if rt.when is not None:
@@ -58,6 +62,7 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
         "dataQuality": list(findings.data_quality),
         "unreadable": [_unreadable(u) for u in findings.unreadable],
         "uncovered": [{"system": system, "code": code, "display": display} for system, code, display in advice.uncovered],
+        "site": library.site.as_json() if library.site else None,
     }
 
 
@@ -117,6 +122,10 @@ def _about(kind: str, arg: Any, findings: Findings, library: Library) -> list[di
             about.append({"setting": mapping[key], "value": library.settings[mapping[key]]})
     if shape == "setting":
         about.append({"setting": arg, "value": library.settings[arg], "age": findings.age_years})
+    site = library.site.settings if library.site else {}
+    for item in about:
+        if item.get("setting") in site:
+            item["site"], item["library"] = True, site[item["setting"]][0]  # the site's value, over cards/
     names = _names(mapping.get("findings")) if mapping else (_names(arg) if shape == "findings" else [])
     window = library.settings.get(mapping.get("days", "")) if kind.startswith("onset_") else None
     for name in names:
@@ -196,6 +205,10 @@ def outline(report: Mapping[str, Any]) -> Iterable[str]:
         head = f"{rule['rule']} [{rule['topic']}] {rule['outcome'].upper()}"
         if rule.get("suppressedBy"):
             head += f" by {rule['suppressedBy']}"
+        if rule.get("siteText"):
+            head += f" [site text: {', '.join(rule['siteText'])}]"
+        if "wouldHaveFired" in rule:
+            head += " (would have fired)" if rule["wouldHaveFired"] else " (would not have fired)"
         if rule.get("indicator"):
             head += f" ({rule['indicator']}{', silent' if rule.get('silent') else ''})"
         yield head
@@ -208,6 +221,10 @@ def outline(report: Mapping[str, Any]) -> Iterable[str]:
     if report["dataQuality"]:
         yield "Data quality:"
         yield from (f"  {note}" for note in report["dataQuality"])
+    if report.get("site"):
+        yield f"Site layer ({report['site']['folder']}):"
+        yield from (f"  setting {n} = {v['site']:g} (library {v['library']:g})" for n, v in report["site"]["settings"].items())
+        yield from (f"  text of {r}: {', '.join(f)}" for r, f in report["site"]["texts"].items())
     if report.get("unreadable"):
         yield "Could not be read (neither positive nor negative):"
         yield from (f"  {u['resourceType']}/{u['id']} {u['element']} [{u['reason']}]: {u['detail']} "
@@ -233,7 +250,8 @@ def _outline_node(node: Mapping[str, Any], depth: int) -> Iterable[str]:
 
 def _about_line(item: Mapping[str, Any]) -> str:
     if "setting" in item:
-        return f"threshold {item['setting']} = {item['value']:g}" + (f" (age {item['age']})" if "age" in item else "")
+        site = f" (site; library {item['library']:g})" if item.get("site") else ""
+        return f"threshold {item['setting']} = {item['value']:g}{site}" + (f" (age {item['age']})" if "age" in item else "")
     if "finding" in item:
         line = f"{item['finding']}: {item['state']}"
         if "onset" in item:

@@ -229,12 +229,18 @@ def _suggestion(
         label = order["label"]
     suggestion: dict[str, Any] = {
         "label": label.format_map(values),
-        "uuid": str(uuid.uuid5(NAMESPACE, f"{card_id}|{spec.get('order') or label}")),
+        "uuid": suggestion_uuid(card_id, spec),
         "actions": actions,
     }
     if spec.get("recommended"):
         suggestion["isRecommended"] = True
     return suggestion
+
+
+def suggestion_uuid(card_id: str, spec: Mapping[str, Any]) -> str:
+    """A suggestion's uuid: its card's and its order (or label), so feedback naming it can be
+    read back to the suggestion's label from the library (engine/vocabulary.py)."""
+    return str(uuid.uuid5(NAMESPACE, f"{card_id}|{spec.get('order') or spec.get('label')}"))
 
 
 def _update(draft: Draft, change: Mapping[str, Any], presentation: Presentation, patient_id: str) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[R
         if rule.topic in suppressed or rule.topic in ctx.fired:
             if trace is not None:
                 by = suppressed.get(rule.topic) or next((f.rule.id for f in fired if f.rule.topic == rule.topic), "")
-                trace.append(RuleTrace(rule.id, rule.topic, SUPPRESSED, rule.silent, suppressed_by=by))
+                trace.append(_suppressed(rule, ctx, by))
             continue
         if not in_scope(rule, ctx):  # its guideline does not speak about this patient (§6.0)
             if trace is not None:
@@ -73,6 +73,16 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[R
             for topic in rule.suppresses:
                 suppressed.setdefault(topic, rule.id)
     return fired
+
+
+def _suppressed(rule: Rule, ctx: Context, by: str) -> RuleTrace:
+    """Explain mode only: whether a suppressed rule would have fired, its conditions evaluated for
+    the trace alone (the cards never depend on it)."""
+    if not in_scope(rule, ctx):
+        return RuleTrace(rule.id, rule.topic, SUPPRESSED, rule.silent, suppressed_by=by, would_fire=False)
+    nodes: list[NodeTrace] = []
+    ok, _ = evaluate(rule.when, ctx, nodes)
+    return RuleTrace(rule.id, rule.topic, SUPPRESSED, rule.silent, suppressed_by=by, when=nodes[0], would_fire=ok)
 
 
 def _offered(text: CardText, ctx: Context) -> CardText:

@@ -33,3 +33,4 @@ class RuleTrace:
     indicator: str | None = None
     escalations: tuple[tuple[Mapping[str, Any], NodeTrace], ...] = ()  # tried in order, last one held if any did
     variants: tuple[tuple[Mapping[str, Any], NodeTrace], ...] = ()
+    would_fire: bool | None = None  # SUPPRESSED only: whether its conditions held (explain mode)

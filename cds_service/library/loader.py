@@ -18,6 +18,7 @@ from .orders import validate_orders
 from .presentation import Presentation, canonical, setting_texts
 from .rules import Names, Rule, check_placeholders, load_rules
 from .schema import LibraryError, Problems, check_schema, read_schema, read_yaml
+from .site import SiteLayer, site_settings, site_texts
 from .terminology import Terminology, load_terminology
 from .version import library_version
 
@@ -62,6 +63,7 @@ class Library:
     missing_notes: Mapping[str, str] = field(default_factory=dict)  # optional key -> what is then unknown
     canonical_base: str = ""  # as loaded, so a reload or a candidate library keeps the operator's URLs
     version: str = ""  # library/version.py: label and content hash, recorded with every issued card
+    site: SiteLayer | None = None  # the site's layer over this library, when one was laid (library/site.py)
 
     def service(self, service_id: str) -> ServiceDef | None:
         for svc in self.services:
@@ -131,9 +133,10 @@ def _orders(cards_dir: Path, settings: frozenset[str] | None) -> Mapping[str, An
     return orders
 
 
-def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
+def load_library(cards_dir: Path, canonical_base: str = "", site_dir: Path | None = None) -> Library:
     """The whole library, checked; `canonical_base` places the topic and override-reason code
-    systems under the operator's own URL (see library/presentation.py canonical).
+    systems under the operator's own URL (see library/presentation.py canonical); `site_dir` lays
+    a site's settings and texts over it (library/site.py).
 
     Every file is checked even when an earlier one is wrong, and LibraryError carries all the
     problems found; a check that needs names from a broken file (rules need findings, thresholds,
@@ -158,6 +161,10 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
         check_schema(doc, read_schema(cards_dir, "settings"), "cards/settings.yaml")
         settings_doc = doc  # only once it is known to have the right shape
     settings = {name: float(entry["value"]) for name, entry in settings_doc["thresholds"].items()} if settings_doc is not None else {}
+    site_values: dict[str, tuple[float, float]] = {}
+    if site_dir is not None and settings_doc is not None:
+        with problems.collect():
+            settings, site_values = site_settings(Path(site_dir), settings)
     with problems.collect():
         doc = read_yaml(cards_dir / "sources.yaml", "cards/sources.yaml")
         check_schema(doc, read_schema(cards_dir, "sources"), "cards/sources.yaml")
@@ -191,6 +198,10 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
     rules: tuple[Rule, ...] = ()
     with problems.collect():
         rules = load_rules(cards_dir / "rules", read_schema(cards_dir, "rules"), names)
+    site_words: dict[str, tuple[str, ...]] = {}
+    if site_dir is not None and names is not None and rules:
+        with problems.collect():
+            rules, site_words = site_texts(Path(site_dir), rules, names.settings)
     context = None
     if names is not None:
         with problems.collect():
@@ -235,4 +246,5 @@ def load_library(cards_dir: Path, canonical_base: str = "") -> Library:
         missing_notes=missing_notes,
         canonical_base=canonical_base,
         version=library_version(cards_dir, settings_doc.get("library_version")),
+        site=SiteLayer(Path(site_dir), site_values, site_words) if site_dir is not None else None,
     )

@@ -1,48 +1,135 @@
-"""What clinicians do with the cards: shown, accepted, overridden (and why), week by week.
+"""What clinicians do with the cards, counted per card: issued, answered, accepted (with which
+suggestion), overridden (why, and what they wrote), no response, or sent to an EHR that never
+sends feedback at all.
 
-The report's values only, as every store returns them from Storage.report (plain dataclasses: no
-database library behind them). Weeks start on Monday (ISO weeks), in UTC.
+A card's outcome is its latest feedback (a clinician may override, then accept). The report's
+values are plain dataclasses (no database library): every store builds them with `summarise` from
+the rows it holds. Weeks start on Monday (ISO weeks), in UTC, and a card counts in the week it
+was issued. What the card offered (suggestion labels, override reasons, its rules, a service's
+hook) comes from a Vocabulary: the storage knows uuids and codes, the card library their words.
 """
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Iterable, Protocol
 
 UNKNOWN = "(card not recorded)"  # feedback on a card we issued whose row was lost (database down)
 NO_CLIENT = "(before clients were recorded)"  # rows stored before migration 0002
+NO_REASON = "no reason given"
+UNLABELLED = "(suggestion not in the current card library)"
+
+
+class Vocabulary(Protocol):
+    """The card library's words for what the storage keeps as ids and codes."""
+
+    def rules(self, topic: str) -> list[str]: ...
+
+    def hook(self, service_id: str) -> str | None: ...
+
+    def suggestion(self, topic: str, card: str, suggestion: str) -> str | None:
+        """The label of the suggestion with this uuid on this card; None if the library has none."""
+
+    def reason(self, topic: str, system: str, code: str) -> str | None:
+        """The display of an override reason the topic's cards offer; None if they offer no such one."""
+
+
+class Bare:
+    """No library at hand: uuids and codes as stored, every reason taken as offered."""
+
+    def rules(self, topic: str) -> list[str]:
+        return []
+
+    def hook(self, service_id: str) -> str | None:
+        return None
+
+    def suggestion(self, topic: str, card: str, suggestion: str) -> str | None:
+        return suggestion
+
+    def reason(self, topic: str, system: str, code: str) -> str | None:
+        return code
+
+
+@dataclass(frozen=True)
+class IssuedRow:
+    card: str
+    service: str
+    client: str | None
+    topic: str | None
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class FeedbackRow:
+    card: str
+    client: str | None
+    topic: str | None
+    outcome: str
+    when: datetime
+    suggestions: tuple[str, ...]
+    system: str | None
+    code: str | None
+    display: str | None
+    comment: str | None
 
 
 @dataclass
-class TopicStats:
-    topic: str
+class Counts:
+    """Cards and what became of each (its latest feedback)."""
+
     issued: int = 0
+    answered: int = 0  # cards with any feedback
     accepted: int = 0
     overridden: int = 0
-    reasons: Counter = field(default_factory=Counter)  # (code, display) -> count; ("", "no reason given")
-    suggestions: Counter = field(default_factory=Counter)  # accepted suggestion uuid -> count
+    no_channel: int = 0  # sent to a client that never sends feedback: unknown, not ignored
+
+    @property
+    def no_response(self) -> int:
+        return max(self.issued - self.answered - self.no_channel, 0)
 
     @property
     def acceptance(self) -> float | None:
-        """Accepted share of the cards that got feedback; None without feedback."""
-        answered = self.accepted + self.overridden
-        return self.accepted / answered if answered else None
+        """Accepted share of the cards issued to clients that send feedback; None without any."""
+        heard = self.issued - self.no_channel
+        return self.accepted / heard if heard > 0 else None
+
+    def counts(self) -> dict[str, Any]:
+        return {"issued": self.issued, "answered": self.answered, "accepted": self.accepted,
+                "overridden": self.overridden, "noResponse": self.no_response, "noFeedbackChannel": self.no_channel,
+                "acceptedShare": None if self.acceptance is None else round(self.acceptance, 4)}
 
 
 @dataclass
-class WeekStats:
-    issued: int = 0
-    accepted: int = 0
-    overridden: int = 0
+class TopicStats(Counts):
+    topic: str = ""
+    rules: list[str] = field(default_factory=list)
+    reasons: Counter = field(default_factory=Counter)  # offered reason display (or NO_REASON) -> cards
+    unoffered: Counter = field(default_factory=Counter)  # reasons the card did not offer: "display [code]" -> cards
+    comments: list[tuple[str, str]] = field(default_factory=list)  # (reason, the clinician's comment)
+    suggestions: Counter = field(default_factory=Counter)  # accepted suggestion label -> cards
 
 
 @dataclass
-class ClientStats:
-    client: str  # the JWT iss; core.cardids.ANONYMOUS_CLIENT in dev mode without authentication
-    issued: int = 0
-    accepted: int = 0
-    overridden: int = 0
+class WeekStats(Counts):
+    pass
+
+
+@dataclass
+class ClientStats(Counts):
+    client: str = ""  # the JWT iss; core.cardids.ANONYMOUS_CLIENT in dev mode without authentication
+
+    @property
+    def channel(self) -> bool:
+        return self.no_channel == 0 or self.answered > 0
+
+
+@dataclass
+class HookStats(Counts):
+    service: str = ""
+    hook: str | None = None
 
 
 @dataclass
@@ -52,24 +139,122 @@ class Report:
     weekly: dict[str, dict[date, WeekStats]]  # topic -> week -> counts
     clients: list[ClientStats] = field(default_factory=list)  # every client in the period, busiest first
     client: str | None = None  # the one client reported on, None for all
+    hooks: list[HookStats] = field(default_factory=list)
 
     def topic(self, name: str) -> TopicStats | None:
         return next((t for t in self.topics if t.topic == name), None)
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "topics": [{"topic": t.topic, "issued": t.issued, "accepted": t.accepted, "overridden": t.overridden,
-                        "overrideReasons": [{"code": c, "display": d, "count": n} for (c, d), n in t.reasons.most_common()],
-                        "acceptedSuggestions": dict(t.suggestions.most_common())} for t in self.topics],
-            "weeks": [
-                {"week": w.isoformat(), "topics": {topic: vars(weeks[w]) for topic, weeks in self.weekly.items() if w in weeks}}
-                for w in self.weeks
-            ],
+            "topics": [{"topic": t.topic, "rules": t.rules, **t.counts(),
+                        "overrideReasons": [{"reason": r, "cards": n} for r, n in t.reasons.most_common()],
+                        "overrideReasonsNotOffered": [{"reason": r, "cards": n} for r, n in t.unoffered.most_common()],
+                        "overrideComments": [{"reason": r, "comment": c} for r, c in t.comments],
+                        "acceptedSuggestions": [{"label": s, "cards": n} for s, n in t.suggestions.most_common()]}
+                       for t in self.topics],
+            "weeks": [{"week": w.isoformat(), "topics": {topic: weeks[w].counts() for topic, weeks in self.weekly.items()
+                                                         if w in weeks}} for w in self.weeks],
+            "hooks": [{"service": h.service, "hook": h.hook, **h.counts()} for h in self.hooks],
             "client": self.client,
-            "clients": [vars(c) for c in self.clients],
+            "clients": [{"client": c.client, "feedbackChannel": c.channel, **c.counts()} for c in self.clients],
         }
+
+    def as_csv(self) -> str:
+        """Long form, one count per line (section, name, item, value), for a spreadsheet's pivot table."""
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["section", "name", "item", "value"])
+        for t in self.topics:
+            writer.writerows(("topic", t.topic, k, v) for k, v in t.counts().items())
+            writer.writerow(("topic", t.topic, "rules", " ".join(t.rules)))
+            writer.writerows(("override reason", t.topic, r, n) for r, n in t.reasons.most_common())
+            writer.writerows(("override reason not offered", t.topic, r, n) for r, n in t.unoffered.most_common())
+            writer.writerows(("override comment", t.topic, r, c) for r, c in t.comments)
+            writer.writerows(("accepted suggestion", t.topic, s, n) for s, n in t.suggestions.most_common())
+        for h in self.hooks:
+            writer.writerows(("hook", h.hook or h.service, k, v) for k, v in h.counts().items())
+        for c in self.clients:
+            writer.writerows(("client", c.client, k, v) for k, v in c.counts().items())
+        for w in self.weeks:
+            for topic, weeks in self.weekly.items():
+                if w in weeks:
+                    writer.writerows(("week " + w.isoformat(), topic, k, v) for k, v in weeks[w].counts().items())
+        return out.getvalue()
 
 
 def monday(when: datetime) -> date:
     day = (when if when.tzinfo is None else when.astimezone(timezone.utc)).date()
     return day - timedelta(days=day.weekday())
+
+
+def summarise(issued: Iterable[IssuedRow], feedback: Iterable[FeedbackRow], channels: set[str | None],
+              vocabulary: Vocabulary | None = None, client: str | None = None) -> Report:
+    """The report on `issued` cards and the `feedback` on them (and on cards whose row was lost).
+    `channels`: the clients that have ever sent feedback. Per client for every client; topics,
+    weeks and hooks of `client` only when given."""
+    words = vocabulary or Bare()
+    latest: dict[str, FeedbackRow] = {}
+    for row in feedback:
+        if row.card not in latest or row.when >= latest[row.card].when:
+            latest[row.card] = row
+    topics: dict[str, TopicStats] = {}
+    clients: dict[str, ClientStats] = {}
+    hooks: dict[str, HookStats] = {}
+    weekly: dict[str, dict[date, WeekStats]] = {}
+    seen: set[str] = set()
+
+    def count(counts: Counts, answer: FeedbackRow | None, heard: bool) -> None:
+        counts.issued += 1
+        if answer is None:
+            counts.no_channel += 0 if heard else 1
+            return
+        counts.answered += 1
+        counts.accepted += answer.outcome == "accepted"
+        counts.overridden += answer.outcome != "accepted"
+
+    for card in issued:
+        seen.add(card.card)
+        answer, who = latest.get(card.card), card.client or NO_CLIENT
+        heard = card.client in channels
+        count(clients.setdefault(who, ClientStats(client=who)), answer, heard)
+        if client is not None and who != client:
+            continue
+        name = card.topic or UNKNOWN
+        stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name)))
+        count(stats, answer, heard)
+        count(weekly.setdefault(name, {}).setdefault(monday(card.issued_at), WeekStats()), answer, heard)
+        count(hooks.setdefault(card.service, HookStats(service=card.service, hook=words.hook(card.service))), answer, heard)
+        if answer is not None:
+            _why(stats, answer, words)
+    for answer in latest.values():  # feedback on cards whose issued row was lost
+        who = answer.client or NO_CLIENT
+        if answer.card in seen or (client is not None and who != client):
+            continue
+        name = answer.topic or UNKNOWN
+        stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name)))
+        stats.answered += 1
+        stats.accepted += answer.outcome == "accepted"
+        stats.overridden += answer.outcome != "accepted"
+        _why(stats, answer, words)
+    weeks = sorted({w for per_topic in weekly.values() for w in per_topic})
+    if weeks:
+        weeks = [weeks[0] + timedelta(weeks=i) for i in range((weeks[-1] - weeks[0]).days // 7 + 1)]
+    return Report(sorted(topics.values(), key=lambda t: (-t.issued, t.topic)), weeks, weekly,
+                  sorted(clients.values(), key=lambda c: (-c.issued, c.client)), client,
+                  sorted(hooks.values(), key=lambda h: (-h.issued, h.service)))
+
+
+def _why(stats: TopicStats, answer: FeedbackRow, words: Vocabulary) -> None:
+    """The accepted suggestions' labels, or the override reason (offered or not) and comment."""
+    if answer.outcome == "accepted":
+        stats.suggestions.update(words.suggestion(stats.topic, answer.card, s) or UNLABELLED for s in answer.suggestions)
+        return
+    if not answer.code:
+        reason = NO_REASON
+        stats.reasons[reason] += 1
+    else:
+        offered = words.reason(stats.topic, answer.system or "", answer.code)
+        reason = offered or f"{answer.display or answer.code} [{answer.code}]"
+        (stats.reasons if offered else stats.unoffered)[reason] += 1
+    if answer.comment and answer.comment.strip():
+        stats.comments.append((reason, answer.comment.strip()))

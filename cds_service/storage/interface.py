@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any, Callable, Iterable, Protocol, Sequence
 
 from ..core.config import ConfigError
-from .analytics import Report
+from .analytics import Report, Vocabulary
 from .feedback import FeedbackItem
 from .shadow import DayTopic, ShadowCall, StoredDifference
 from .versions import VersionStats
@@ -143,9 +143,11 @@ class Storage(Protocol):
     def ready(self) -> bool:
         """Reachable, with its schema at the current version."""
 
-    def report(self, since: datetime | None = None, client: str | None = None) -> Report:
-        """What clinicians did with the cards issued since `since`: per topic and per week, and per
-        client; of one client's cards only when `client` is given."""
+    def report(self, since: datetime | None = None, client: str | None = None,
+               vocabulary: Vocabulary | None = None) -> Report:
+        """What clinicians did with the cards issued since `since`, card by card: per topic, week
+        and hook, and per client; of one client's cards only when `client` is given. `vocabulary`
+        gives the card library's words (suggestion labels, reason displays) for the stored ids."""
 
     def versions(self, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:
         """The cards issued since `since` and the feedback on them, per card library version, oldest first."""

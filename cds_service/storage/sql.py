@@ -21,7 +21,7 @@ from sqlalchemy import Connection, create_engine, event, literal, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
-from .analytics import Report
+from .analytics import Report, Vocabulary
 from .interface import Background, StorageUrlError, StoreUnavailable
 from .sql_feedback import SqlFeedbackStore
 from .sql_replay import SqlReplayStore
@@ -191,9 +191,10 @@ class SqlStorage:
     def ready(self) -> bool:
         return self.database.ready()
 
-    def report(self, since: datetime | None = None, client: str | None = None) -> Report:
+    def report(self, since: datetime | None = None, client: str | None = None,
+               vocabulary: Vocabulary | None = None) -> Report:
         self.feedback.flush()  # the cards this process has just issued are counted
-        return build_report(self.database.engine, since, client)
+        return build_report(self.database.engine, since, client, vocabulary)
 
     def versions(self, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:
         self.feedback.flush()

@@ -1,73 +1,42 @@
-"""The feedback report (analytics.py's Report) from the issued-card and feedback tables, through
-SQLAlchemy select(), so it runs the same on SQLite and PostgreSQL. Every client in the period is
-counted in the report's per-client lines; the topics and weeks are of one client when asked."""
+"""The feedback report (analytics.py) from the issued-card and feedback tables, through SQLAlchemy
+select(), so it runs the same on SQLite and PostgreSQL: the cards issued in the period, every
+feedback on them, the feedback in the period on cards whose row was lost, and which clients have
+ever sent feedback (a client that never does has no feedback channel)."""
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import date, datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from .analytics import NO_CLIENT, UNKNOWN, ClientStats, Report, TopicStats, WeekStats, monday
+from .analytics import UNKNOWN, FeedbackRow, IssuedRow, Report, Vocabulary, summarise
 from .sql_schema import feedback as FEEDBACK
 from .sql_schema import issued_card as ISSUED
 from .versions import NO_VERSION, Counts, VersionStats
 
 
-def build_report(engine: Engine, since: datetime | None = None, client: str | None = None) -> Report:
-    """Counts per topic and per week since `since` (all time if None), of `client` (all if None)."""
-    stats: dict[str, TopicStats] = {}
-    clients: dict[str, ClientStats] = {}
-    weekly: dict[str, dict[date, WeekStats]] = defaultdict(lambda: defaultdict(WeekStats))
-
-    def of(name: str | None) -> ClientStats:
-        key = name or NO_CLIENT
-        return clients.setdefault(key, ClientStats(key))
-
-    def counted(name: str | None) -> bool:
-        return client is None or (name or NO_CLIENT) == client
-
-    def topic(name: str | None) -> TopicStats:
-        key = name or UNKNOWN
-        return stats.setdefault(key, TopicStats(key))
-
-    issued_q = select(ISSUED.c.client, ISSUED.c.topic, ISSUED.c.issued_at)
-    feedback_q = select(FEEDBACK.c.client, FEEDBACK.c.topic, FEEDBACK.c.outcome, FEEDBACK.c.outcome_timestamp,
-                        FEEDBACK.c.override_code, FEEDBACK.c.override_display, FEEDBACK.c.accepted_suggestions)
+def build_report(engine: Engine, since: datetime | None = None, client: str | None = None,
+                 vocabulary: Vocabulary | None = None) -> Report:
+    """Counts per card since `since` (all time if None), per topic, week and hook of `client`
+    (all if None), per client for all."""
+    issued_q = select(ISSUED.c.card_uuid, ISSUED.c.service_id, ISSUED.c.client, ISSUED.c.topic, ISSUED.c.issued_at)
+    columns = (FEEDBACK.c.card_uuid, FEEDBACK.c.client, FEEDBACK.c.topic, FEEDBACK.c.outcome, FEEDBACK.c.outcome_timestamp,
+               FEEDBACK.c.accepted_suggestions, FEEDBACK.c.override_system, FEEDBACK.c.override_code,
+               FEEDBACK.c.override_display, FEEDBACK.c.user_comment)
+    lost = select(*columns).outerjoin(ISSUED, ISSUED.c.card_uuid == FEEDBACK.c.card_uuid).where(ISSUED.c.card_uuid.is_(None))
+    issued_ids = select(ISSUED.c.card_uuid)
     if since is not None:
         issued_q = issued_q.where(ISSUED.c.issued_at >= since)
-        feedback_q = feedback_q.where(FEEDBACK.c.outcome_timestamp >= since)
+        issued_ids = issued_ids.where(ISSUED.c.issued_at >= since)
+        lost = lost.where(FEEDBACK.c.outcome_timestamp >= since)
+    answers = select(*columns).where(FEEDBACK.c.card_uuid.in_(issued_ids))
     with engine.connect() as session:
-        for who, name, issued_at in session.execute(issued_q):
-            of(who).issued += 1
-            if not counted(who):
-                continue
-            topic(name).issued += 1
-            weekly[name or UNKNOWN][monday(issued_at)].issued += 1
-        for who, name, outcome, when, code, display, suggestions in session.execute(feedback_q):
-            if outcome == "accepted":
-                of(who).accepted += 1
-            else:
-                of(who).overridden += 1
-            if not counted(who):
-                continue
-            entry = topic(name)
-            week = weekly[entry.topic][monday(when)]
-            if outcome == "accepted":
-                entry.accepted += 1
-                week.accepted += 1
-                entry.suggestions.update(suggestions or [])
-            else:
-                entry.overridden += 1
-                week.overridden += 1
-                entry.reasons[(code or "", display or ("no reason given" if not code else code))] += 1
-    weeks = sorted({w for per_topic in weekly.values() for w in per_topic})
-    if weeks:
-        weeks = [weeks[0] + timedelta(weeks=i) for i in range((weeks[-1] - weeks[0]).days // 7 + 1)]
-    ordered = sorted(stats.values(), key=lambda t: (-t.issued, t.topic))
-    busiest = sorted(clients.values(), key=lambda c: (-c.issued, c.client))
-    return Report(ordered, weeks, {t: dict(w) for t, w in weekly.items()}, busiest, client)
+        cards = [IssuedRow(*row) for row in session.execute(issued_q)]
+        rows = [*session.execute(answers), *session.execute(lost)]
+        channels = set(session.scalars(select(FEEDBACK.c.client).distinct()))
+    feedback = [FeedbackRow(card, who, topic, outcome, when, tuple(suggestions or ()), system, code, display, comment)
+                for card, who, topic, outcome, when, suggestions, system, code, display, comment in rows]
+    return summarise(cards, feedback, channels, vocabulary, client)
 
 
 def build_versions(engine: Engine, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:

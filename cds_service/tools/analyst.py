@@ -14,20 +14,25 @@ from rich.console import Console
 from ..core.settings import Settings
 from ..core.windows import DEFAULT_WEEKS, MAX_WEEKS, WindowError, weeks_window
 from ..engine.explain import outline
+from ..engine.vocabulary import LibraryVocabulary
 from ..library.loader import Library, LibraryError, load_library
+from ..library.lookup import where
 from ..storage import open_storage
 from ..storage.versions import VersionStats
 from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
 from ..workbench.preview import VERDICTS, Preview, change_lines, preview
 from .matrix import matrix_lines
+from .report_lines import report_lines
 from .terminal import show_cards
 
 
-def library_or_exit(directory: Path | None, status: int = 1) -> Library:
-    """The card library in `directory` (default: the configured one), or INVALID and exit `status`."""
+def library_or_exit(directory: Path | None, status: int = 1, site: Path | None = None) -> Library:
+    """The card library in `directory` (default: the configured one, with the configured site
+    layer), with the `site` layer if given, or INVALID and exit `status`."""
     try:
         settings = Settings.from_env()
-        return load_library(directory or settings.cards_dir, settings.canonical_base)
+        return load_library(directory or settings.cards_dir, settings.canonical_base,
+                            site or (settings.site_dir if directory is None else None))
     except LibraryError as exc:
         click.secho(f"INVALID: {exc}", fg="red", err=True)
         sys.exit(status)
@@ -45,13 +50,18 @@ def named_by_operator(settings: Settings, fhir_server: str) -> Settings:
               help="A CDS Hooks request JSON file with its prefetch.")
 @click.option("--fhir-server", help="FHIR R4 base URL holding the patient (with --patient).")
 @click.option("--patient", help="Patient id on that server.")
+@click.option("--hook", help="With --fhir-server: the hook to call (default patient-view); an order hook needs --drafts.")
+@click.option("--drafts", "drafts_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="With --hook order-select/order-sign: the draft orders (a ServiceRequest, a list, or a Bundle).")
+@click.option("--rule", "rules", multiple=True, help="Show only this rule (repeatable), e.g. --rule CES-2.")
 @click.option("--cards-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Card library (default: the configured one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the cards and the explanation as JSON.")
 def explain(scenario: str | None, request_file: Path | None, fhir_server: str | None, patient: str | None,
-            cards_dir: Path | None, as_json: bool) -> None:
+            hook: str | None, drafts_file: Path | None, rules: tuple[str, ...], cards_dir: Path | None, as_json: bool) -> None:
     """Why each rule fired, did not fire, or was suppressed, for a scenario id from fixtures/fhir,
-    a request file, or a patient on a FHIR server: every condition, the findings that fed it
-    (resource ids, codes, dates) and the evidence set aside."""
+    a request file, or a patient on a FHIR server (any hook): every condition, the findings that
+    fed it (resource ids, codes, dates), whether a suppressed rule would have fired, and the
+    evidence set aside."""
     settings = Settings.from_env()
     library = library_or_exit(cards_dir)
     now = datetime.now(timezone.utc)
@@ -61,13 +71,20 @@ def explain(scenario: str | None, request_file: Path | None, fhir_server: str | 
         elif request_file:
             case = request_case(request_file)
         elif fhir_server and patient:
-            case = fhir_case(library, named_by_operator(settings, fhir_server), fhir_server, patient)
+            drafts = drafts_file.read_text(encoding="utf-8") if drafts_file else ""
+            case = fhir_case(library, named_by_operator(settings, fhir_server), fhir_server, patient, hook, drafts)
         else:
             raise click.UsageError("give a SCENARIO id, --request FILE, or --fhir-server URL with --patient ID")
         run = run_case(library, case, now)
     except CaseError as exc:
         click.secho(f"nerve-cds: {exc}", fg="red", err=True)
         sys.exit(1)
+    unknown = sorted(set(rules) - {r.id for r in library.rules})
+    if unknown:
+        click.secho(f"nerve-cds: --rule: no rule {', '.join(unknown)} in the card library", fg="red", err=True)
+        sys.exit(2)
+    if rules:
+        run.report["rules"] = [r for r in run.report["rules"] if r["rule"] in rules]
     if as_json:
         click.echo(json.dumps({"case": case.id, "hook": case.hook, "cards": run.cards, "explanation": run.report}, indent=2))
         return
@@ -98,9 +115,11 @@ def _cases(settings: Settings, requests: Path | None, fhir_server: str | None, p
 @click.option("--fhir-server", help="Run patients on this FHIR server instead (with --patient, repeatable).")
 @click.option("--patient", "patients", multiple=True, help="Patient id on --fhir-server.")
 @click.option("--matrix", is_flag=True, help="Also print the scenario x card-topic matrix for both libraries.")
+@click.option("--site", "site", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Lay this site layer (settings.yaml, texts.yaml) over the changed library: what the site changes.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict, broken expectations, matrix and changes as JSON.")
 def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_server: str | None,
-               patients: tuple[str, ...], matrix: bool, as_json: bool) -> None:
+               patients: tuple[str, ...], matrix: bool, site: Path | None, as_json: bool) -> None:
     """Run every scenario against the current and a changed card library. Reports first the
     signed-off expectations (fixtures/fhir/*/expected.yaml) the change breaks, then the scenarios
     that gain or lose a card, then wording-only changes.
@@ -109,16 +128,21 @@ def cards_diff(changed: Path, against: Path | None, requests: Path | None, fhir_
     a library that does not load, unreadable requests), 3 cards gained, lost or with another
     indicator, 4 signed-off expectations broken."""
     settings = Settings.from_env()
-    before, after = library_or_exit(against, status=2), library_or_exit(changed, status=2)
+    before, after = library_or_exit(against, status=2), library_or_exit(changed, status=2, site=site)
     try:
         cases, now = _cases(settings, requests, fhir_server, patients, before)
     except CaseError as exc:
         click.secho(f"nerve-cds: {exc}", fg="red", err=True)
         sys.exit(2)
     result = preview(before, after, cases, now)
+    layers = {side: lib.site for side, lib in (("before", before), ("after", after)) if lib.site}
     if as_json:
-        click.echo(json.dumps(diff_json(result), indent=2))
+        click.echo(json.dumps({**diff_json(result), "site": {side: layer.as_json() for side, layer in layers.items()}}, indent=2))
     else:
+        for side, layer in layers.items():
+            click.secho(f"Site layer ({'current' if side == 'before' else 'changed'} library): {layer.folder}", bold=True)
+            for line in layer.lines() or ["(changes nothing)"]:
+                click.echo(f"  {line}")
         _print_diff(result, matrix)
     sys.exit(VERDICTS[result.verdict])
 
@@ -162,54 +186,33 @@ def feedback() -> None:
 @click.option("--weeks", "window", default=str(DEFAULT_WEEKS), show_default=True,
               help=f"How far back to look, 1 to {MAX_WEEKS} weeks.")
 @click.option("--client", metavar="ISS", help="Only the cards of this CDS client (its JWT iss).")
-@click.option("--json", "as_json", is_flag=True)
-def feedback_report(window: str, client: str | None, as_json: bool) -> None:
-    """Per card topic: cards shown, accepted, overridden and with which reasons; week by week;
-    per client when there are several (or of one client with --client)."""
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--csv", "as_csv", is_flag=True, help="Print the report as CSV (section, name, item, value).")
+def feedback_report(window: str, client: str | None, as_json: bool, as_csv: bool) -> None:
+    """Per card topic, card by card: issued, answered, accepted (with which suggestion),
+    overridden (why, and the comments), no response, and cards sent to clients with no feedback
+    channel; per hook, per client, week by week."""
     try:
         weeks = weeks_window(window)
     except WindowError as exc:
         click.secho(f"nerve-cds: --weeks: {exc}", fg="red", err=True)
         sys.exit(2)
     settings = Settings.from_env()
-    library = library_or_exit(None)
-    rules: dict[str, list[str]] = {}
-    for rule in library.rules:
-        rules.setdefault(rule.topic, []).append(rule.id)
+    vocabulary = LibraryVocabulary(library_or_exit(None))
     storage = open_storage(settings.database_url)
     since = datetime.now(timezone.utc) - timedelta(weeks=weeks)
-    report, versions = storage.report(since, client), storage.versions(since, client)
-    if as_json:
+    report, versions = storage.report(since, client, vocabulary), storage.versions(since, client)
+    if as_csv:
+        click.echo(report.as_csv(), nl=False)
+    elif as_json:
         body = report.as_json()
-        for entry in body["topics"]:
-            entry["rules"] = rules.get(entry["topic"], [])
         body["versions"] = [v.as_json() for v in versions]
         click.echo(json.dumps(body, indent=2))
-        return
-    click.echo(f"{'topic':34} {'rules':14} {'shown':>6} {'accepted':>9} {'overridden':>11} {'share':>6}")
-    for t in report.topics:
-        share = f"{t.acceptance:.0%}" if t.acceptance is not None else "-"
-        click.echo(f"{t.topic:34} {','.join(rules.get(t.topic, [])):14} {t.issued:6} {t.accepted:9} {t.overridden:11} {share:>6}")
-        for (code, display), n in t.reasons.most_common():
-            click.echo(f"{'':36}override: {display} [{code or '-'}] x{n}")
-        if t.suggestions:
-            click.echo(f"{'':36}suggestions accepted: {sum(t.suggestions.values())}")
-    if report.weeks:
-        click.echo("\nweek of      shown  accepted  overridden")
-        for w in report.weeks:
-            counts = [sum(getattr(per[w], k) for per in report.weekly.values() if w in per) for k in ("issued", "accepted", "overridden")]
-            click.echo(f"{w.isoformat()}  {counts[0]:6} {counts[1]:9} {counts[2]:11}")
-    if client or len(report.clients) > 1:
-        click.echo(f"\n{'client':50} {'shown':>6} {'accepted':>9} {'overridden':>11}")
-        for c in report.clients:
-            mark = "*" if c.client == client else " "
-            click.echo(f"{mark}{c.client[:49]:49} {c.issued:6} {c.accepted:9} {c.overridden:11}")
-        if client:
-            click.echo(f"(* the topics and weeks above are of {client} only)")
-    if versions:
-        _print_versions(versions)
-    if not report.topics:
-        click.echo("No cards shown and no feedback in this period.")
+    else:
+        for line in report_lines(report):
+            click.echo(line)
+        if versions:
+            _print_versions(versions)
 
 
 def _print_versions(versions: list[VersionStats]) -> None:
@@ -245,3 +248,29 @@ def workbench(port: int, dev: bool) -> None:
         sys.exit(2)
     click.secho(f"workbench: http://127.0.0.1:{port}/workbench/", bold=True, err=True)
     run_simple("127.0.0.1", port, create_app(settings), threaded=True)
+
+
+@click.command("where")
+@click.argument("query")
+@click.option("--cards-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), help="Card library (default: the configured one).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def cards_where(query: str, cards_dir: Path | None, as_json: bool) -> None:
+    """Which value sets hold a CODE (or SYSTEM|CODE) and which findings, labs and rules use them;
+    or which rules use a SETTING, in their conditions or their card text. Exit 1 when the library
+    knows neither."""
+    answer = where(library_or_exit(cards_dir, status=2), query)
+    if as_json:
+        click.echo(json.dumps(answer.as_json(), indent=2))
+    else:
+        if answer.setting is not None:
+            click.echo(f"setting {query} = {answer.setting:g}")
+        for vs_id, system, code, display in answer.valuesets:
+            click.echo(f"value set {vs_id}: {system}|{code}{' ' + display if display else ''}")
+        for use in answer.uses:
+            click.echo(f"  {use.kind} {use.name}: {use.via}")
+        if answer.found and not answer.uses:
+            click.echo("  used by no finding, lab or rule")
+    if not answer.found:
+        click.secho(f"nerve-cds: '{query}' is neither a setting nor a code in any value set of the card library",
+                    fg="red", err=True)
+        sys.exit(1)

@@ -15,7 +15,7 @@ import click
 
 from ..core.config import ConfigError
 from ..core.settings import Settings, not_a_card_library
-from .analyst import cards_diff, explain, feedback, workbench
+from .analyst import cards_diff, cards_where, explain, feedback, workbench
 from .fixtures import fixtures
 from .invoke import invoke
 from .shadow import shadow
@@ -190,7 +190,7 @@ def cards_validate(cards_dir: Path | None) -> None:
         click.secho(f"INVALID: {not_a_library}", fg="red", err=True)
         sys.exit(1)
     try:
-        library = load_library(directory, settings.canonical_base)
+        library = load_library(directory, settings.canonical_base, settings.site_dir if cards_dir is None else None)
     except LibraryError as exc:
         for line in with_lines(exc.problems, directory):
             click.secho(line, fg="red", err=True)
@@ -201,6 +201,8 @@ def cards_validate(cards_dir: Path | None) -> None:
         f"{len(library.findings.findings)} findings, {len(library.terminology.valuesets)} value sets; "
         f"version {library.version}"
     )
+    for line in library.site.lines() if library.site else ():
+        click.echo(f"site layer: {line}")
 
 
 @cards.command("coverage")
@@ -267,3 +269,4 @@ def cards_index(cards_dir: Path | None, write: bool) -> None:
 
 
 cards.add_command(cards_diff)
+cards.add_command(cards_where)

@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
     app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it
     if library is None:
-        library = load_library(settings.cards_dir, settings.canonical_base)
+        library = load_library(settings.cards_dir, settings.canonical_base, settings.site_dir)
     app.extensions["nerve_cds.library"] = library
     app.extensions["nerve_cds.card_ids"] = CardIds(settings.card_key)
     load = Load()

@@ -26,6 +26,7 @@ from ..engine.explain import explanation
 from ..engine.render import CardId, plain_card_id
 from ..hooks.registry import HOOKS
 from ..library.loader import Library, ServiceDef
+from .orders_form import DraftsError, order_context
 
 
 class CaseError(ValueError):
@@ -115,14 +116,20 @@ def folder_cases(folder: Path) -> list[Case]:
     return [request_case(p) for p in files]
 
 
-def fhir_case(library: Library, settings: Settings, fhir_server: str, patient: str) -> Case:
-    """The patient-only hook (no drafts) for a patient on a FHIR server, its data fetched with the service's own
-    prefetch templates exactly as a hook call's: the server must pass the same allowlist and https rule
-    (data.fhir.check_server, from `settings`)."""
-    hook = next(name for name, h in HOOKS.items() if h.drafts == "none")
+def fhir_case(library: Library, settings: Settings, fhir_server: str, patient: str, hook: str | None = None,
+              drafts: str = "") -> Case:
+    """A patient on a FHIR server, its data fetched with the service's own prefetch templates exactly
+    as a hook call's: the server must pass the same allowlist and https rule (data.fhir.check_server,
+    from `settings`). `hook` defaults to the patient-only one; an order hook takes `drafts`
+    (orders_form.order_context) as its draftOrders."""
+    hook = hook or next(name for name, h in HOOKS.items() if h.drafts == "none")
     service = service_for(library, hook)
     context = {"patientId": patient, "userId": "Practitioner/nerve-cds-workbench",
-               "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{fhir_server}|{patient}"))}
+               "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{fhir_server}|{patient}|{hook}|{drafts}"))}
+    try:
+        context = order_context(hook, context, drafts)
+    except DraftsError as exc:
+        raise CaseError(f"Patient/{patient}, {hook}: {exc}") from None
     try:
         gathered = prefetch.gather(templates=service.prefetch, required=service.required_prefetch, context=context,
                                    user_id=context["userId"], prefetch=None, fhir_server=fhir_server,

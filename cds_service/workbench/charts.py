@@ -10,32 +10,35 @@ from typing import Mapping, Sequence
 
 from markupsafe import Markup, escape
 
-COLOURS = {"accepted": "#2e7d32", "overridden": "#c62828", "no feedback": "#b0bec5", "issued": "#1565c0"}
+COLOURS = {"accepted": "#2e7d32", "overridden": "#c62828", "no response": "#b0bec5", "no feedback channel": "#e0e0e0",
+           "issued": "#1565c0"}
 
 
-def outcome_bars(rows: Sequence[tuple[str, int, int, int]], width: int = 760) -> Markup:
-    """One horizontal bar per topic: accepted, overridden and no feedback, out of cards shown.
+def outcome_bars(rows: Sequence[tuple[str, int, int, int, int]], width: int = 760) -> Markup:
+    """One horizontal bar per topic, in cards: accepted, overridden, no response, and sent to a
+    client with no feedback channel (unknown, not ignored), out of cards issued.
 
-    rows: (topic, issued, accepted, overridden)."""
+    rows: (topic, issued, accepted, overridden, no feedback channel)."""
     label_w, bar_h, gap = 250, 22, 10
     scale_w = width - label_w - 150  # room for the counts after the longest bar
-    biggest = max([max(i, a + o) for _, i, a, o in rows] + [1])
+    biggest = max([max(i, a + o) for _, i, a, o, _ in rows] + [1])
     height = len(rows) * (bar_h + gap) + 30
-    parts = [_svg_open(width, height, "Cards shown, accepted and overridden per topic")]
-    for n, (topic, issued, accepted, overridden) in enumerate(rows):
+    parts = [_svg_open(width, height, "Cards issued, accepted, overridden and unanswered per topic")]
+    for n, (topic, issued, accepted, overridden, unheard) in enumerate(rows):
         y = 10 + n * (bar_h + gap)
         parts.append(f'<text x="{label_w - 8}" y="{y + 15}" text-anchor="end" class="lbl">{escape(topic)}</text>')
         x: float = label_w
-        silent = max(issued - accepted - overridden, 0)
-        for kind, count in (("accepted", accepted), ("overridden", overridden), ("no feedback", silent)):
+        silent = max(issued - accepted - overridden - unheard, 0)
+        for kind, count in (("accepted", accepted), ("overridden", overridden), ("no response", silent),
+                            ("no feedback channel", unheard)):
             w = scale_w * count / biggest
             if count:
                 parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{COLOURS[kind]}" '
                              f'data-topic="{escape(topic)}" data-kind="{kind}" data-count="{count}">'
                              f'<title>{escape(topic)}: {count} {kind}</title></rect>')
             x += w
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + 15}" class="num">{accepted}✓ {overridden}✗ / {issued} shown</text>')
-    parts.append(_legend(("accepted", "overridden", "no feedback"), 10, height - 8))
+        parts.append(f'<text x="{x + 6:.1f}" y="{y + 15}" class="num">{accepted}✓ {overridden}✗ / {issued} issued</text>')
+    parts.append(_legend(("accepted", "overridden", "no response", "no feedback channel"), 10, height - 8))
     parts.append("</svg>")
     return Markup("".join(parts))
 

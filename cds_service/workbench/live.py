@@ -35,6 +35,7 @@ class LiveLibrary:
         self._error: str | None = None
         self._path = library.path
         self._canonical_base = library.canonical_base
+        self._site = library.site.folder if library.site else None
         self._reload = reload
         self._seen = signature(self._path) if reload else ()
         self._lock = threading.Lock()
@@ -47,7 +48,7 @@ class LiveLibrary:
                 if now != self._seen:
                     self._seen = now
                     try:
-                        self._library, self._error = load_library(self._path, self._canonical_base), None
+                        self._library, self._error = load_library(self._path, self._canonical_base, self._site), None
                     except LibraryError as exc:  # every problem, on its line, as `cards validate` says them
                         self._library, self._error = None, "\n".join(with_lines(exc.problems, self._path))
         return self._library, self._error

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
-from flask import Blueprint, Flask, current_app, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, render_template, request
 from itsdangerous import URLSafeTimedSerializer
 
-from ..core.cardids import ANONYMOUS_CLIENT, CardIds
 from ..core.settings import Settings
 from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
+from ..engine.vocabulary import LibraryVocabulary
+from ..hooks.registry import HOOKS
+from ..library import lookup
 from ..library.loader import Library, LibraryError, load_library
+from ..storage.analytics import Report
 from ..storage.interface import StoreUnavailable
 from . import charts, csrf
 from .access import refuse_unless_allowed, viewer
@@ -84,7 +88,7 @@ def _page(template: str, status: int = 200, **values: Any) -> tuple[str, int]:
 
 @bp.get("/")
 def index() -> Any:
-    return _page("index.html", scenarios=list_scenarios(_settings().fixtures_dir))
+    return _page("index.html", scenarios=list_scenarios(_settings().fixtures_dir), hooks=list(HOOKS))
 
 
 @bp.route("/explain", methods=["GET", "POST"])
@@ -101,25 +105,24 @@ def explain(scenario_id: str | None = None) -> Any:
         elif request.method == "POST":
             case = parse_request_case(request.form.get("request", ""), "pasted request")
         elif request.args.get("patient") and request.args.get("fhir_server"):
-            case = fhir_case(library, _settings(), request.args["fhir_server"], request.args["patient"])
+            case = fhir_case(library, _settings(), request.args["fhir_server"], request.args["patient"],
+                             request.args.get("hook") or None, request.args.get("drafts", ""))
         else:
             raise CaseError("choose a scenario, paste a request, or give a FHIR server and a patient id")
         service = service_for(library, case.hook).id
-        # The page's feedback buttons call as the anonymous client (dev mode without authentication):
-        # its cards carry the uuids that service would have issued to that client.
-        card_ids: CardIds = current_app.extensions["nerve_cds.card_ids"]
-        run = run_case(library, case, now, card_ids.minter(service, ANONYMOUS_CLIENT))
+        run = run_case(library, case, now)
     except CaseError as exc:
         return _page("explain.html", status=404 if scenario_id else 400, run=None, problem=str(exc))
-    return _page("explain.html", run=run, rows=_rows(run), service=service,
-                 feedback_buttons=_settings().dev and not _settings().authenticate,
-                 topics=library.presentation.topics)
+    only = set(request.args.getlist("rule"))
+    return _page("explain.html", run=run, rows=_rows(run, only), service=service, topics=library.presentation.topics,
+                 only=sorted(only), unfiltered=urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "rule"]))
 
 
-def _rows(run: Run) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
-    """(card, rule explanation) pairs in rule order: fired rules beside their card."""
+def _rows(run: Run, only: set[str]) -> list[tuple[dict[str, Any] | None, dict[str, Any]]]:
+    """(card, rule explanation) pairs in rule order: fired rules beside their card; of the rules
+    in `only` when it names any."""
     cards = {c["uuid"]: c for c in run.cards}
-    return [(cards.get(rule.get("card", "")), rule) for rule in run.report["rules"]]
+    return [(cards.get(rule.get("card", "")), rule) for rule in run.report["rules"] if not only or rule["rule"] in only]
 
 
 @bp.get("/diff")
@@ -150,28 +153,26 @@ def diff() -> Any:
     return _page("diff.html", **values)
 
 
+@bp.get("/where")
+def where() -> Any:
+    """Reverse look-up: a code -> the value sets holding it and what uses them; a setting -> its rules."""
+    library, _ = _library()
+    query = request.args.get("q", "").strip()
+    answer = lookup.where(library, query) if library and query else None
+    return _page("where.html", status=404 if answer and not answer.found else 200, query=query, answer=answer)
+
+
 @bp.get("/feedback")
 def feedback() -> Any:
-    load = current_app.extensions.get("nerve_cds.load")
-    if load is not None and load.busy():  # analytics give way to the hook calls beside them
-        return "Busy with hook calls; try again in a few seconds.", 503, {"Retry-After": "5", "Content-Type": "text/plain"}
-    try:
-        weeks = weeks_window(request.args.get("weeks"))
-    except WindowError as exc:
-        return _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
-    since = _now() - timedelta(weeks=weeks)
-    storage = current_app.extensions["nerve_cds.storage"]
-    report = storage.report(since, request.args.get("client") or None)
-    versions = storage.versions(since, request.args.get("client") or None)
-    library, _ = _library()
-    rules: dict[str, list[str]] = {}
-    for rule in (library.rules if library else ()):
-        rules.setdefault(rule.topic, []).append(rule.id)
+    report, weeks = _report()
+    versions = current_app.extensions["nerve_cds.storage"].versions(_now() - timedelta(weeks=weeks),
+                                                                    request.args.get("client") or None)
     totals = {kind: [sum(getattr(per.get(w), kind, 0) for per in report.weekly.values() if w in per) for w in report.weeks]
               for kind in ("issued", "accepted", "overridden")}
     return _page(
-        "feedback.html", report=report, rules=rules, weeks=weeks, versions=versions,
-        outcome_chart=charts.outcome_bars([(t.topic, t.issued, t.accepted, t.overridden) for t in report.topics]),
+        "feedback.html", report=report, weeks=weeks, versions=versions,
+        csv_query=urlencode({k: v for k, v in request.args.items() if v}),
+        outcome_chart=charts.outcome_bars([(t.topic, t.issued, t.accepted, t.overridden, t.no_channel) for t in report.topics]),
         weekly_chart=charts.weekly_bars(report.weeks, totals) if report.weeks else None,
     )
 
@@ -203,3 +204,28 @@ def shadow() -> Any:
         return _page("problem.html", status=503, heading="Shadow mode", problem="the feedback database is unavailable; try again")
     return _page("shadow.html", rows=rows, calls=calls, day=day_text, topic=topic, retention=retention,
                  live=running.live.version if running else None, candidate=running.candidate if running else None)
+
+
+@bp.get("/feedback.csv")
+def feedback_csv() -> Any:
+    report, weeks = _report()
+    return report.as_csv(), 200, {"Content-Type": "text/csv; charset=utf-8",
+                                   "Content-Disposition": f'attachment; filename="nerve-cds-feedback-{weeks}w.csv"'}
+
+
+def _report() -> tuple[Report, int]:
+    """The report the page's query asks for, in the library's words; aborts when it cannot be had now."""
+    load = current_app.extensions.get("nerve_cds.load")
+    if load is not None and load.busy():  # analytics give way to the hook calls beside them
+        abort(Response("Busy with hook calls; try again in a few seconds.", 503,
+                       {"Retry-After": "5", "Content-Type": "text/plain"}))
+    try:
+        weeks = weeks_window(request.args.get("weeks"))
+    except WindowError as exc:
+        page, status = _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
+        abort(Response(page, status, {"Content-Type": "text/html; charset=utf-8"}))
+    library, _ = _library()
+    vocabulary = LibraryVocabulary(library) if library else None
+    report = current_app.extensions["nerve_cds.storage"].report(_now() - timedelta(weeks=weeks),
+                                                                request.args.get("client") or None, vocabulary)
+    return report, weeks

@@ -27,6 +27,7 @@ def shipped_library(canonical_base: str = "") -> Library:
 
 
 def new_app(settings: Settings, clock: Any = None) -> Flask:
-    """create_app(settings, clock), with shipped_library() when settings.cards_dir is the shipped one."""
-    shipped = settings.cards_dir.resolve() == Settings().cards_dir.resolve()
+    """create_app(settings, clock), with shipped_library() when settings.cards_dir is the shipped one
+    and no site layer is laid over it."""
+    shipped = settings.cards_dir.resolve() == Settings().cards_dir.resolve() and settings.site_dir is None
     return create_app(settings, clock, library=shipped_library(settings.canonical_base) if shipped else None)

@@ -1,6 +1,7 @@
 """The workbench in a real browser (headless Chromium from the distribution, driven by
 Playwright) against the service running as a real HTTP server: a fixture's CES card and its
-explanation, feedback sent through the real endpoint, and the chart that counts it.
+explanation (which records nothing), feedback sent through the real endpoint as an EHR sends it,
+and the chart, the table and the CSV download that count it.
 
 Screenshots of each view are written to docs/screenshots/ (the README shows them).
 On a developer machine without /usr/bin/chromium these tests skip; under CI (CI set) they fail
@@ -92,8 +93,8 @@ def test_explain_feedback_and_the_chart_in_a_browser(tmp_path, page):
         page.screenshot(path=str(SHOTS / "feedback-before.png"), full_page=True)
 
         page.goto(f"{base}/workbench/explain/s03-classic-cauda-equina")
-        card = page.locator(f'.card[data-card="{cards[0]["uuid"]}"]')
-        assert card.is_visible()
+        card = page.locator(".card").first
+        assert page.locator(".card").count() == 1 and card.is_visible()
         assert "critical" in card.get_attribute("class")
         assert "emergency MRI" in card.locator(".summary").inner_text()
         assert card.locator(".detail strong").first.inner_text() == "Refer immediately"
@@ -102,16 +103,25 @@ def test_explain_feedback_and_the_chart_in_a_browser(tmp_path, page):
         assert "Observation/s03-classic-cauda-equina-o4" in why.inner_text()
         page.screenshot(path=str(SHOTS / "explain.png"), full_page=False)
 
-        page.locator(f'button.fb[data-outcome="overridden"][data-card="{cards[0]["uuid"]}"]').click()
-        status = page.locator(f'.fb-status[data-card="{cards[0]["uuid"]}"]')
-        status.filter(has_text="sent").wait_for(timeout=10_000)
-        assert status.inner_text() == "overridden: sent"
+        assert page.locator("button.fb").count() == 0  # explaining records nothing in the feedback store
+        assert "records nothing" in page.locator("#no-feedback-here").inner_text()
+
+        reason = cards[0]["overrideReasons"][0]
+        item = {"card": cards[0]["uuid"], "outcome": "overridden", "outcomeTimestamp": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "overrideReason": {"reason": {"system": reason["system"], "code": reason["code"]}, "userComment": "already imaged"}}
+        assert requests.post(f"{base}/cds-services/{service}/feedback", json={"feedback": [item]}, timeout=30).ok
 
         page.goto(f"{base}/workbench/feedback")
         assert overridden_count(page, "cauda-equina-emergency") == 1
         row = page.locator('#feedback-table tr[data-topic="cauda-equina-emergency"]')
         assert row.locator("td.overridden").inner_text() == "1" and row.locator("td.issued").inner_text() == "1"
-        assert "CES excluded on clinical assessment (1)" in row.inner_text()
+        assert row.locator("td.no-response").inner_text() == "0"
+        why = page.locator('#why-table tr[data-topic="cauda-equina-emergency"]')
+        assert f"{reason['display']} (1)" in why.inner_text() and "already imaged" in why.inner_text()
+        link = page.locator("#csv-link")
+        assert link.get_attribute("download") is not None
+        exported = page.request.get(base + link.get_attribute("href")).text()
+        assert f"override comment,cauda-equina-emergency,{reason['display']},already imaged" in exported
         page.screenshot(path=str(SHOTS / "feedback.png"), full_page=True)
 
 

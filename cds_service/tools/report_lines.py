@@ -1,0 +1,54 @@
+"""The feedback report as terminal lines: per topic, then per hook, per client, week by week."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..storage.analytics import Counts, Report
+
+HEAD = f"{'issued':>6} {'answered':>8} {'accepted':>8} {'overridden':>10} {'no resp.':>8} {'no channel':>10} {'share':>6}"
+
+
+def _counts(c: Counts) -> str:
+    share = f"{c.acceptance:.0%}" if c.acceptance is not None else "-"
+    return f"{c.issued:6} {c.answered:8} {c.accepted:8} {c.overridden:10} {c.no_response:8} {c.no_channel:10} {share:>6}"
+
+
+def report_lines(report: Report) -> Iterator[str]:
+    """Counts are cards (a card's latest feedback decides it); share = accepted / cards issued to
+    clients that send feedback."""
+    if not report.topics:
+        yield "No cards issued and no feedback in this period."
+        return
+    yield f"{'topic':32} {'rules':12} {HEAD}"
+    for t in report.topics:
+        yield f"{t.topic[:32]:32} {','.join(t.rules)[:12]:12} {_counts(t)}"
+        for label, n in t.suggestions.most_common():
+            yield f"{'':4}accepted: {label} x{n}"
+        for reason, n in t.reasons.most_common():
+            yield f"{'':4}override: {reason} x{n}"
+        for reason, n in t.unoffered.most_common():
+            yield f"{'':4}override (reason the card did not offer): {reason} x{n}"
+        for reason, comment in t.comments:
+            yield f"{'':4}comment ({reason}): {comment}"
+    yield ""
+    yield f"{'hook (service)':45} {HEAD}"
+    for h in report.hooks:
+        yield f"{(h.hook or '?') + ' (' + h.service + ')':45.45} {_counts(h)}"
+    yield ""
+    yield f"{'client':45} {HEAD}"
+    for c in report.clients:
+        mark = "*" if c.client == report.client else " "
+        note = "" if c.channel else "  no feedback channel"
+        yield f"{mark}{c.client[:44]:44} {_counts(c)}{note}"
+    if report.client:
+        yield f"(* the topics, hooks and weeks above are of {report.client} only)"
+    if report.weeks:
+        yield ""
+        yield f"{'week of':45} {HEAD}"
+        for w in report.weeks:
+            total = Counts()
+            for per in report.weekly.values():
+                if w in per:
+                    for name in ("issued", "answered", "accepted", "overridden", "no_channel"):
+                        setattr(total, name, getattr(total, name) + getattr(per[w], name))
+            yield f"{w.isoformat():45} {_counts(total)}"
