@@ -65,6 +65,7 @@ class Reply:
     status: int
     body: dict[str, Any] | None
     reason: str = ""
+    content_type: str = ""
 
 
 class FhirClient:
@@ -110,8 +111,11 @@ class FhirClient:
         return full
 
     def get(self, url: str) -> dict[str, Any]:
-        reply = self._send("GET", self.url(url), retry=True)
-        return self._expect_ok(reply)
+        return self._expect_ok(self.read(url))
+
+    def read(self, url: str) -> Reply:
+        """A GET on this server, whatever its status (a tool tells 404 from other failures)."""
+        return self._send("GET", self.url(url), retry=True)
 
     def batch(self, urls: Mapping[str, str]) -> dict[str, dict[str, Any] | FetchError]:
         """Every GET in one batch round trip; individual GETs in parallel if batch is refused."""
@@ -134,6 +138,11 @@ class FhirClient:
         with ThreadPoolExecutor(max_workers=min(8, len(keys) or 1)) as pool:
             futures = {k: pool.submit(self._get_or_error, urls[k]) for k in keys}
             return {k: f.result() for k, f in futures.items()}
+
+    def post(self, bundle: dict[str, Any]) -> Reply:
+        """A transaction or batch Bundle POSTed to the base URL, whatever the answer (a loading
+        tool reports the server's own OperationOutcome)."""
+        return self._send("POST", replace(self.base, path=self.base.path.rstrip("/")), json_body=bundle)
 
     def _get_or_error(self, url: str) -> dict[str, Any] | FetchError:
         try:
@@ -186,6 +195,11 @@ class FhirClient:
         raise FetchError("FHIR server could not be reached")
 
     def _read(self, response: requests.Response) -> Reply:
+        reply = self._body(response)
+        reply.content_type = response.headers.get("Content-Type", "")
+        return reply
+
+    def _body(self, response: requests.Response) -> Reply:
         if 300 <= response.status_code < 400:
             return Reply(response.status_code, None, "FHIR server answered with a redirect (not followed)")
         cap = self.settings.fhir_max_response_bytes
