@@ -87,6 +87,9 @@ class Settings(BaseModel):
     fhir_allow_http: bool = False
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: PositiveInt = 2_000_000
+    # Feedback items in one request: more is a 413 before anything is stored (a worker stores a
+    # request's items in one go, and must be back for hook calls well within its timeout).
+    feedback_max_items: PositiveInt = 100
     fhir_connect_timeout: PositiveFloat = 3.0
     fhir_read_timeout: PositiveFloat = 8.0
     fhir_max_pages: PositiveInt = 20
