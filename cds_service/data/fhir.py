@@ -10,6 +10,7 @@ so a slow or hostile server costs a bounded amount of time and memory.
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence, TypeGuard
@@ -79,6 +80,8 @@ class FhirClient:
         self.budget = settings.fhir_deadline if budget is None else max(budget, 0.0)
         self.deadline = Deadline(self.budget)
         self.round_trips = 0
+        self.bytes_read = 0  # all response bytes of this call, against fhir_max_bytes_per_call
+        self._counting = threading.Lock()  # batch fallback reads in threads
         self.session = requests.Session()
         adapter = DeadlineAdapter(self.deadline)
         self.session.mount("http://", adapter)
@@ -95,6 +98,12 @@ class FhirClient:
         if left <= 0:
             raise self._late()
         return min(self.settings.fhir_connect_timeout, left), min(self.settings.fhir_read_timeout, left)
+
+    def _count(self, size: int) -> bool:
+        """Add `size` bytes to this call's total; False once it is over the per-call bound."""
+        with self._counting:
+            self.bytes_read += size
+            return self.bytes_read <= self.settings.fhir_max_bytes_per_call
 
     def _late(self) -> FetchError:
         return FetchError(f"FHIR server did not answer in time (the {self.budget:.3g} s left of the call's deadline for all FHIR work ran out)")
@@ -210,11 +219,16 @@ class FhirClient:
             size += len(chunk)
             if size > cap:
                 return Reply(response.status_code, None, f"FHIR response over {cap} bytes")
+            if not self._count(len(chunk)):
+                return Reply(response.status_code, None, "FHIR responses of this call over "
+                             f"{self.settings.fhir_max_bytes_per_call} bytes in all (NERVE_CDS_FHIR_MAX_BYTES_PER_CALL)")
             chunks.append(chunk)
         try:
             body = jsonin.loads(b"".join(chunks)) if chunks else None
         except jsonin.JsonError:
             return Reply(response.status_code, None, "FHIR server sent a body that is not JSON")
+        if self.deadline.remaining() <= 0:  # parsing a large body is work too (no timer runs meanwhile)
+            raise self._late()
         if body is not None and not isinstance(body, dict):
             return Reply(response.status_code, None, "FHIR server sent JSON that is not a resource")
         return Reply(response.status_code, body)
