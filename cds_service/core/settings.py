@@ -90,10 +90,16 @@ class Settings(BaseModel):
     fhir_allow_http: bool = False
     cors_origins: tuple[str, ...] = ()
     max_body_bytes: PositiveInt = 2_000_000
+    # Feedback items in one request: more is a 413 before anything is stored (a worker stores a
+    # request's items in one go, and must be back for hook calls well within its timeout).
+    feedback_max_items: PositiveInt = 100
     fhir_connect_timeout: PositiveFloat = 3.0
     fhir_read_timeout: PositiveFloat = 8.0
     fhir_max_pages: PositiveInt = 20
     fhir_max_response_bytes: PositiveInt = 20_000_000
+    # All FHIR response bytes of one hook call (every batch, read and page): a server sending
+    # page after page just under the response cap costs at most this much reading and parsing.
+    fhir_max_bytes_per_call: PositiveInt = 40_000_000
     # One budget for all FHIR work of a hook call (every batch, read and page), in seconds.
     fhir_deadline: PositiveFloat = 5.0
     # The whole hook call, from its arrival to its answer (authentication, FHIR, engine), in

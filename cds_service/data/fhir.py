@@ -10,6 +10,7 @@ so a slow or hostile server costs a bounded amount of time and memory.
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence, TypeGuard
@@ -65,6 +66,7 @@ class Reply:
     status: int
     body: dict[str, Any] | None
     reason: str = ""
+    content_type: str = ""
 
 
 class FhirClient:
@@ -78,6 +80,8 @@ class FhirClient:
         self.budget = settings.fhir_deadline if budget is None else max(budget, 0.0)
         self.deadline = Deadline(self.budget)
         self.round_trips = 0
+        self.bytes_read = 0  # all response bytes of this call, against fhir_max_bytes_per_call
+        self._counting = threading.Lock()  # batch fallback reads in threads
         self.session = requests.Session()
         adapter = DeadlineAdapter(self.deadline)
         self.session.mount("http://", adapter)
@@ -95,6 +99,12 @@ class FhirClient:
             raise self._late()
         return min(self.settings.fhir_connect_timeout, left), min(self.settings.fhir_read_timeout, left)
 
+    def _count(self, size: int) -> bool:
+        """Add `size` bytes to this call's total; False once it is over the per-call bound."""
+        with self._counting:
+            self.bytes_read += size
+            return self.bytes_read <= self.settings.fhir_max_bytes_per_call
+
     def _late(self) -> FetchError:
         return FetchError(f"FHIR server did not answer in time (the {self.budget:.3g} s left of the call's deadline for all FHIR work ran out)")
 
@@ -110,8 +120,11 @@ class FhirClient:
         return full
 
     def get(self, url: str) -> dict[str, Any]:
-        reply = self._send("GET", self.url(url), retry=True)
-        return self._expect_ok(reply)
+        return self._expect_ok(self.read(url))
+
+    def read(self, url: str) -> Reply:
+        """A GET on this server, whatever its status (a tool tells 404 from other failures)."""
+        return self._send("GET", self.url(url), retry=True)
 
     def batch(self, urls: Mapping[str, str]) -> dict[str, dict[str, Any] | FetchError]:
         """Every GET in one batch round trip; individual GETs in parallel if batch is refused."""
@@ -134,6 +147,11 @@ class FhirClient:
         with ThreadPoolExecutor(max_workers=min(8, len(keys) or 1)) as pool:
             futures = {k: pool.submit(self._get_or_error, urls[k]) for k in keys}
             return {k: f.result() for k, f in futures.items()}
+
+    def post(self, bundle: dict[str, Any]) -> Reply:
+        """A transaction or batch Bundle POSTed to the base URL, whatever the answer (a loading
+        tool reports the server's own OperationOutcome)."""
+        return self._send("POST", replace(self.base, path=self.base.path.rstrip("/")), json_body=bundle)
 
     def _get_or_error(self, url: str) -> dict[str, Any] | FetchError:
         try:
@@ -186,6 +204,11 @@ class FhirClient:
         raise FetchError("FHIR server could not be reached")
 
     def _read(self, response: requests.Response) -> Reply:
+        reply = self._body(response)
+        reply.content_type = response.headers.get("Content-Type", "")
+        return reply
+
+    def _body(self, response: requests.Response) -> Reply:
         if 300 <= response.status_code < 400:
             return Reply(response.status_code, None, "FHIR server answered with a redirect (not followed)")
         cap = self.settings.fhir_max_response_bytes
@@ -196,11 +219,16 @@ class FhirClient:
             size += len(chunk)
             if size > cap:
                 return Reply(response.status_code, None, f"FHIR response over {cap} bytes")
+            if not self._count(len(chunk)):
+                return Reply(response.status_code, None, "FHIR responses of this call over "
+                             f"{self.settings.fhir_max_bytes_per_call} bytes in all (NERVE_CDS_FHIR_MAX_BYTES_PER_CALL)")
             chunks.append(chunk)
         try:
             body = jsonin.loads(b"".join(chunks)) if chunks else None
         except jsonin.JsonError:
             return Reply(response.status_code, None, "FHIR server sent a body that is not JSON")
+        if self.deadline.remaining() <= 0:  # parsing a large body is work too (no timer runs meanwhile)
+            raise self._late()
         if body is not None and not isinstance(body, dict):
             return Reply(response.status_code, None, "FHIR server sent JSON that is not a resource")
         return Reply(response.status_code, body)

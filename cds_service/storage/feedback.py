@@ -10,7 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..core import jsonin
-from ..core.errors import BadRequest
+from ..core.errors import BadRequest, PayloadTooLarge
 from ..core.validation import describe
 
 # RFC 3339 section 5.6 date-time (the spec asks for UTC; offsets are accepted and normalised).
@@ -71,11 +71,16 @@ class _Body(BaseModel):
     feedback: list[FeedbackItem] = Field(min_length=1)
 
 
-def parse_feedback(body: bytes) -> list[FeedbackItem]:
+def parse_feedback(body: bytes, max_items: int) -> list[FeedbackItem]:
+    """The request's items; more than `max_items` is a 413 before any item is read."""
     try:
         data = jsonin.loads(body)
     except jsonin.JsonError as exc:
         raise BadRequest(f"feedback body is {exc}") from None
+    items = data.get("feedback") if isinstance(data, dict) else None
+    if isinstance(items, list) and len(items) > max_items:
+        raise PayloadTooLarge(f"feedback has {len(items)} items; at most {max_items} are taken in one request "
+                              "(send the rest in further requests); nothing was stored")
     try:
         return _Body.model_validate(data).feedback
     except ValidationError as exc:

@@ -4,8 +4,9 @@ Cards issued are written by a background thread, in batches: a database round tr
 fsync) on every hook call would cost more than the advice itself. Feedback waits for pending
 cards to be written first, so it finds the card it is about when it was recorded (the caller
 has already checked the card's signed uuid, so a card whose row was lost is still taken).
-Each feedback item is stored in its own transaction; only a true duplicate counts as already
-stored, and any other refusal is reported (StoreRefused), never passed over. The writer gives way
+A feedback request's items are stored in one transaction (one commit, one fsync), each in a
+savepoint of its own: only a true duplicate counts as already stored, and any other refusal
+rolls back that item alone and is reported (StoreRefused), never passed over. The writer gives way
 to hook calls (Background.pace) and is started in the process that uses it, so under gunicorn each
 worker has its own, made after gevent has patched threading (a lock taken before the patch and
 held across a greenlet switch would freeze the worker).
@@ -170,16 +171,9 @@ class SqlFeedbackStore:
         for n, item in enumerate(items):
             _check_item(f"feedback.{n}", item)
         self.flush()
-        stored = 0
-        refused: list[str] = []
         now = datetime.now(timezone.utc)
         try:
-            for n, item in enumerate(items):
-                try:
-                    stored += self._db.when_free(lambda: self._save_one(service_id, client, item, now))
-                except (IntegrityError, DataError) as exc:
-                    if not self._duplicate(item):  # not the same feedback arriving concurrently
-                        refused.append(f"feedback.{n}: the database refused it ({exc.__class__.__name__})")
+            stored, refused = self._db.when_free(lambda: self._save_all(service_id, client, items, now))
         except StoreUnavailable as exc:
             self._written("feedback", exc)
             raise
@@ -192,14 +186,30 @@ class SqlFeedbackStore:
             raise StoreRefused("; ".join(refused), stored)
         return stored
 
-    def _save_one(self, service_id: str, client: str, item: FeedbackItem, now: datetime) -> int:
+    def _save_all(self, service_id: str, client: str, items: Sequence[FeedbackItem],
+                  now: datetime) -> tuple[int, list[str]]:
+        """Every item in one transaction, each in a savepoint; how many were stored, and the
+        items the database refused for another reason than being there already."""
+        stored, refused = 0, []
         with self._db.begin() as conn:
-            return _insert_feedback(conn, service_id, client, item, now)
+            _begin_now(conn)
+            for n, item in enumerate(items):
+                time.sleep(0)  # under gevent: let the worker's hook calls run between items
+                try:
+                    with conn.begin_nested():
+                        stored += _insert_feedback(conn, service_id, client, item, now)
+                except (IntegrityError, DataError) as exc:
+                    if not _stored_already(conn, item):  # not the same feedback arriving concurrently
+                        refused.append(f"feedback.{n}: the database refused it ({exc.__class__.__name__})")
+        return stored, refused
 
-    def _duplicate(self, item: FeedbackItem) -> bool:
-        """Whether this card, outcome and instant is stored now (another request stored it first)."""
-        with self._db.begin() as conn:
-            return _stored_already(conn, item)
+
+def _begin_now(conn: Connection) -> None:
+    """pysqlite opens its transaction only at the first INSERT, so a SAVEPOINT before it would be
+    a transaction of its own, committed by its RELEASE: open the transaction now, so the items'
+    savepoints are all inside it and the request commits once."""
+    if conn.dialect.name == "sqlite" and not conn.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        conn.exec_driver_sql("BEGIN")
 
 
 def _check_item(place: str, item: FeedbackItem) -> None:

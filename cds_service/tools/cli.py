@@ -59,6 +59,7 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
     settings = Settings.from_env(**overrides)
     from ..web import serving
     from ..web.app import create_app
+    from ..web.gunicorn_logs import RedactingLogger
 
     _check_port_free(host, port)
     metrics_dir = serving.share_metrics()  # before anything imports prometheus_client
@@ -96,6 +97,13 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
             self.cfg.set("post_worker_init", serving.watch_for_stop)
             self.cfg.set("worker_exit", _end_worker)
             self.cfg.set("child_exit", serving.worker_gone)
+            # gunicorn logs an unparsable request as it came (a header line with a JWT in it,
+            # a request line with its query string): its loggers redact those.
+            self.cfg.set("logger_class", RedactingLogger)
+            # By default gunicorn lets any loopback peer set SCRIPT_NAME by a request header:
+            # one that does not prefix the path is a 500, one that does re-roots every path.
+            # Nothing in front of this service sets it, so no client may.
+            self.cfg.set("forwarder_headers", "")
 
         def load(self) -> Any:
             # Runs in each worker, after gevent has patched it: every lock, thread, queue and

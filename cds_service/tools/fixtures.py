@@ -10,15 +10,16 @@ from datetime import date, datetime
 from typing import Any
 
 import click
-import requests
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
 from ..core.settings import Settings
+from ..core.urls import HttpUrl, UrlError, parse_base_url
+from ..data.fhir import FetchError, FhirClient, Reply
 from ..data.scenarios import list_scenarios, load_scenario
 
-FHIR_JSON = "application/fhir+json"
+LOAD_SECONDS = 60.0  # one scenario's transaction: a big one on a slow server takes a while
 FHIR_ID_CHARS = re.compile(r"^[A-Za-z0-9\-.]*$")
 MAX_ID = 64
 
@@ -61,21 +62,23 @@ def list_command(plain: bool, as_json: bool) -> None:
     click.echo(f"{len(rows)} scenarios in {settings.fixtures_dir / 'fhir'}")
 
 
-def _outcome_text(response: requests.Response) -> str:
-    try:
-        body = response.json()
-        return "; ".join(i.get("diagnostics", i.get("code", "")) for i in body.get("issue", [])) or response.reason
-    except ValueError:
-        return response.reason or f"HTTP {response.status_code}"
+def _outcome_text(reply: Reply) -> str:
+    issues = reply.body.get("issue") if reply.body else None
+    text = "; ".join(str(i.get("diagnostics", i.get("code", ""))) for i in issues if isinstance(i, dict)) \
+        if isinstance(issues, list) else ""
+    return text or reply.reason or f"HTTP {reply.status}"
 
 
-def _transaction_reply(response: requests.Response) -> dict[str, Any] | None:
+def _transaction_reply(reply: Reply) -> dict[str, Any] | None:
     """The transaction-response Bundle, or None when the server answered something else (not FHIR)."""
+    return reply.body if reply.body and reply.body.get("resourceType") == "Bundle" else None
+
+
+def _server(fhir_server: str) -> HttpUrl:
     try:
-        body = response.json()
-    except ValueError:
-        return None
-    return body if isinstance(body, dict) and body.get("resourceType") == "Bundle" else None
+        return parse_base_url(fhir_server)
+    except UrlError as exc:
+        raise click.BadParameter(f"refused: {exc}", param_hint="--fhir-server") from None
 
 
 def _check_ids(scenarios: list[Any], prefix: str) -> None:
@@ -116,7 +119,11 @@ def load(fhir_server: str, scenario_ids: tuple[str, ...], prefix: str, today: da
     day = today.date() if today else date.today()
     scenarios = [load_scenario(settings.fixtures_dir, sid, day, prefix) for sid in chosen]
     _check_ids(scenarios, prefix)
-    base = fhir_server.rstrip("/")
+    server = _server(fhir_server)
+    base = server.text.rstrip("/")
+    # The service's own FHIR client: a redirect is reported, never followed (it would re-POST
+    # the patients to wherever it points), and answers are size-capped.
+    client_settings = settings.model_copy(update={"fhir_connect_timeout": LOAD_SECONDS, "fhir_read_timeout": LOAD_SECONDS})
     console = Console(stderr=True)
     table = Table("scenario", "patient", "created", "updated", "result")
     failed = False
@@ -125,20 +132,22 @@ def load(fhir_server: str, scenario_ids: tuple[str, ...], prefix: str, today: da
         task = progress.add_task("loading", total=len(chosen))
         for scenario in scenarios:
             sid = scenario.id
+            client = FhirClient(server, None, client_settings, budget=LOAD_SECONDS)
             try:
-                response = requests.post(base, json=scenario.bundle, timeout=60,
-                                         headers={"Content-Type": FHIR_JSON, "Accept": FHIR_JSON})
-            except requests.RequestException as exc:
-                unreachable = f"Cannot reach the FHIR server at {base}: {exc.__class__.__name__}"
+                response = client.post(scenario.bundle)
+            except FetchError as exc:
+                unreachable = f"Cannot reach the FHIR server at {base}: {exc}"
                 table.add_row(sid, scenario.patient_id, "-", "-", "[red]not sent[/red]")
                 break
+            finally:
+                client.close()
             reply = _transaction_reply(response)
-            if response.status_code != 200:
+            if response.status != 200:
                 failed = True
-                table.add_row(sid, scenario.patient_id, "-", "-", f"[red]{response.status_code}: {_outcome_text(response)}[/red]")
+                table.add_row(sid, scenario.patient_id, "-", "-", f"[red]{response.status}: {_outcome_text(response)}[/red]")
             elif reply is None:
                 failed = True
-                kind = response.headers.get("Content-Type", "no content type")
+                kind = response.content_type or "no content type"
                 table.add_row(sid, scenario.patient_id, "-", "-",
                               f"[red]200 but not a FHIR Bundle ({kind}): is {base} a FHIR base URL?[/red]")
             else:

@@ -17,8 +17,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from rich.console import Console
 
+from ..core import jsonin
 from ..core.config import ConfigError
 from ..core.settings import Settings
+from ..core.urls import HttpUrl, UrlError, parse_base_url
+from ..data.bundles import problem
+from ..data.fhir import FetchError, FhirClient
 from ..data.prefetch import substitute
 from ..hooks.registry import HOOKS
 from .terminal import show_cards
@@ -47,7 +51,7 @@ def why_unreachable(exc: requests.RequestException, timeout: float) -> str:
 def request(method: str, url: str, what: str, timeout: float, **kwargs: Any) -> requests.Response:
     """requests.request, or Unreachable naming `what` could not be reached and why."""
     try:
-        return requests.request(method, url, timeout=timeout, **kwargs)
+        return requests.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
     except requests.RequestException as exc:
         raise Unreachable(f"cannot reach {what} ({why_unreachable(exc, timeout)})") from None
 
@@ -106,59 +110,100 @@ class Signer:
         return jwt.encode(claims, self.key, algorithm=self.alg, headers={"kid": self.kid, "typ": "JWT"})
 
 
-def _fhir_json(url: str, fhir_server: str, timeout: float) -> tuple[int, Any]:
-    """A FHIR read's status and JSON body; an answer that is not a JSON object ends the command."""
-    response = request("GET", url, f"the FHIR server {fhir_server}", timeout, headers={"Accept": "application/fhir+json"})
-    if response.status_code == 404:
-        return 404, None
+class BadFhirAnswer(ConfigError):
+    """The FHIR server named on the command line answered what cannot be used (a link off the
+    server, a malformed Bundle): one line, exit 2."""
+
+
+def fhir_base(fhir_server: str) -> HttpUrl:
+    """The --fhir-server URL read by the service's one strict parser (core/urls.py)."""
     try:
-        body = response.json() if response.ok else None
-    except ValueError:
-        body = None
-    if not isinstance(body, dict):
-        raise click.ClickException(f"the FHIR server {fhir_server} answered {response.status_code} without a FHIR resource")
-    return response.status_code, body
+        return parse_base_url(fhir_server)
+    except UrlError as exc:
+        raise BadFhirAnswer(f"--fhir-server is refused: {exc}") from None
+
+
+def _read(client: FhirClient, url: str, key: str) -> dict[str, Any] | None:
+    """A FHIR read through the service's own client (nothing off the server, no redirects
+    followed, capped); None for 404/410, BadFhirAnswer for anything else that is not a
+    well-formed resource."""
+    where = f"{client.base.text} (prefetch {key!r})"
+    try:
+        reply = client.read(url)
+    except FetchError as exc:
+        raise BadFhirAnswer(f"{where}: {exc}") from None
+    if reply.status in (404, 410):
+        return None
+    if reply.status != 200 or reply.body is None:
+        raise BadFhirAnswer(f"{where}: {reply.reason or f'answered {reply.status}'}")
+    malformed = problem(reply.body)
+    if malformed:
+        raise BadFhirAnswer(f"{where}: a malformed answer ({malformed})")
+    return reply.body
+
+
+def _next(bundle: dict[str, Any]) -> str | None:
+    return next((link["url"] for link in bundle.get("link", []) if link["relation"] == "next"), None)
 
 
 def build_prefetch(templates: dict[str, str], context: dict[str, Any], fhir_server: str, max_pages: int = 20,
                    timeout: float = 30.0) -> dict[str, Any]:
-    """What an EHR would send: each template run against the FHIR server; nothing found -> null."""
+    """What an EHR would send: each template run against the FHIR server; nothing found -> null.
+    The FHIR server is called through data/fhir.py's FhirClient, so a `next` link or a redirect
+    off the named server is refused, never followed."""
+    settings = Settings.from_env(fhir_connect_timeout=timeout, fhir_read_timeout=timeout)
+    client = FhirClient(fhir_base(fhir_server), None, settings, budget=timeout * (len(templates) + 1) * max_pages)
     prefetch: dict[str, Any] = {}
-    for key, template in templates.items():
-        url = f"{fhir_server.rstrip('/')}/{substitute(template, context, context.get('userId'))}"
-        status, body = _fhir_json(url, fhir_server, timeout)
-        if status == 404:
-            prefetch[key] = None
-            continue
-        if body.get("resourceType") == "Bundle":
-            entries, pages = list(body.get("entry", [])), 1
-            nxt = next((l["url"] for l in body.get("link", []) if l.get("relation") == "next"), None)
-            while nxt and pages < max_pages:
-                page = _fhir_json(nxt, fhir_server, timeout)[1] or {}
+    try:
+        for key, template in templates.items():
+            body = _read(client, substitute(template, context, context.get("userId")), key)
+            if body is None or body.get("resourceType") != "Bundle":
+                prefetch[key] = body
+                continue
+            entries, pages, link = list(body.get("entry", [])), 1, _next(body)
+            while link and pages < max_pages:
+                page = _read(client, link, key) or {}
+                if page.get("resourceType") != "Bundle":
+                    raise BadFhirAnswer(f"{client.base.text} (prefetch {key!r}): a next page is not a Bundle")
                 entries += page.get("entry", [])
-                nxt = next((l["url"] for l in page.get("link", []) if l.get("relation") == "next"), None)
-                pages += 1
-            body = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-            prefetch[key] = body if entries else None
-        else:
-            prefetch[key] = body
+                link, pages = _next(page), pages + 1
+            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "entry": entries} if entries else None
+    finally:
+        client.close()
     return prefetch
 
 
+class BadDraft(ConfigError):
+    """A --draft file that is not a FHIR Bundle or resource with ids: one line, exit 2."""
+
+
 def _drafts(path: Path | None) -> dict[str, Any]:
+    """The draft orders as a Bundle whose every entry is a resource with a type and an id."""
     if path is None:
         raise click.UsageError("order hooks need --draft FILE (a Bundle or a ServiceRequest)")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if data.get("resourceType") == "Bundle":
-        return data
-    return {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": data}]}
+    try:
+        data = jsonin.loads(path.read_bytes())
+    except OSError as exc:
+        raise BadDraft(f"{path}: not readable ({exc.__class__.__name__})") from None
+    except jsonin.JsonError as exc:
+        raise BadDraft(f"{path}: {exc}") from None
+    malformed = problem(data)
+    if malformed:
+        raise BadDraft(f"{path}: not a FHIR Bundle or resource ({malformed})")
+    bundle: dict[str, Any] = data if data["resourceType"] == "Bundle" else {
+        "resourceType": "Bundle", "type": "collection", "entry": [{"resource": data}]}
+    for entry in bundle.get("entry", []):
+        resource: dict[str, Any] = entry["resource"]
+        if not isinstance(resource.get("id"), str) or not resource["id"]:
+            raise BadDraft(f"{path}: every draft order needs an id (a {resource['resourceType']} has none)")
+    return bundle
 
 
 def check_patient(fhir_server: str, patient: str, timeout: float = 10.0) -> str | None:
     """Why the patient cannot be read from the FHIR server, or None: checked before any service
     call so that a typo in a URL or an id is named as such, not reported as missing cards.
     A server that cannot be reached at all is Unreachable."""
-    base = fhir_server.rstrip("/")
+    base = fhir_base(fhir_server).text.rstrip("/")
     headers = {"Accept": "application/fhir+json"}
     metadata = request("GET", f"{base}/metadata", f"the FHIR server {base}", timeout, headers=headers)
     try:
@@ -206,9 +251,9 @@ def invoke(hook: str, fhir_server: str, patient: str, service: str | None, with_
     """Call a CDS service for a patient on a FHIR server, as an EHR would, and show the cards.
     A service or FHIR server that cannot be reached ends it with one line and exit status 2."""
     console = Console()
-    problem = check_patient(fhir_server, patient, timeout)
-    if problem:
-        console.print(f"[red]{problem}[/red]")
+    why = check_patient(fhir_server, patient, timeout)
+    if why:
+        console.print(f"[red]{why}[/red]")
         sys.exit(1)
     signer = Signer(key.read_bytes(), kid, iss) if key else None
     transport = Remote(service, signer, timeout) if service else InProcess(fhir_server)

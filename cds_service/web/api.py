@@ -186,7 +186,7 @@ def feedback(service_id: str) -> Any:
     if _load().busy():  # hook calls first; feedback is idempotent and can come again
         metrics.metrics().shed.labels("feedback").inc()
         raise ServiceUnavailable("busy with hook calls; send the feedback again later", retry_after=5)
-    items = parse_feedback(_json_body())
+    items = parse_feedback(_json_body(), current_app.config["NERVE_CDS_SETTINGS"].feedback_max_items)
     client = _client()
     # Every item is checked before any is stored: one foreign card refuses the whole request.
     foreign = [n for n, item in enumerate(items) if not _card_ids().issued(item.card, service_id, client)]

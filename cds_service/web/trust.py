@@ -16,12 +16,14 @@ from urllib.parse import urlsplit
 
 import jwt
 import requests
+import urllib3
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..core.config import ConfigError
 from ..core.urls import UrlError, is_loopback_http, parse_base_url
 from ..core.validation import describe
+from ..data.deadline import Deadline, DeadlineAdapter
 
 # Symmetric algorithms (HS*) and `none` are refused whatever the trust file says (CDS Hooks 2.0).
 ASYMMETRIC = frozenset({"ES256", "ES384", "ES512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "EdDSA"})
@@ -77,9 +79,28 @@ class KeySet:
 
 
 def fetch_jwks(url: str, timeout: float = 5.0) -> dict[str, Any]:
-    with requests.get(url, timeout=(min(3.0, timeout), timeout), allow_redirects=False, stream=True) as response:
-        response.raise_for_status()
-        body = response.raw.read(JWKS_MAX_BYTES + 1, decode_content=True)
+    """The JWK Set at `url`, fetched whole within `timeout` seconds and at most JWKS_MAX_BYTES:
+    requests' timeouts bound each socket wait, so a host sending a byte a second would hold the
+    call (and every call of that client, waiting on the set's lock) for as long as it likes; the
+    deadline (data/deadline.py) shuts the socket instead. ValueError when it cannot be had."""
+    deadline = Deadline(timeout)
+    session = requests.Session()
+    adapter = DeadlineAdapter(deadline)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    try:
+        with session.get(url, timeout=(min(3.0, timeout), timeout), allow_redirects=False, stream=True) as response:
+            response.raise_for_status()
+            body = response.raw.read(JWKS_MAX_BYTES + 1, decode_content=True)
+    except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
+        if deadline.expired:
+            raise ValueError(f"JWK Set not fetched within {timeout:g} s") from None
+        raise ValueError(f"JWK Set not fetched ({exc.__class__.__name__})") from None
+    finally:
+        deadline.cancel()
+        session.close()
+    if deadline.expired:
+        raise ValueError(f"JWK Set not fetched within {timeout:g} s")
     if len(body) > JWKS_MAX_BYTES:
         raise ValueError("JWK Set too large")
     return json.loads(body)

@@ -83,6 +83,8 @@ def request_case(path: Path) -> Case:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise CaseError(f"{path}: not readable ({exc.__class__.__name__})") from None
+    except UnicodeDecodeError:
+        raise CaseError(f"{path}: not UTF-8 text (a request file is JSON)") from None
     return parse_request_case(text, Path(path).stem)
 
 

@@ -79,5 +79,5 @@ def test_spec_feedback_examples_are_accepted():
     overridden = {"feedback": [{"card": "f6b95768-b1c8-40dc-8385-bf3504b82ffb", "outcome": "overridden",
                                 "outcomeTimestamp": "2020-12-11T00:00:00Z"}]}
     import json
-    assert parse_feedback(json.dumps(accepted).encode())[0].acceptedSuggestions[0].id.startswith("e56e")
-    assert parse_feedback(json.dumps(overridden).encode())[0].outcome == "overridden"
+    assert parse_feedback(json.dumps(accepted).encode(), 100)[0].acceptedSuggestions[0].id.startswith("e56e")
+    assert parse_feedback(json.dumps(overridden).encode(), 100)[0].outcome == "overridden"

@@ -11,7 +11,7 @@ import pytest
 from cds_service.core.settings import Settings
 from cds_service.web.trust import TrustError, load_trust
 from tests.helpers.apps import SERVING, new_app
-from tests.helpers.fault_servers import Misbehaving, SilentSocket, reply
+from tests.helpers.fault_servers import Misbehaving, SilentSocket, reply, trickle
 from tests.helpers.tokens import Issuer, bearer, write_trust_file
 
 DISCOVERY = "/cds-services"
@@ -164,3 +164,25 @@ def test_single_fhir_server_given_as_a_string(tmp_path):
                                          "    fhir_servers: https://a.example/fhir\n")
     assert load_trust(tmp_path / "trust.yaml", dev=False).client("https://a.example").fhir_servers == (
         "https://a.example/fhir",)
+
+
+def test_a_trickling_jwks_url_is_cut_off_by_the_whole_fetch_deadline(tmp_path):
+    """Every socket read succeeds within the timeout (a byte every 0.2 s), so only a deadline on
+    the whole fetch ends it: the call is a 401 within the configured wait, not the trickle's."""
+    ehr = Issuer("https://ehr.example.org")
+    body = json.dumps(ehr.jwks()).encode() + b" " * 200
+    with Misbehaving(trickle(200, body, 0.2, headers_too=False)) as host:
+        app = app_for(tmp_path, {"issuer": ehr, "jwks_url": f"http://127.0.0.1:{host.port}/jwks.json"}, dev=True,
+                      jwks_timeout=1.0)
+        started = time.monotonic()
+        assert call(app, ehr.token(AUD)) == 401
+        assert time.monotonic() - started < 3
+
+
+def test_an_oversized_jwks_is_refused(tmp_path):
+    ehr = Issuer("https://ehr.example.org")
+    keys = ehr.jwks()
+    keys["padding"] = "x" * 300_000
+    with Misbehaving(reply(200, json.dumps(keys).encode(), "application/json")) as host:
+        app = app_for(tmp_path, {"issuer": ehr, "jwks_url": f"http://127.0.0.1:{host.port}/jwks.json"}, dev=True)
+        assert call(app, ehr.token(AUD)) == 401
