@@ -22,7 +22,7 @@ from ..hooks.requests import user_tokens
 from . import medrefs
 from .bundles import problem
 from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
-from .ownership import Owner, SetAside, screen
+from .ownership import Owner, SetAside, check_drafts, screen
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -38,6 +38,7 @@ class Gathered:
     sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed | partial | wrong
     round_trips: int = 0
     set_aside: list[SetAside] = field(default_factory=list)  # resources of another or no checkable patient, wrong type
+    owner: Owner | None = None  # who the data was judged to be about (the engine judges by the same)
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -84,6 +85,37 @@ def _is_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
+def _failed_search(bundle: Mapping[str, Any]) -> str | None:
+    """Why a Bundle is a failed search rather than its answer: an entry whose response status is
+    not 2xx, or no entry but OperationOutcomes of which one is an error (the search was not
+    performed). Read as data it would say "nothing found"."""
+    if bundle.get("resourceType") != "Bundle":
+        return None
+    entries = fhirjson.items(bundle.get("entry"))
+    for entry in entries:
+        status = fhirjson.text(fhirjson.mapping(entry.get("response")).get("status"))
+        if status is not None and not status.startswith("2"):
+            return "the Bundle holds an entry whose request failed"
+    resources = [fhirjson.mapping(e.get("resource")) for e in entries]
+    if resources and all(_is_outcome(r) for r in resources) and any(
+            fhirjson.mapping(i).get("severity") in ("fatal", "error") for r in resources for i in fhirjson.items(r.get("issue"))):
+        return "the search answered only with an error OperationOutcome"
+    return None
+
+
+def unusable(value: Any) -> str | None:
+    """Why a prefetch value (or a FHIR server's answer) is not its key's answer; None when it is.
+    The hook endpoint fetches such a key or fails it; the workbench, which runs requests as sent,
+    shows it. Both use this one check."""
+    if _is_outcome(value):
+        return "it is an OperationOutcome"
+    if not isinstance(value, dict) or "resourceType" not in value:
+        return "it is not a FHIR resource"
+    if malformed := problem(value):
+        return f"it is malformed ({malformed})"
+    return _failed_search(value) or _missing_entries(value)
+
+
 def gather(
     templates: Mapping[str, str],
     required: AbstractSet[str],
@@ -115,7 +147,7 @@ def gather(
             to_fetch.append(key)
         elif malformed := problem(sent[key]):
             failures[key] = f"the prefetch sent is malformed ({malformed})"
-        elif short := _missing_entries(sent[key]):
+        elif short := unusable(sent[key]):
             to_fetch.append(key)
             incomplete[key] = short
         else:
@@ -135,11 +167,15 @@ def gather(
                 failures[key] = f"{incomplete[key]}; {reason}"
             result.data.pop(key, None)
             result.sources[key] = "failed"
+        # one ownership decision, from all the data before screening (the Patient entry that a
+        # urn:uuid subject resolves to is dropped by it), handed on to the engine
+        owner = Owner(str(context.get("patientId", "")), {**result.data, "draftOrders": context.get("draftOrders")}, fhir_server)
+        check_drafts(context.get("draftOrders"), owner)
+        result.owner = owner
         missing = {k: r for k, r in failures.items() if k in required}
         if missing:
             detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
             raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})", keys=tuple(failures))
-        owner = Owner(str(context.get("patientId", "")), result.data, fhir_server)
         screened = screen(result.data, templates, owner)
         result.data, result.set_aside = screened.data, screened.set_aside
         if screened.wrong_keys:
@@ -202,7 +238,7 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
         if malformed := problem(outcome):
             failures[key] = f"FHIR server sent a malformed answer ({malformed})"
             continue
-        if short := _missing_entries(outcome):
+        if short := unusable(outcome):
             failures[key] = short
             continue
         result.data[key], result.sources[key] = outcome, "fetched"

@@ -145,7 +145,8 @@ def _call_service(service_id: str) -> Any:
     raw_context["hookInstance"] = hook_request.hookInstance
     missing = frozenset(k for k, source in gathered.sources.items() if source in ("failed", "partial"))
     advice = advise(library, service, raw_context, gathered.data, clock(), pama=settings.pama_system_actions, missing=missing,
-                    card_id=_card_ids().minter(service_id, _client()), set_aside=gathered.set_aside)
+                    card_id=_card_ids().minter(service_id, _client()), set_aside=gathered.set_aside,
+                    owner=gathered.owner)
     payload: dict[str, Any] = {"cards": advice.cards}
     if advice.system_actions:
         payload["systemActions"] = advice.system_actions
