@@ -7,11 +7,14 @@ names one in a form that cannot be checked, cannot be shown to be this patient's
 counts when the element that names its patient (PATIENT_ELEMENT: Condition.subject,
 AllergyIntolerance.patient, ...) is a Reference to the context patient:
 
-- `Patient/<id>`, or `<fhirServer>/Patient/<id>` (with or without `_history/<version>`);
+- `Patient/<id>`, or `<fhirServer>/Patient/<id>` when the call names a fhirServer (with or
+  without `_history/<version>`), read strictly (core.ids.literal); a Reference's `type`, when
+  given, must be `Patient`;
 - `urn:uuid:...` that is the fullUrl of the context Patient's entry in the data, or
   `urn:uuid:<id>` itself (Synthea writes the Patient's id as its uuid);
 - an identifier (system and value) that the context Patient resource carries.
 
+An Observation whose `focus` is not the patient is about someone or something else (R4).
 Reasons are fixed phrases (never an id or a value), so logs can count them without naming anyone.
 A prefetch key whose every resource is set aside says the source cannot be trusted for this
 patient at all, and the caller refuses the call (412).

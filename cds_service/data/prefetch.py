@@ -1,7 +1,8 @@
 """Prefetch exactly as CDS Hooks 2.0 defines it, with the service fetching what the client did not.
 
-A key the client left out, answered with an OperationOutcome, or answered with a searchset whose
-`total` says it holds fewer entries than it matched (and no next page), is fetched; a key set to null
+A key the client left out, answered with an OperationOutcome or a failed search (an error
+OperationOutcome only, a non-2xx entry), or answered with a searchset whose `total` says it holds
+fewer entries than it matched (and no next page), is fetched; a key set to null
 means the client looked and found nothing, so it is not fetched again. A required key that cannot
 be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
 to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap. A value

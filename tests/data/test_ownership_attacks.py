@@ -80,6 +80,7 @@ DRAFT_SUBJECTS = {
     "identifier of another patient": ({"identifier": {"system": "urn:oid:1.2.3", "value": "MRN-2"}}, []),
     "a string": ("Patient/p1", []),
     "a list": ([{"reference": "Patient/p1"}], []),
+    "a number": (5, []),
     "urn:uuid of another Patient in draftOrders": ({"reference": "urn:uuid:zz"}, [{"fullUrl": "urn:uuid:zz", "resource": {"resourceType": "Patient", "id": "p2"}}]),
     "absolute on another server": ({"reference": "https://other.example.net/fhir/Patient/p1"}, []),
     "typed Group": ({"reference": "Patient/p1", "type": "Group"}, []),
