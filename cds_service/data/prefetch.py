@@ -271,4 +271,7 @@ def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: G
         pages += 1
     merged = {k: v for k, v in first.items() if k != "link"}
     merged["entry"] = entries
+    if short := _missing_entries(merged):  # the pages ended before the search's total
+        failures[key] = short
+        return
     result.data[key] = merged

@@ -219,3 +219,16 @@ def test_a_sent_failed_search_is_fetched_again_from_the_fhir_server(tmp_path):
                                fhir_allowlist=(server.base_url,))).test_client()
         r = call(app, fhir_server=server.base_url, conditions=UNUSABLE_CONDITIONS["only a fatal OperationOutcome (no mode)"])
     assert ces_topics(r)
+
+
+def test_pages_that_end_before_the_searchs_total_are_412(tmp_path):
+    """Every path checks `total`: here the sent first page links to a last page, and both hold
+    two of the five Conditions the search matched."""
+    with ByPath({"Condition?page=2": searchset(CES[1])}) as server:
+        app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
+                               fhir_allowlist=(server.base_url,))).test_client()
+        first = {**searchset(CES[0]), "total": 5, "link": [{"relation": "next", "url": f"{server.base_url}/Condition?page=2"}]}
+        r = call(app, fhir_server=server.base_url, conditions=first)
+        assert server.count > 0
+    assert r.status_code == 412, r.get_data(as_text=True)[:300]
+    assert "conditions: the searchset gives total 5 but holds 2 entries" in r.get_json()["issue"][0]["diagnostics"]
