@@ -168,7 +168,7 @@ class Owner:
         if found.base is not None:
             if self.server is None:
                 return f"{element} is absolute and the request names no fhirServer"
-            if _server_base(found.base) != self.server:
+            if "@" in found.base or _server_base(found.base) != self.server:  # user info: not the base as written
                 return f"{element} is on another FHIR server"
         if found.type != "Patient" or found.id != self.patient_id:
             return f"{element} names another patient"

@@ -81,6 +81,8 @@ DRAFT_SUBJECTS = {
     "a string": ("Patient/p1", []),
     "a list": ([{"reference": "Patient/p1"}], []),
     "a number": (5, []),
+    "reference as a list": ({"reference": ["Patient/p1"]}, []),
+    "display only": ({"display": "Other Patient"}, []),
     "urn:uuid of another Patient in draftOrders": ({"reference": "urn:uuid:zz"}, [{"fullUrl": "urn:uuid:zz", "resource": {"resourceType": "Patient", "id": "p2"}}]),
     "absolute on another server": ({"reference": "https://other.example.net/fhir/Patient/p1"}, []),
     "typed Group": ({"reference": "Patient/p1", "type": "Group"}, []),

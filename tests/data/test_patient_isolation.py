@@ -58,6 +58,10 @@ FOREIGN_CES = [
     ({"subject": {"reference": f"Patient/{PID}?x=1"}}, "subject is not a valid reference"),
     ({"subject": {"reference": f"http://127.0.0.1:9/fhir/Group/g1/Patient/{PID}"}}, "subject is on another FHIR server"),
     ({"subject": {"reference": f"Patient/{PID}", "type": "Group"}}, "subject.type is not Patient"),
+    ({"subject": {"reference": f"http://user@127.0.0.1:9/fhir/Patient/{PID}"}}, "subject is on another FHIR server"),
+    ({"subject": {"reference": f"/Patient/{PID}"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"Patient/{PID}#frag"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"Patient/{PID}/"}}, "subject is not a valid reference"),
 ]
 
 
