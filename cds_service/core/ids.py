@@ -3,6 +3,7 @@ and which patient a reference points to."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 # Also pydantic field patterns (its regex engine's `$` is the end of the string). Here they are
@@ -31,14 +32,29 @@ def reference_key(reference: Any) -> str | None:
     return None
 
 
-def referenced_patient(reference: Any) -> str | None:
-    """`Patient/x`, `https://server/fhir/Patient/x` or `Patient/x/_history/2` -> "x"; "" for a
-    reference to anything else; None when there is no readable reference."""
-    if not isinstance(reference, str) or not reference:
+@dataclass(frozen=True)
+class Literal:
+    """A literal reference read strictly: the server base it names (None when relative), type and id."""
+
+    base: str | None
+    type: str
+    id: str
+
+
+# FHIR R4 References: `Type/id`, optionally `/_history/vid`, relative or after a server's base URL.
+_RELATIVE = re.compile(r"([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+_ABSOLUTE = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s?#]+)/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})"
+                       r"(?:/_history/[A-Za-z0-9\-.]{1,64})?")
+
+
+def literal(reference: Any) -> Literal | None:
+    """`Patient/x`, `Patient/x/_history/2` or `https://server/fhir/Patient/x` as its parts; None for
+    anything else (`Group/g/Patient/x`, `../Patient/x`, a trailing newline, a query): a reference
+    that merely ends in `Patient/x` names nothing this service can check."""
+    if not isinstance(reference, str):
         return None
-    parts = reference.split("?", 1)[0].split("#", 1)[0].rstrip("/").split("/")
-    if "_history" in parts:
-        parts = parts[:parts.index("_history")]
-    if len(parts) >= 2 and parts[-2] == "Patient" and parts[-1]:
-        return parts[-1]
-    return "" if len(parts) >= 2 else None
+    if found := _RELATIVE.fullmatch(reference):
+        return Literal(None, found.group(1), found.group(2))
+    if found := _ABSOLUTE.fullmatch(reference):
+        return Literal(found.group(1), found.group(2), found.group(3))
+    return None

@@ -49,6 +49,8 @@ def _links(bundle: dict, path: str) -> str | None:
         for name in ("relation", "url"):
             if not isinstance(link.get(name), str):
                 return f"{where}.{name} is not a string"
+        if link["relation"] == "next" and not link["url"].strip():
+            return f"{where}.url of the next page is empty"
     return None
 
 

@@ -7,11 +7,14 @@ names one in a form that cannot be checked, cannot be shown to be this patient's
 counts when the element that names its patient (PATIENT_ELEMENT: Condition.subject,
 AllergyIntolerance.patient, ...) is a Reference to the context patient:
 
-- `Patient/<id>`, or `<fhirServer>/Patient/<id>` (with or without `_history/<version>`);
+- `Patient/<id>`, or `<fhirServer>/Patient/<id>` when the call names a fhirServer (with or
+  without `_history/<version>`), read strictly (core.ids.literal); a Reference's `type`, when
+  given, must be `Patient`;
 - `urn:uuid:...` that is the fullUrl of the context Patient's entry in the data, or
   `urn:uuid:<id>` itself (Synthea writes the Patient's id as its uuid);
 - an identifier (system and value) that the context Patient resource carries.
 
+An Observation whose `focus` is not the patient is about someone or something else (R4).
 Reasons are fixed phrases (never an id or a value), so logs can count them without naming anyone.
 A prefetch key whose every resource is set aside says the source cannot be trusted for this
 patient at all, and the caller refuses the call (412).
@@ -25,7 +28,8 @@ from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from ..core import fhirjson
-from ..core.ids import is_fhir_id, referenced_patient
+from ..core.errors import BadRequest
+from ..core.ids import is_fhir_id, literal
 
 log = logging.getLogger("nerve_cds.ownership")
 
@@ -44,6 +48,7 @@ WRONG_TYPE = "not the resource type its prefetch key asks for"
 BAD_ID = "id is not a FHIR id"
 OTHER_PATIENT_RESOURCE = "a Patient other than the context patient"
 NAMES_NO_PATIENT = "names no patient"
+FOCUS_NOT_SUBJECT = "focus is not the patient (about someone or something else)"
 
 
 @dataclass(frozen=True)
@@ -123,19 +128,31 @@ class Owner:
         element = PATIENT_ELEMENT.get(str(rtype)) or next((e for e in ("subject", "patient") if e in resource), None)
         if element is None:
             return None if rtype in NOT_PATIENT_DATA else NAMES_NO_PATIENT
-        return self._reference(element, resource.get(element))
+        return self._reference(element, resource.get(element)) or self._focus(resource)
+
+    def _focus(self, resource: Mapping[str, Any]) -> str | None:
+        """R4 Observation.focus names what an Observation is about when that is not its subject
+        (a relative, a fetus, a device): such an Observation is not the patient's own finding."""
+        if "focus" not in resource:
+            return None
+        focus = resource["focus"]
+        if not isinstance(focus, list) or any(self._reference("focus", f) is not None for f in focus):
+            return FOCUS_NOT_SUBJECT
+        return None
 
     def _reference(self, element: str, value: Any) -> str | None:
         if value is None:
             return f"{element} missing"
         if not isinstance(value, dict):
             return f"{element} is not a Reference"
+        if value.get("type", "Patient") != "Patient":
+            return f"{element}.type is not Patient"
         if "reference" in value:
             if not isinstance(value["reference"], str):
                 return f"{element}.reference is not a string"
             return self._resolve(element, value["reference"])
         if "identifier" in value:
-            return self._identifier(element, value["identifier"], value.get("type"))
+            return self._identifier(element, value["identifier"])
         return f"{element} {NAMES_NO_PATIENT}"
 
     def _resolve(self, element: str, reference: str) -> str | None:
@@ -145,22 +162,21 @@ class Owner:
                 return None if reference == f"urn:uuid:{self.patient_id}" else f"{element} cannot be resolved"
             ours = target.get("resourceType") == "Patient" and target.get("id") == self.patient_id
             return None if ours else f"{element} names another patient"
-        found = referenced_patient(reference)
+        found = literal(reference)
         if found is None:
-            return f"{element} cannot be resolved"
-        if found != self.patient_id:
-            return f"{element} names another patient"
-        if "://" in reference and self.server is not None:
-            base = _server_base(reference[:reference.rfind("/Patient/")])
-            if base != self.server:
+            return f"{element} is not a valid reference"
+        if found.base is not None:
+            if self.server is None:
+                return f"{element} is absolute and the request names no fhirServer"
+            if "@" in found.base or _server_base(found.base) != self.server:  # user info: not the base as written
                 return f"{element} is on another FHIR server"
+        if found.type != "Patient" or found.id != self.patient_id:
+            return f"{element} names another patient"
         return None
 
-    def _identifier(self, element: str, identifier: Any, kind: Any) -> str | None:
+    def _identifier(self, element: str, identifier: Any) -> str | None:
         ident = fhirjson.mapping(identifier)
         value = fhirjson.text(ident.get("value"))
-        if kind not in (None, "Patient"):
-            return f"{element} names another patient"
         if value is None:
             return f"{element} {NAMES_NO_PATIENT}"
         if not self.has_patient:
@@ -168,6 +184,19 @@ class Owner:
         if (fhirjson.text(ident.get("system")), value) in self.identifiers:
             return None
         return f"{element}.identifier is not the patient's"
+
+
+def check_drafts(draft_orders: Any, owner: Owner) -> None:
+    """An order hook's draft orders must be the context patient's, judged as every resource is: the
+    EHR asks about this patient's orders, so a draft of anyone else is a wrong request (400), and
+    its reasonCode must never stand in as this patient's condition. A draft that leaves its
+    subject out is the context patient's: the hook's context says whose orders these are."""
+    for i, entry in enumerate(fhirjson.items(fhirjson.mapping(draft_orders).get("entry"))):
+        resource = entry.get("resource")
+        if not isinstance(resource, dict) or PATIENT_ELEMENT.get(str(resource.get("resourceType")), "subject") not in resource:
+            continue
+        if (reason := owner.judge(resource)) is not None:
+            raise BadRequest(f"draftOrders.entry[{i}].resource is not the context patient's ({reason})")
 
 
 def expected_type(template: str) -> str:
@@ -207,6 +236,8 @@ def screen(data: Mapping[str, dict | None], templates: Mapping[str, str], owner:
         kept, dropped = _screen_value(value, wanted, included_types(templates[key]), owner, result.set_aside)
         if dropped and kept is None:
             result.wrong_keys[key] = f"nothing in it is a {wanted} of this patient"
+        elif "?" not in templates[key] and not any(r.get("resourceType") == wanted for r, _ in walk([kept])):
+            result.wrong_keys[key] = f"it holds no {wanted}"  # a read answered with an empty Bundle
         result.data[key] = kept
     if result.set_aside:
         log.warning("resources of another patient, of no checkable patient or of the wrong type set aside",

@@ -1,7 +1,8 @@
 """Prefetch exactly as CDS Hooks 2.0 defines it, with the service fetching what the client did not.
 
-A key the client left out, answered with an OperationOutcome, or answered with a searchset whose
-`total` says it holds fewer entries than it matched (and no next page), is fetched; a key set to null
+A key the client left out, answered with an OperationOutcome or a failed search (an error
+OperationOutcome only, a non-2xx entry), or answered with a searchset whose `total` says it holds
+fewer entries than it matched (and no next page), is fetched; a key set to null
 means the client looked and found nothing, so it is not fetched again. A required key that cannot
 be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
 to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap. A value
@@ -22,7 +23,7 @@ from ..hooks.requests import user_tokens
 from . import medrefs
 from .bundles import problem
 from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
-from .ownership import Owner, SetAside, screen
+from .ownership import Owner, SetAside, check_drafts, screen
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -38,6 +39,7 @@ class Gathered:
     sources: dict[str, str] = field(default_factory=dict)  # sent | fetched | null | failed | partial | wrong
     round_trips: int = 0
     set_aside: list[SetAside] = field(default_factory=list)  # resources of another or no checkable patient, wrong type
+    owner: Owner | None = None  # who the data was judged to be about (the engine judges by the same)
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -84,6 +86,37 @@ def _is_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
 
+def _failed_search(bundle: Mapping[str, Any]) -> str | None:
+    """Why a Bundle is a failed search rather than its answer: an entry whose response status is
+    not 2xx, or no entry but OperationOutcomes of which one is an error (the search was not
+    performed). Read as data it would say "nothing found"."""
+    if bundle.get("resourceType") != "Bundle":
+        return None
+    entries = fhirjson.items(bundle.get("entry"))
+    for entry in entries:
+        status = fhirjson.text(fhirjson.mapping(entry.get("response")).get("status"))
+        if status is not None and not status.startswith("2"):
+            return "the Bundle holds an entry whose request failed"
+    resources = [fhirjson.mapping(e.get("resource")) for e in entries]
+    if resources and all(_is_outcome(r) for r in resources) and any(
+            fhirjson.mapping(i).get("severity") in ("fatal", "error") for r in resources for i in fhirjson.items(r.get("issue"))):
+        return "the search answered only with an error OperationOutcome"
+    return None
+
+
+def unusable(value: Any) -> str | None:
+    """Why a prefetch value (or a FHIR server's answer) is not its key's answer; None when it is.
+    The hook endpoint fetches such a key or fails it; the workbench, which runs requests as sent,
+    shows it. Both use this one check."""
+    if _is_outcome(value):
+        return "it is an OperationOutcome"
+    if not isinstance(value, dict) or "resourceType" not in value:
+        return "it is not a FHIR resource"
+    if malformed := problem(value):
+        return f"it is malformed ({malformed})"
+    return _failed_search(value) or _missing_entries(value)
+
+
 def gather(
     templates: Mapping[str, str],
     required: AbstractSet[str],
@@ -115,7 +148,7 @@ def gather(
             to_fetch.append(key)
         elif malformed := problem(sent[key]):
             failures[key] = f"the prefetch sent is malformed ({malformed})"
-        elif short := _missing_entries(sent[key]):
+        elif short := unusable(sent[key]):
             to_fetch.append(key)
             incomplete[key] = short
         else:
@@ -135,11 +168,15 @@ def gather(
                 failures[key] = f"{incomplete[key]}; {reason}"
             result.data.pop(key, None)
             result.sources[key] = "failed"
+        # one ownership decision, from all the data before screening (the Patient entry that a
+        # urn:uuid subject resolves to is dropped by it), handed on to the engine
+        owner = Owner(str(context.get("patientId", "")), {**result.data, "draftOrders": context.get("draftOrders")}, fhir_server)
+        check_drafts(context.get("draftOrders"), owner)
+        result.owner = owner
         missing = {k: r for k, r in failures.items() if k in required}
         if missing:
             detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
             raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})", keys=tuple(failures))
-        owner = Owner(str(context.get("patientId", "")), result.data, fhir_server)
         screened = screen(result.data, templates, owner)
         result.data, result.set_aside = screened.data, screened.set_aside
         if screened.wrong_keys:
@@ -202,7 +239,7 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
         if malformed := problem(outcome):
             failures[key] = f"FHIR server sent a malformed answer ({malformed})"
             continue
-        if short := _missing_entries(outcome):
+        if short := unusable(outcome):
             failures[key] = short
             continue
         result.data[key], result.sources[key] = outcome, "fetched"
@@ -234,4 +271,7 @@ def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: G
         pages += 1
     merged = {k: v for k, v in first.items() if k != "link"}
     merged["entry"] = entries
+    if short := _missing_entries(merged):  # the pages ended before the search's total
+        failures[key] = short
+        return
     result.data[key] = merged

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping, Sequence
 
-from ..data.ownership import Owner, SetAside
+from ..core.errors import PreconditionFailed
+from ..data.ownership import Owner, SetAside, check_drafts, screen
 from ..data.record import build_record
 from ..library.loader import Library, ServiceDef
 from .arrange import arrange
@@ -57,22 +58,33 @@ def advise(
     explain: bool = False,
     card_id: CardId = plain_card_id,
     set_aside: Sequence[SetAside] = (),
+    owner: Owner | None = None,
 ) -> Advice:
     """`missing`: optional prefetch keys that could be had neither from prefetch nor the server;
     `set_aside`: what gathering the data already left out; with `explain`, the same run also keeps
     its findings and rule trace; `card_id` makes each card's uuid from `hookInstance|topic` (the
-    service's signed uuids: core.cardids)."""
+    service's signed uuids: core.cardids). `owner`: who gathering judged the data to be about
+    (data.prefetch.Gathered.owner); without it (data not gathered: a fixture, a saved request) the
+    data is judged as given."""
+    patient_id = str(context.get("patientId", ""))
+    if owner is None:
+        owner = Owner(patient_id, {**data, "draftOrders": context.get("draftOrders")})
+    check_drafts(context.get("draftOrders"), owner)
+    emptied = screen({k: data[k] for k in service.required_prefetch if k in data}, service.prefetch, owner).wrong_keys
+    if emptied:  # never advise on a required key silently emptied of this patient's data
+        detail = "; ".join(f"{k}: {r}" for k, r in sorted(emptied.items()))
+        raise PreconditionFailed(f"prefetch data is not this patient's ({detail})", keys=tuple(sorted(emptied)))
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
-    reasons = reason_conditions(drafts, str(context.get("patientId", "")))
+    reasons = reason_conditions(drafts, patient_id)
     if reasons:  # a draft's indication counts like a recorded condition
         data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
-    record = build_record(data, Owner(str(context.get("patientId", "")), data))
+    record = build_record(data, owner)
     findings = find(record, library.findings, library.terminology, now, explain)
     pregnancy = read_pregnancy(record, findings, library.context.pregnancy, library.terminology, library.settings)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing, pregnancy=pregnancy)
     trace: list[RuleTrace] | None = [] if explain else None
     fired = evaluate_rules(library.rules, service.hook, ctx, trace)
-    actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
+    actions = rating_actions(drafts, fired, library.pama_kinds, patient_id) if pama else []
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]

@@ -5,7 +5,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..core.ids import FHIR_ID, RELATIVE_REFERENCE, is_fhir_id, referenced_patient
+from ..core.ids import FHIR_ID, RELATIVE_REFERENCE, is_fhir_id
 
 
 class HookContext(BaseModel):
@@ -36,16 +36,6 @@ class _OrderContext(HookContext):
             if isinstance(resource, dict) and "id" in resource and not is_fhir_id(resource["id"]):
                 raise ValueError(f"entry[{i}].resource.id is not a FHIR id ([A-Za-z0-9-.], 1 to 64 characters)")
         return value
-
-    @model_validator(mode="after")
-    def _drafts_are_this_patients(self) -> "_OrderContext":
-        for i, entry in enumerate(self.draftOrders.get("entry", [])):
-            resource = entry.get("resource")
-            if isinstance(resource, dict) and isinstance(resource.get("subject"), dict):
-                found = referenced_patient(resource["subject"].get("reference"))
-                if found is not None and found != self.patientId:
-                    raise ValueError(f"draftOrders.entry[{i}].resource.subject is not the context patient")
-        return self
 
     def draft_keys(self) -> set[str]:
         """`ResourceType/id` of every draft that has an id."""

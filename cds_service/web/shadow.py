@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 from ..core.settings import Settings, SettingsError
-from ..data.ownership import SetAside
+from ..data.ownership import Owner, SetAside
 from ..engine.advise import advise
 from ..library.loader import Library, LibraryError, load_library
 from ..storage.interface import ShadowStore, StoreUnavailable, Unstorable
@@ -55,6 +55,7 @@ class ShadowJob:
     pama: bool
     card_id: Callable[[str], str]
     live_cards: Sequence[dict[str, Any]]
+    owner: Owner | None = None  # the live call's one ownership decision (data/ownership.py)
 
 
 class Shadow:
@@ -126,7 +127,7 @@ class Shadow:
             return None
         try:
             advice = advise(self.candidate, service, job.context, job.data, job.now, pama=job.pama, missing=job.missing,
-                            card_id=job.card_id, set_aside=job.set_aside)
+                            card_id=job.card_id, set_aside=job.set_aside, owner=job.owner)
         except Exception as exc:
             log.error("candidate library failed on a hook call", extra={"fields": {"error": exc.__class__.__name__}})
             return None

@@ -19,7 +19,7 @@ from ..core.errors import HttpError
 from ..core.settings import Settings
 from ..core.validation import describe
 from ..data import prefetch
-from ..data.ownership import SetAside
+from ..data.ownership import Owner, SetAside
 from ..data.scenarios import Scenario, list_scenarios, load_scenario
 from ..engine.advise import Advice, advise
 from ..engine.explain import explanation
@@ -40,6 +40,7 @@ class Case:
     context: Mapping[str, Any]  # includes hookInstance
     data: Mapping[str, Any]  # prefetch-shaped: key -> resource or Bundle
     set_aside: tuple[SetAside, ...] = ()  # what fetching it already left out (not the patient's)
+    owner: Owner | None = None  # who fetching judged the data to be about
     expected: Mapping[str, Any] | None = None  # a fixture's signed-off expected.yaml
 
 
@@ -108,6 +109,9 @@ def parse_request_case(text: str, name: str) -> Case:
     instance = body.get("hookInstance")
     context = {**body["context"], "hookInstance": instance if isinstance(instance, str) and instance
                else str(uuid.uuid5(uuid.NAMESPACE_URL, name))}
+    for key, value in body["prefetch"].items():
+        if value is not None and (why := prefetch.unusable(value)):  # the hook endpoint's check
+            raise CaseError(f"{name}: prefetch '{key}' cannot be used: {why}")
     return Case(name, hook, context, body["prefetch"])
 
 
@@ -140,7 +144,7 @@ def fhir_case(library: Library, settings: Settings, fhir_server: str, patient: s
         raise CaseError(f"Patient/{patient} on {fhir_server}: {exc.message}") from None
     if not any(isinstance(v, dict) and v.get("resourceType") == "Patient" for v in gathered.data.values()):
         raise CaseError(f"no Patient/{patient} on {fhir_server}")
-    return Case(f"{patient}@{fhir_server}", hook, context, gathered.data, tuple(gathered.set_aside))
+    return Case(f"{patient}@{fhir_server}", hook, context, gathered.data, tuple(gathered.set_aside), gathered.owner)
 
 
 def service_for(library: Library, hook: str) -> ServiceDef:
@@ -153,6 +157,9 @@ def service_for(library: Library, hook: str) -> ServiceDef:
 def run_case(library: Library, case: Case, now: datetime, card_id: CardId = plain_card_id) -> Run:
     """Cards and their explanation, from one explain-mode engine run; `card_id` makes the cards'
     uuids (the service's signed ones when the page can send feedback on them)."""
-    advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True, card_id=card_id,
-                    set_aside=case.set_aside)
+    try:
+        advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True,
+                        card_id=card_id, set_aside=case.set_aside, owner=case.owner)
+    except HttpError as exc:  # the data cannot be advised on (not this patient's, a foreign draft)
+        raise CaseError(f"{case.id}: {exc.message}") from None
     return Run(case, advice, explanation(advice, library))

@@ -49,7 +49,19 @@ FOREIGN_CES = [
     ({"subject": {"reference": "Group/ward-7"}}, "subject names another patient"),
     ({"subject": {"reference": "urn:uuid:4f1a2b3c-0000-4000-8000-000000000001"}}, "subject cannot be resolved"),
     ({"subject": {"reference": f"https://elsewhere.example/fhir/Patient/{PID}"}}, "subject is on another FHIR server"),
-    ({"subject": {"reference": f"Patient/{PID}\n"}}, "subject names another patient"),
+    ({"subject": {"reference": f"Patient/{PID}\n"}}, "subject is not a valid reference"),
+    # references that merely end in Patient/<id> (FHIR R4 literal references are Type/id, optionally
+    # /_history/vid, relative or after the server's base)
+    ({"subject": {"reference": f"Group/g1/Patient/{PID}"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"Patient/someone-else/Patient/{PID}"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"../Patient/{PID}"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"Patient/{PID}?x=1"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"http://127.0.0.1:9/fhir/Group/g1/Patient/{PID}"}}, "subject is on another FHIR server"),
+    ({"subject": {"reference": f"Patient/{PID}", "type": "Group"}}, "subject.type is not Patient"),
+    ({"subject": {"reference": f"http://user@127.0.0.1:9/fhir/Patient/{PID}"}}, "subject is on another FHIR server"),
+    ({"subject": {"reference": f"/Patient/{PID}"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"Patient/{PID}#frag"}}, "subject is not a valid reference"),
+    ({"subject": {"reference": f"Patient/{PID}/"}}, "subject is not a valid reference"),
 ]
 
 

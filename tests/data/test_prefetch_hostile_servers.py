@@ -64,7 +64,7 @@ def test_fetched_conditions_of_another_patient_are_dropped(tmp_path, caplog):
     assert not {t for t in topics(r) if t.startswith("cauda-equina")}, "another patient's CES made a CES card"
     assert "conservative-management" in topics(r)  # our own (absolute-URL) Condition still counts
     (line,) = [rec for rec in caplog.records if rec.name == "nerve_cds.request"]
-    assert line.fields["setAside"] == {"subject names another patient": 2}
+    assert line.fields["setAside"] == {"subject names another patient": 1, "subject is on another FHIR server": 1}
     assert "other-ces" not in json.dumps(r.get_json())
     assert any("another patient" in rec.getMessage() for rec in caplog.records if rec.name == "nerve_cds.ownership")
 

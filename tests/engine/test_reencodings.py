@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cds_service.core.settings import Settings
+from cds_service.data.ownership import Owner
 from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.engine.advise import advise
 from cds_service.workbench.cases import noon, scenario_case, service_for
@@ -36,7 +37,10 @@ def resources(sid: str) -> list[dict]:
 def cards(sid: str, data: dict) -> set[tuple[str, str]]:
     library = shipped_library()
     case = replace(_case(sid), data=data)
-    advice = advise(library, service_for(library, case.hook), case.context, case.data, noon(TODAY))
+    # as sent by an EHR whose call names reencode.BASE as its fhirServer: only then can an absolute
+    # reference be shown to be this server's patient
+    owner = Owner(case.context["patientId"], data, reencode.BASE)
+    advice = advise(library, service_for(library, case.hook), case.context, case.data, noon(TODAY), owner=owner)
     return {(c["source"]["topic"]["code"], c["indicator"]) for c in advice.cards}
 
 

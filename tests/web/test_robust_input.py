@@ -116,7 +116,7 @@ def test_graded_value_beyond_float_range_is_not_a_500(client):
     {"reasonCode": [{}], "note": [{"text": None}], "extension": []},
     {"note": [{"text": ""}, {"text": "keep me"}], "occurrenceDateTime": "2026-13-45"},
     {"quantityQuantity": {"value": 123456789.5}, "priority": "routine", "unknownElement": 1},  # 1e400 on the wire
-    {"code": {"coding": [MRI], "text": 5}, "subject": 5, "status": None},
+    {"code": {"coding": [MRI], "text": 5}, "status": None},  # a subject of 5 is no draft of this patient's: 400
 ])
 def test_draft_with_empty_or_invalid_elements_still_gets_its_ces_stat_update(client, broken):
     draft = {"resourceType": "ServiceRequest", "id": "mri-1", "status": "draft", "intent": "order",
@@ -173,7 +173,7 @@ def test_draft_id_outside_the_fhir_id_pattern_is_400_naming_it(client, bad_id):
 def test_draft_of_another_patient_is_400(client):
     draft = {"resourceType": "ServiceRequest", "id": "mri-1", "code": {"coding": [MRI]},
              "subject": {"reference": "https://ehr.example.org/fhir/Patient/someone-else"}}
-    assert "subject is not the context patient" in outcome(
+    assert "resource is not the context patient's" in outcome(
         client.post("/cds-services/nerve-cds-order-select", json=order_select(draft)), 400)
 
 
@@ -212,7 +212,7 @@ def test_prefetch_resource_id_or_reference_with_a_trailing_newline_is_set_aside(
     assert r.status_code == 200, r.data[:300]
     assert not [c for c in r.get_json()["cards"] if c["source"]["topic"]["code"].startswith("cauda-equina")]
     (line,) = [rec for rec in caplog.records if rec.name == "nerve_cds.request"]
-    assert line.fields["setAside"] == {"id is not a FHIR id": 1, "subject names another patient": 1}
+    assert line.fields["setAside"] == {"id is not a FHIR id": 1, "subject is not a valid reference": 1}
     assert line.fields["prefetch"]["medicationRequests"] == "sent"  # "Medication/m-1\n" is no reference to read
     only = patient_view({"conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": newline_id}]}})
     assert "conditions" in outcome(client.post("/cds-services/nerve-cds-patient-view", json=only), 412)
