@@ -193,6 +193,9 @@ REQUIRED = {
     # CLINICAL §6: population scope, pregnancy, protected orders, the response as a whole
     "§6.6 child", "§6.6 child order", "§6.7 pregnancy NSAID", "§6.7 pregnancy MRI", "§6.14 old pregnancy code",
     "§6.14 urgent order", "§6.12 critical with routine",
+    # CLINICAL §6.9, §6.14: orders in context
+    "§6.9(a) wrong region", "§6.9(b) repeat", "§6.9(c) radiographs", "§6.9(d) MR safety", "§6.9(d) MR safety device",
+    "§6.14 NCS for entrapment", "§6.14 silencing",
 }
 
 
