@@ -3,7 +3,9 @@
 A create-suggestion for imaging of a modality and region (a study kind with a window in
 cards/context.yaml `repeats`) is dropped when a study of that kind was done within its window
 (a whole-spine MRI is one study per region, so it covers each); the card then says what was done
-and when. A finding of the override list documented after the study (a new red flag, a new or
+and when. An update of a drafted repeat (on order hooks, e.g. "make it stat") is left in place,
+since removing what a red-flag card asks of an order is not this module's call, but the card says
+"<study> done on <date>" all the same. A finding of the override list documented after the study (a new red flag, a new or
 worse deficit) keeps the suggestion: something changed since. Open orders are the rules' business
 (`open_within`), and a study without a date cannot be shown to be recent.
 """
@@ -29,11 +31,11 @@ def drop_repeats(cards: list[dict[str, Any]], ctx: Context, policy: RepeatPolicy
             kept = []
             for action in suggestion["actions"]:
                 done = _answered_by(action, recent, terminology)
-                if done is None:
+                if done is not None:
+                    title = terminology.valuesets[done.kind].title
+                    notes.append(policy.remark.format(study=title, date=done.when.isoformat() if done.when else ""))
+                if done is None or action["type"] == "update":  # a draft's own update stays, with the line
                     kept.append(action)
-                    continue
-                title = terminology.valuesets[done.kind].title
-                notes.append(policy.remark.format(study=title, date=done.when.isoformat() if done.when else ""))
             suggestion["actions"] = kept
         if notes:
             card["suggestions"] = [s for s in card["suggestions"] if s["actions"]]
@@ -69,7 +71,7 @@ def _new_since(ctx: Context, policy: RepeatPolicy, study: Study) -> bool:
 
 
 def _answered_by(action: dict[str, Any], recent: dict[str, Study], terminology: Terminology) -> Study | None:
-    if action["type"] != "create":
+    if action["type"] not in ("create", "update"):
         return None
     kinds = sorted(terminology.concepts_in(action["resource"]["code"]["coding"]) & recent.keys())
     return recent[kinds[0]] if kinds else None

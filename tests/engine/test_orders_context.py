@@ -148,3 +148,22 @@ def test_the_request_log_counts_what_shadow_rules_would_have_shown(tmp_path, cap
     (line,) = [rec for rec in caplog.records if rec.name == "nerve_cds.request"]
     assert line.fields["shadow"] == ["cauda-equina-emergency"]
     assert line.fields["cards"] == ["cauda-equina-emergency"], "the real card, once"
+
+
+def test_on_an_order_hook_a_drafted_repeat_gets_the_done_on_line():
+    def drafted_lumbar_mri(scenario):
+        scenario.request["hook"] = "order-select"
+        draft = {"resourceType": "ServiceRequest", "id": "r25-draft1", "status": "draft", "intent": "order", "priority": "routine",
+                 "subject": {"reference": f"Patient/{scenario.patient_id}"},
+                 "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]}}
+        scenario.request["context"]["draftOrders"] = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}
+        scenario.request["context"]["selections"] = ["ServiceRequest/r25-draft1"]
+
+    scenario = load_scenario(SETTINGS.fixtures_dir, "r25-whole-spine-mri-6-days-ago-ces", TODAY)
+    drafted_lumbar_mri(scenario)
+    case = scenario_case(scenario)
+    library = shipped_library()
+    cards = advise(library, service_for(library, case.hook), case.context, case.data, noon(TODAY)).cards
+    assert not created(cards) & MRI_CODES
+    done = date.fromordinal(TODAY.toordinal() - 6).isoformat()
+    assert any(f"MRI lumbar spine done on {done}" in c["detail"] for c in cards), [c["detail"] for c in cards]
