@@ -45,7 +45,8 @@ def matrix_lines(cases: Sequence[str], topics: Sequence[str], before: Mapping[st
     cells = {case: [_cell(before[case].get(t, ""), after[case].get(t, "")) for t in topics] for case in cases}
     widths = [max([len(heads[t])] + [len(cells[c][i]) for c in cases]) for i, t in enumerate(topics)]
     first = max([len("case")] + [len(c) for c in cases])
-    legend = textwrap.wrap("columns: " + ", ".join(f"{heads[t]} = {t}" for t in topics), 78, subsequent_indent="  ")
+    legend = textwrap.wrap("columns: " + ", ".join(f"{heads[t]} = {t}" for t in topics), 78, subsequent_indent="  ",
+                           break_on_hyphens=False)  # a topic code never splits across lines
     lines = [*legend, "cells: crit / warn / info; a change reads before>after, · for no card", "",
              " ".join(["case".ljust(first)] + [heads[t].ljust(w) for t, w in zip(topics, widths)]).rstrip()]
     for case in cases:
