@@ -21,7 +21,8 @@ from .predicates import Context
 
 
 def drop_repeats(cards: list[dict[str, Any]], ctx: Context, policy: RepeatPolicy, terminology: Terminology) -> None:
-    """Remove, in place, every imaging create-action a recent study of its kind already answers."""
+    """Remove, in place, every imaging create-action a recent study of its kind already answers, and
+    say so on its card (as on a card updating a draft of that kind)."""
     recent = _recent(ctx, policy)
     if not recent:
         return
