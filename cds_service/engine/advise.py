@@ -1,4 +1,4 @@
-"""From the gathered FHIR data to cards: record -> findings -> context -> rules -> guard -> cards -> response.
+"""From the gathered FHIR data to cards: record -> findings -> context -> rules -> guard -> cards -> repeats -> response.
 
 Everything that can be prepared ahead (value-set index, parsed rules, templates) was prepared
 when the library loaded; per request this is one linear pass over the record plus the rules.
@@ -21,7 +21,8 @@ from .pama import rating_actions
 from .predicates import Context
 from .pregnancy import read_pregnancy
 from .render import CardId, plain_card_id, render
-from .rules import evaluate_rules
+from .repeats import drop_repeats
+from .rules import Fired, evaluate_rules
 from .trace import RuleTrace
 from .uncovered import UncoveredCode, uncovered_codes
 from .unreadable import counts
@@ -45,6 +46,10 @@ class Advice:
     findings: Findings | None = None
     trace: tuple[RuleTrace, ...] = ()
     withheld: tuple[str, ...] = ()  # rules that fired whose routine card a critical card kept out
+    # §6.14: topics that shadow-status rules would have shown (never in `cards`); the log counts
+    # them, explain mode shows the would-be cards (`shadow_cards`, rendered only then)
+    shadow: tuple[str, ...] = ()
+    shadow_cards: tuple[dict[str, Any], ...] = ()
 
 
 def advise(
@@ -83,15 +88,21 @@ def advise(
     pregnancy = read_pregnancy(record, findings, library.context.pregnancy, library.terminology, library.settings)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing, pregnancy=pregnancy)
     trace: list[RuleTrace] | None = [] if explain else None
-    fired = evaluate_rules(library.rules, service.hook, ctx, trace)
+    in_shadow: list[Fired] = []
+    fired = evaluate_rules(library.rules, service.hook, ctx, trace, in_shadow)
     actions = rating_actions(drafts, fired, library.pama_kinds, patient_id) if pama else []
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
     shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
     rendered = render(shown, findings, library.presentation, context, draft_reasons, missing_data, card_id)
+    drop_repeats(rendered, ctx, library.context.repeats, library.terminology)
     cards = arrange(shown, rendered, library.context.orders, library.terminology)
     withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
+    would = [f for f in in_shadow if not f.rule.silent]
+    shadow_cards = render(guard(would, ctx, library.context, library.presentation, library.terminology), findings,
+                          library.presentation, context, draft_reasons, missing_data, card_id) if explain else []
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   unreadable=counts(findings.unreadable), uncovered=uncovered_codes(record, library.terminology),
                   set_aside=(*set_aside, *record.set_aside),
-                  findings=findings if explain else None, trace=tuple(trace or ()), withheld=withheld)
+                  findings=findings if explain else None, trace=tuple(trace or ()), withheld=withheld,
+                  shadow=tuple(f.rule.topic for f in would), shadow_cards=tuple(shadow_cards))

@@ -16,7 +16,7 @@ from .advise import Advice
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .medications import MedicationUse
-from .trace import WITHHELD, NodeTrace, RuleTrace
+from .trace import SHADOW, WITHHELD, NodeTrace, RuleTrace
 from .unreadable import REASONS, Unreadable
 
 _LOGIC = ("all", "any", "not")
@@ -28,6 +28,7 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
     if findings is None:
         raise ValueError("explanation() needs the Advice of advise(..., explain=True)")
     cards = {c["source"]["topic"]["code"]: c for c in advice.cards}
+    would = {c["source"]["topic"]["code"]: c for c in advice.shadow_cards}
     rules = []
     for rt in advice.trace:
         outcome = WITHHELD if rt.rule_id in advice.withheld else rt.outcome
@@ -44,6 +45,8 @@ def explanation(advice: Advice, library: Library) -> dict[str, Any]:
             entry["siteText"] = list(library.site.texts[rt.rule_id])  # the site's wording, not cards/
         if rt.topic in cards and rt.outcome == "fired" and not rt.silent:
             entry["card"] = cards[rt.topic]["uuid"]
+        if rt.outcome == SHADOW and rt.topic in would:  # never returned: what it would have shown
+            entry["wouldBeCard"] = {k: would[rt.topic][k] for k in ("indicator", "summary", "detail")}
         if rt.when is not None:
             entry["when"] = _node(rt.when, findings, library)
         entry.update(_chosen(rt, findings, library))

@@ -3,7 +3,8 @@
 A rule whose patient is outside its population (engine/scope.py) or whose topic an earlier rule
 suppressed does not run (CES-1 silences conservative care,
 routine imaging and EDX; MND-1 the benign-twitch card), and a later rule can ask which topics
-already fired.
+already fired. A rule whose status is shadow (§6.14) is evaluated like the others, but what it
+would fire goes to the `shadow` list only: it neither shows a card nor silences another topic.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Sequence
 from ..library.rules import CardText, Rule
 from .predicates import Context, Fact, evaluate
 from .scope import in_scope
-from .trace import FIRED, NOT_FIRED, OUT_OF_SCOPE, SUPPRESSED, NodeTrace, RuleTrace
+from .trace import FIRED, NOT_FIRED, OUT_OF_SCOPE, SHADOW, SUPPRESSED, NodeTrace, RuleTrace
 
 
 @dataclass(frozen=True)
@@ -24,8 +25,10 @@ class Fired:
     facts: tuple[Fact, ...]
 
 
-def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[RuleTrace] | None = None) -> list[Fired]:
-    """The rules of `hook` that fire; with a `trace` list, every rule of the hook's outcome too."""
+def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[RuleTrace] | None = None,
+                   shadow: list[Fired] | None = None) -> list[Fired]:
+    """The rules of `hook` that fire; with a `trace` list, every rule of the hook's outcome too;
+    with a `shadow` list, what the shadow-status rules would have fired."""
     fired: list[Fired] = []
     suppressed: dict[str, str] = {}  # topic -> the rule that silenced it
     for rule in rules:  # already sorted by priority
@@ -61,13 +64,19 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[R
                 text, facts = variant.text, [*facts, *more]
                 break
         text = _offered(text, ctx)
-        fired.append(Fired(rule, indicator, text, tuple(_unique(facts))))
+        would = Fired(rule, indicator, text, tuple(_unique(facts)))
         if trace is not None and nodes and tried is not None and chosen is not None:
             trace.append(RuleTrace(
-                rule.id, rule.topic, FIRED, rule.silent, when=nodes[0], indicator=indicator,
+                rule.id, rule.topic, SHADOW if rule.status == "shadow" else FIRED, rule.silent,
+                when=nodes[0], indicator=indicator,
                 escalations=tuple(zip((w for w, _ in rule.escalate), tried)),
                 variants=tuple(zip((v.when for v in rule.variants), chosen)),
             ))
+        if rule.status == "shadow":
+            if shadow is not None:
+                shadow.append(would)
+            continue
+        fired.append(would)
         if not rule.silent:
             ctx.fired.add(rule.topic)
             for topic in rule.suppresses:

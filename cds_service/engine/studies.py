@@ -4,6 +4,11 @@ A study is any ServiceRequest, Procedure, ImagingStudy or DiagnosticReport, or C
 (Synthea and many EHRs record physiotherapy as a plan activity, not a procedure), coded in one of
 the order value sets listed under `studies` in cards/findings.yaml; state says whether it happened
 ("done") or is still pending ("open"). What counts as done or open is FHIR R4 status semantics.
+
+Two things that change the study, not the indication (CLINICAL §6.9(d)), are read the same way:
+an implant (Device.type) and an allergy (AllergyIntolerance.code), "done" while in place or in
+force. An implant or allergy whose status is missing or unknown counts: for MR safety the safe
+reading is that it is there.
 """
 from __future__ import annotations
 
@@ -95,7 +100,33 @@ def read_studies(record: PatientRecord, defs: FindingDefs, terminology: Terminol
                                               for c in fhirjson.items(resource.get("conclusionCode"))))
             for kind in sorted(kinds):
                 studies.append(Study(kind, state, when.day if when else None, reference, conclusions))
-    return tuple(studies) + _plan_activities(record, defs, terminology)
+    return tuple(studies) + _plan_activities(record, defs, terminology) + _in_place(record, defs, terminology)
+
+
+_DEVICE_GONE = frozenset({"inactive", "entered-in-error"})
+_ALLERGY_GONE = frozenset({"inactive", "resolved", "refuted", "entered-in-error"})
+
+
+def _status_codes(resource: dict, *elements: str) -> set[str]:
+    return {fhirjson.text(c.get("code")) or "" for e in elements for c in fhirjson.codings(resource.get(e))}
+
+
+def _in_place(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> tuple[Study, ...]:
+    """Implants (Device.type) and allergies (AllergyIntolerance.code) of a study kind, unless
+    recorded as gone (inactive, resolved, refuted, entered in error)."""
+    found = []
+    for device in record.of_type("Device"):
+        if fhirjson.text(device.get("status")) in _DEVICE_GONE:
+            continue
+        for kind in sorted(terminology.concepts_in(fhirjson.codings(device.get("type"))) & defs.study_kinds):
+            found.append(Study(kind, "done", None, f"Device/{device.get('id')}"))
+    for allergy in record.of_type("AllergyIntolerance"):
+        if _status_codes(allergy, "clinicalStatus", "verificationStatus") & _ALLERGY_GONE:
+            continue
+        when = dates.parse(allergy.get("recordedDate")) or dates.parse(allergy.get("onsetDateTime"))
+        for kind in sorted(terminology.concepts_in(fhirjson.codings(allergy.get("code"))) & defs.study_kinds):
+            found.append(Study(kind, "done", when.day if when else None, f"AllergyIntolerance/{allergy.get('id')}"))
+    return tuple(found)
 
 
 def _plan_activities(record: PatientRecord, defs: FindingDefs, terminology: Terminology) -> tuple[Study, ...]:

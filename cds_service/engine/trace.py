@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 FIRED, NOT_FIRED, SUPPRESSED, OUT_OF_SCOPE = "fired", "not fired", "suppressed", "out of scope"
+SHADOW = "shadow"  # fired, but the rule's status is shadow: its card is reported, never returned (§6.14)
 WITHHELD = "withheld"  # fired, but a routine card is not shown beside a critical one (engine/arrange.py)
 
 
@@ -26,7 +27,7 @@ class NodeTrace:
 class RuleTrace:
     rule_id: str
     topic: str
-    outcome: str  # FIRED, NOT_FIRED, SUPPRESSED or OUT_OF_SCOPE (the patient is outside the rule's population)
+    outcome: str  # FIRED, SHADOW, NOT_FIRED, SUPPRESSED or OUT_OF_SCOPE (the patient is outside the rule's population)
     silent: bool = False
     suppressed_by: str | None = None  # the rule whose card suppressed this topic
     when: NodeTrace | None = None

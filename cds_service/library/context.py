@@ -1,5 +1,5 @@
 """cards/context.yaml: how the patient's pregnancy is read, and the policies every response keeps
-(protected orders, one imaging order per study). Read once at load; every name it uses must resolve.
+(protected orders, one imaging order per study, no repeat of a recent study). Read once at load; every name it uses must resolve.
 """
 from __future__ import annotations
 
@@ -42,16 +42,24 @@ class OrderPolicy:
 
 
 @dataclass(frozen=True)
+class RepeatPolicy:
+    windows: Mapping[str, str]  # study kind -> the threshold in cards/settings.yaml that is its window
+    override: frozenset[str]  # findings that, documented after the study, allow it again
+    remark: str  # names {study} and {date}
+
+
+@dataclass(frozen=True)
 class ContextDefs:
     pregnancy: PregnancyDefs
     orders: OrderPolicy
+    repeats: RepeatPolicy
 
 
 def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozenset[str], settings: frozenset[str],
                  orders: frozenset[str], study_kinds: frozenset[str]) -> ContextDefs:
     data = read_yaml(Path(cards_dir) / "context.yaml", WHERE)
     check_schema(data, read_schema(cards_dir, "context"), WHERE)
-    preg, policy = data["pregnancy"], data["orders"]
+    preg, policy, repeats = data["pregnancy"], data["orders"], data["repeats"]
 
     def pool(values: Any, known: frozenset[str], place: str, word: str) -> frozenset[str]:
         for value in [values] if isinstance(values, str) else values:
@@ -75,6 +83,15 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
     named = {name for _, name, _, _ in string.Formatter().parse(policy["merged_remark"]) if name is not None}
     if named != {"study", "card"}:
         raise LibraryError(f"{WHERE}: orders.merged_remark: must name {{study}} and {{card}}, and nothing else")
+    windows: dict[str, str] = {}
+    for setting, kinds in repeats["windows"].items():
+        pool(setting, settings, f"repeats.windows.{setting}", "setting")
+        pool(kinds, study_kinds, f"repeats.windows.{setting}", "order kind")
+        windows.update(dict.fromkeys(kinds, setting))
+    pool(repeats["override"], findings, "repeats.override", "finding")
+    named = {name for _, name, _, _ in string.Formatter().parse(repeats["remark"]) if name is not None}
+    if named != {"study", "date"}:
+        raise LibraryError(f"{WHERE}: repeats.remark: must name {{study}} and {{date}}, and nothing else")
     return ContextDefs(
         pregnancy=PregnancyDefs(
             finding=preg["finding"],
@@ -99,4 +116,5 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
             protected_remark=" ".join(policy["protected_remark"].split()),
             merged_remark=policy["merged_remark"],
         ),
+        repeats=RepeatPolicy(windows=windows, override=frozenset(repeats["override"]), remark=repeats["remark"]),
     )

@@ -52,6 +52,9 @@ class Rule:
     min_age: str | None = None
     in_pregnancy: bool = True
     routine: bool = False  # routine advice: never shown beside a critical card (§6.12)
+    # §6.14: "shadow" rules are evaluated but never shown; their would-be card is only reported
+    # (explain mode, the request log), so a site can run a new route silently before go-live
+    status: str = "active"
 
 
 @dataclass(frozen=True)
@@ -164,6 +167,7 @@ def _rule(entry: Mapping[str, Any], place: str, where: str, names: Names) -> Rul
         min_age=population.get("min_age"),
         in_pregnancy=population.get("pregnancy", True),
         routine=entry.get("routine", False),
+        status=entry.get("status", "active"),
     )
 
 

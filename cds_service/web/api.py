@@ -160,6 +160,7 @@ def _call_service(service_id: str) -> Any:
     g.log_fields["dataQualityNotes"] = advice.data_quality + len(advice.set_aside)
     g.log_fields["unreadable"] = advice.unreadable  # per reason; never what was there
     g.log_fields["setAside"] = counts(advice.set_aside)
+    g.log_fields["shadow"] = list(advice.shadow)  # §6.14: topics shadow-status rules would have shown
     g.log_fields["adviseMs"] = round((time.perf_counter() - started) * 1000, 2)
     storage = current_app.extensions.get("nerve_cds.storage")
     if storage is not None and advice.uncovered:

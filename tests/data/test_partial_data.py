@@ -114,7 +114,7 @@ def medication_on_server(fhir_base_url):
 def test_referenced_medication_not_sent_is_fetched_in_one_round_trip(tmp_path, medication_on_server):
     prefetch = {**core(condition("rad", "M54.16", 60)), **{k: None for k in (
         "measurements", "serviceRequests", "procedures", "carePlans", "imagingStudies", "diagnosticReports",
-        "medicationStatements")}}
+        "medicationStatements", "devices", "allergies")}}
     prefetch["medicationRequests"] = searchset(naproxen_order())  # EHR ignored _include
     with RecordingProxy(medication_on_server) as proxy:
         app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",

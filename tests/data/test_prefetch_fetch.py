@@ -80,7 +80,8 @@ def test_absent_keys_are_fetched_in_one_batch_round_trip(tmp_path, patient, fhir
 def test_full_prefetch_makes_no_fhir_call(tmp_path, patient, fhir_base_url):
     prefetch = {"patient": {"resourceType": "Patient", "id": PID}, "conditions": None, "observations": None,
                 "measurements": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
-                "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None}
+                "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None,
+                "devices": None, "allergies": None}
     with RecordingProxy(fhir_base_url) as proxy:
         app = make_app(tmp_path, allow=[proxy.base_url])
         r = app.test_client().post(SERVICE, json=request(proxy.base_url, prefetch))
@@ -109,7 +110,8 @@ def test_sent_searchset_with_next_link_is_followed(tmp_path, patient, fhir_base_
         conditions = requests.get(f"{fhir_base_url}/Condition?patient={PID}", timeout=10).json()
         prefetch = {"observations": first, "conditions": conditions, "patient": {"resourceType": "Patient", "id": PID},
                     "measurements": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
-                    "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None}
+                    "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None,
+                    "devices": None, "allergies": None}
         app = make_app(tmp_path, allow=[proxy.base_url])
         r = app.test_client().post(SERVICE, json=request(proxy.base_url, prefetch))
     assert r.status_code == 200

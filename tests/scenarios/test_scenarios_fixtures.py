@@ -196,6 +196,9 @@ REQUIRED = {
     # CLINICAL §6: known mimics and explaining diagnoses
     "RF-1 rigid spine", "RF-1 rigid spine order", "VAS-1 aneurysm", "§6.8 polyneuropathy", "§6.14 claudication",
     "NCR-1 post-herpetic", "MYE-1 explained by stroke", "MYE-1 bilateral beside a stroke",
+    # CLINICAL §6.9, §6.14: orders in context
+    "§6.9(a) wrong region", "§6.9(b) repeat", "§6.9(c) radiographs", "§6.9(d) MR safety", "§6.9(d) MR safety device",
+    "§6.14 NCS for entrapment", "§6.14 silencing",
 }
 
 
