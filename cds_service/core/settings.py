@@ -86,10 +86,10 @@ class Settings(BaseModel):
     # Plain http to allowlisted FHIR servers (a private network such as the compose stack only).
     fhir_allow_http: bool = False
     cors_origins: tuple[str, ...] = ()
-    max_body_bytes: PositiveInt = 2_000_000
+    max_body_bytes: PositiveInt = 16_000_000  # an unfiltered 20,000-Observation prefetch is ~13 MB (bench/large_record.py)
     fhir_connect_timeout: PositiveFloat = 3.0
     fhir_read_timeout: PositiveFloat = 8.0
-    fhir_max_pages: PositiveInt = 20
+    fhir_max_pages: PositiveInt = 50  # per key; past it the key is read in part (data/prefetch.py)
     fhir_max_response_bytes: PositiveInt = 20_000_000
     # One budget for all FHIR work of a hook call (every batch, read and page), in seconds.
     fhir_deadline: PositiveFloat = 5.0

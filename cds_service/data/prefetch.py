@@ -3,7 +3,8 @@
 A key the client left out, or answered with an OperationOutcome, is fetched; a key set to null
 means the client looked and found nothing, so it is not fetched again. A required key that cannot
 be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
-to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap. A value
+to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap, and a key
+cut off there is "partial": the rules run on what was read and the cards say what was left out. A value
 of the wrong shape, sent or fetched (data/bundles.py), counts as not had; a resource that is not the
 context patient's is set aside (data/ownership.py).
 """
@@ -187,15 +188,16 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
 
 
 def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: Gathered, failures: dict[str, str]) -> None:
-    """Merge every page of a searchset into one Bundle (`first`, already stored under `key`);
-    more pages than the cap is a failure."""
+    """Merge every page of a searchset into one Bundle (`first`, already stored under `key`).
+    Past the page cap the key keeps the pages read and is "partial": half a record read is still
+    checked for red flags, and the cards say the rest was not (a 412 would give no advice at all)."""
     entries = fhirjson.items(first.get("entry"))
     link = _next_link(first)
     pages = 1
     while link:
         if pages >= client.settings.fhir_max_pages:
-            failures[key] = f"more than {client.settings.fhir_max_pages} pages of results"
-            return
+            result.sources[key] = "partial"
+            break
         try:
             page = client.get(link)
         except FetchError as exc:

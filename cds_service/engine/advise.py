@@ -71,7 +71,7 @@ def advise(
     fired = evaluate_rules(library.rules, service.hook, ctx, trace)
     actions = rating_actions(drafts, fired, library.pama_kinds, str(context.get("patientId", ""))) if pama else []
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
-    missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
+    missing_data = "; ".join(dict.fromkeys(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes))
     shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
     rendered = render(shown, findings, library.presentation, context, draft_reasons, missing_data, card_id)
     cards = arrange(shown, rendered, library.context.orders, library.terminology)

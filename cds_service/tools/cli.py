@@ -17,6 +17,7 @@ from ..core.settings import Settings, not_a_card_library
 from .analyst import cards_diff, explain, feedback, workbench
 from .fixtures import fixtures
 from .invoke import invoke
+from .prefetch_templates import cards_prefetch
 
 
 class _Commands(click.Group):
@@ -238,3 +239,4 @@ def cards_index(cards_dir: Path | None, write: bool) -> None:
 
 
 cards.add_command(cards_diff)
+cards.add_command(cards_prefetch)

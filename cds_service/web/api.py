@@ -85,12 +85,19 @@ def _json_body() -> bytes:
         raise UnsupportedMediaType("Content-Type must be application/json")
     length = request.content_length
     if length is not None and length > settings.max_body_bytes:
-        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
+        raise PayloadTooLarge(too_large(settings.max_body_bytes))
     body = request.get_data(cache=False)
     g.body_read = True
     if len(body) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
+        raise PayloadTooLarge(too_large(settings.max_body_bytes))
     return body
+
+
+def too_large(limit: int) -> str:
+    """What a client whose prefetch is too large can do: a cut JSON body cannot be read in part."""
+    return (f"request body over {limit} bytes, so no advice: send the prefetch the discovery templates ask for "
+            "(Observations filtered by code), or leave the largest prefetch keys out and send fhirServer with "
+            "fhirAuthorization so the service fetches them itself; the operator can raise NERVE_CDS_MAX_BODY_BYTES")
 
 
 @bp.get("/cds-services")

@@ -85,8 +85,9 @@ BROKEN_BATCH = st.one_of(
 
 
 def _prefix(template: str) -> str:
-    """The path a template's GET starts with: `Patient/` or `Condition?`."""
-    return template.split("?", 1)[0].split("/", 1)[0] + ("?" if "?" in template else "/")
+    """The path of a template's GET: two keys may search the same type (observations and
+    measurements), so each answers its own search."""
+    return template.replace("{{context.patientId}}", PID)
 
 
 def draw_case(data: st.DataObject, answers: dict[str, dict]) -> tuple[tuple[int, bytes], dict[str, bytes], set[str]]:
