@@ -21,7 +21,7 @@ from ..core.settings import Settings
 from ..hooks.requests import user_tokens
 from . import medrefs
 from .bundles import problem
-from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
+from .fhir import FetchError, FhirClient, OutOfTime, ServerNotAllowed, check_server
 from .ownership import Owner, SetAside, screen
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
@@ -189,8 +189,10 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
 
 def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: Gathered, failures: dict[str, str]) -> None:
     """Merge every page of a searchset into one Bundle (`first`, already stored under `key`).
-    Past the page cap the key keeps the pages read and is "partial": half a record read is still
-    checked for red flags, and the cards say the rest was not (a 412 would give no advice at all)."""
+    Past the page cap, or when the call's time for FHIR work runs out, the key keeps the pages read
+    and is "partial": half a record read is still checked for red flags, and the cards say the rest
+    was not (a 412 would give no advice at all). A page that fails otherwise (refused, off-server,
+    malformed) fails the key: the server is not answering as FHIR says."""
     entries = fhirjson.items(first.get("entry"))
     link = _next_link(first)
     pages = 1
@@ -200,6 +202,9 @@ def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: G
             break
         try:
             page = client.get(link)
+        except OutOfTime:
+            result.sources[key] = "partial"
+            break
         except FetchError as exc:
             failures[key] = str(exc)
             return
