@@ -15,8 +15,8 @@ search, so a new value set cannot leave a finding unreachable.
 - ICD-10-CM codes are diagnoses, recorded as Conditions: Observations are not searched for them.
   Conditions are searched by patient alone (US Core servers must support it, and a code list of
   thousands of ICD-10-CM codes fits in no URL), so every Condition code is reachable.
-- `measurements` (vital signs and labs judged from their values) are sorted newest first, so a
-  capped search keeps the recent readings the rules judge.
+- `measurements` (the vital signs and labs the measured findings judge by value) are sorted newest
+  first, so a capped search keeps the recent readings the rules judge.
 """
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def _add(codes: dict[Coding, list[str]], library: Library, valuesets: Iterable[s
 
 
 def wanted(library: Library) -> tuple[Wanted, Wanted]:
-    """The Observation codes of the findings (and the pregnancy context), and of the measured
-    findings and labs."""
+    """The Observation codes of the findings, the pregnancy context and the labs (a required key,
+    as when Observations were searched unfiltered), and of the measured findings (newest first)."""
     f, pregnancy = library.findings, library.context.pregnancy
     findings: dict[Coding, list[str]] = {}
     for name, fdef in sorted(f.findings.items()):
@@ -68,11 +68,11 @@ def wanted(library: Library) -> tuple[Wanted, Wanted]:
     _add(findings, library, f.symptom_observation, "the symptom Observation")
     _add(findings, library, pregnancy.status_observation | pregnancy.due_date_observation
          | pregnancy.gestational_age_observation, "the pregnancy context")
+    for name, lab in sorted(f.labs.items()):
+        _add(findings, library, lab.codes, f"lab {name}")
     measured: dict[Coding, list[str]] = {}
     for name, mdef in sorted(f.measures.items()):
         _add(measured, library, mdef.codes, f"measurement {name}")
-    for name, lab in sorted(f.labs.items()):
-        _add(measured, library, lab.codes, f"lab {name}")
     return (Wanted("observations", {c: tuple(r) for c, r in findings.items()}),
             Wanted("measurements", {c: tuple(r) for c, r in measured.items()}, newest_first=True))
 
