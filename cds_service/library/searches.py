@@ -9,8 +9,9 @@ measured findings read. They are written into cards/services.yaml by `nerve-cds 
 search, so a new value set cannot leave a finding unreachable.
 
 - Codes go without their system (`code=236648008`): a token without a system matches the code in
-  any system, so the searches stay short and can only bring more than the rules read, never less
-  (the engine reads every coding with its system). Each search stays under MAX_QUERY characters;
+  any system, so the searches stay short, also find a code sent under a system alias (an HL7 OID,
+  cards/code-systems.yaml) and can only bring more than the rules read, never less (the engine
+  reads every coding with its system). Each search stays under MAX_QUERY characters;
   a longer list is split over numbered keys (`observations2` ...).
 - ICD-10-CM codes are diagnoses, recorded as Conditions: Observations are not searched for them.
   Conditions are searched by patient alone (US Core servers must support it, and a code list of
@@ -27,6 +28,7 @@ from urllib.parse import parse_qsl, quote
 
 from .codesystems import Coding
 from .loader import Library
+from .terminology import ICD10CM
 
 PATIENT = "{{context.patientId}}"
 # A search's length, template included: common HTTP servers accept request lines of 8 KB (nginx
@@ -36,7 +38,7 @@ PATIENT = "{{context.patientId}}"
 # refuse the GET form, so `nerve-cds cards prefetch --max-length` can split for such a server.
 MAX_QUERY = 4096
 COUNT = 1000  # servers answer with at most their own maximum page size
-CONDITION_ONLY_SYSTEMS = frozenset({"http://hl7.org/fhir/sid/icd-10-cm"})
+CONDITION_ONLY_SYSTEMS = frozenset({ICD10CM})
 # the keys this module writes: a base key, or one of its numbered continuations
 OWNED = re.compile(r"^(conditions|observations\d*|measurements\d*)$")
 
