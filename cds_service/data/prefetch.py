@@ -4,7 +4,8 @@ A key the client left out, or answered with an OperationOutcome, is fetched; a k
 means the client looked and found nothing, so it is not fetched again. A required key that cannot
 be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
 to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap, and a key
-cut off there is "partial": the rules run on what was read and the cards say what was left out. A value
+cut off there (or by the deadline, or sent as a first page without its next link) is "partial": the
+rules run on what was read and the cards say what was left out. A value
 of the wrong shape, sent or fetched (data/bundles.py), counts as not had; a resource that is not the
 context patient's is set aside (data/ownership.py).
 """
@@ -66,6 +67,17 @@ def _next_link(bundle: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _cut_short(value: Any) -> bool:
+    """A searchset whose `total` counts more matches than it holds, with no next page to read them
+    from: an EHR that sent (or a server that gave) only the first page."""
+    if not isinstance(value, dict) or value.get("resourceType") != "Bundle" or _next_link(value):
+        return False
+    total = value.get("total")
+    matches = [e for e in fhirjson.items(value.get("entry"))
+               if fhirjson.mapping(e.get("search")).get("mode") in (None, "match")]
+    return isinstance(total, int) and not isinstance(total, bool) and total > len(matches)
+
+
 def _is_outcome(value: Any) -> bool:
     return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
 
@@ -112,6 +124,9 @@ def gather(
             _fetch(client, templates, to_fetch, context, user_id, result, failures)
             for key in to_page:
                 _follow_pages(client, key, sent[key], result, failures)
+        for key, value in result.data.items():
+            if result.sources.get(key) in ("sent", "fetched") and _cut_short(value):
+                result.sources[key] = "partial"
         for key, reason in failures.items():
             result.data.pop(key, None)
             result.sources[key] = "failed"

@@ -134,3 +134,17 @@ def test_a_page_past_the_deadline_keeps_the_pages_read_and_says_so(tmp_path, res
         r = app(tmp_path, fhir_allowlist=(slow.base_url,), fhir_deadline=1.0).post(SERVICE, json=call(slow.base_url, prefetch))
     card = ces_card(r)
     assert "Part of the record was not read" in card["detail"]
+
+
+def test_a_first_page_sent_without_its_next_link_is_read_in_part_and_says_so(tmp_path, resources):
+    """An EHR that sends only the first page: `total` says there is more, nothing says where."""
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
+    prefetch = whole_record_prefetch(resources)
+    prefetch["observations"] = {**searchset(observations[:100]), "total": len(observations)}
+    r = app(tmp_path).post(SERVICE, json=call(prefetch=prefetch))
+    card = ces_card(r)
+    assert "Part of the record was not read" in card["detail"]
+    complete = whole_record_prefetch(resources)
+    complete["observations"] = searchset(observations[:100])  # total 100: nothing left out
+    r = app(tmp_path).post(SERVICE, json=call(prefetch=complete))
+    assert "record-incomplete" not in {c["source"]["topic"]["code"] for c in r.get_json()["cards"]}
