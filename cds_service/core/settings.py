@@ -89,13 +89,13 @@ class Settings(BaseModel):
     # Plain http to allowlisted FHIR servers (a private network such as the compose stack only).
     fhir_allow_http: bool = False
     cors_origins: tuple[str, ...] = ()
-    max_body_bytes: PositiveInt = 2_000_000
+    max_body_bytes: PositiveInt = 16_000_000  # an unfiltered 20,000-Observation prefetch is ~13 MB (bench/large_record.py)
     # Feedback items in one request: more is a 413 before anything is stored (a worker stores a
     # request's items in one go, and must be back for hook calls well within its timeout).
     feedback_max_items: PositiveInt = 100
     fhir_connect_timeout: PositiveFloat = 3.0
     fhir_read_timeout: PositiveFloat = 8.0
-    fhir_max_pages: PositiveInt = 20
+    fhir_max_pages: PositiveInt = 50  # per key; past it the key is read in part (data/prefetch.py)
     fhir_max_response_bytes: PositiveInt = 20_000_000
     # All FHIR response bytes of one hook call (every batch, read and page): a server sending
     # page after page just under the response cap costs at most this much reading and parsing.

@@ -34,6 +34,10 @@ class FetchError(Exception):
     """One read or search failed; the message says why without quoting the response body."""
 
 
+class OutOfTime(FetchError):
+    """The call's time for FHIR work ran out: what was read before it still stands."""
+
+
 def check_server(url: str, allowlist: Sequence[str], dev: bool, allow_http: bool = False) -> HttpUrl:
     """The FHIR base URL as checked, or ServerNotAllowed: it must read the same to every parser
     (core.urls) and match an allowlist entry's scheme, host and port exactly, with its path at or
@@ -106,7 +110,7 @@ class FhirClient:
             return self.bytes_read <= self.settings.fhir_max_bytes_per_call
 
     def _late(self) -> FetchError:
-        return FetchError(f"FHIR server did not answer in time (the {self.budget:.3g} s left of the call's deadline for all FHIR work ran out)")
+        return OutOfTime(f"FHIR server did not answer in time (the {self.budget:.3g} s left of the call's deadline for all FHIR work ran out)")
 
     def url(self, relative_or_absolute: str) -> HttpUrl:
         """Absolute URL on this server; a link that points elsewhere (a `next` link to another
@@ -196,7 +200,7 @@ class FhirClient:
                 if self.deadline.expired:  # the timer shut the socket: whatever broke, time ran out
                     raise self._late() from None
                 if isinstance(exc, requests.Timeout):  # the time budget is spent: no retry
-                    raise FetchError("FHIR server did not answer in time") from None
+                    raise OutOfTime("FHIR server did not answer in time") from None
                 if not isinstance(exc, requests.ConnectionError):
                     raise FetchError("FHIR request failed") from None
                 if attempt == attempts - 1:
@@ -223,6 +227,8 @@ class FhirClient:
                 return Reply(response.status_code, None, "FHIR responses of this call over "
                              f"{self.settings.fhir_max_bytes_per_call} bytes in all (NERVE_CDS_FHIR_MAX_BYTES_PER_CALL)")
             chunks.append(chunk)
+        if self.deadline.expired:  # the timer shut the socket: the body read is cut, not whole
+            raise self._late()
         try:
             body = jsonin.loads(b"".join(chunks)) if chunks else None
         except jsonin.JsonError:

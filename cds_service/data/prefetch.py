@@ -5,7 +5,9 @@ OperationOutcome only, a non-2xx entry), or answered with a searchset whose `tot
 fewer entries than it matched (and no next page), is fetched; a key set to null
 means the client looked and found nothing, so it is not fetched again. A required key that cannot
 be had is a 412; an optional one is left out and named in `sources` as failed. All fetches of one call go
-to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap. A value
+to the FHIR server in one batch round trip; searchset `next` links are followed up to a cap, and a key
+cut off there (or by the deadline, or sent as a first page without its next link) is "partial": the
+rules run on what was read and the cards say what was left out. A value
 of the wrong shape, sent or fetched (data/bundles.py), counts as not had; a resource that is not the
 context patient's is set aside (data/ownership.py).
 """
@@ -22,7 +24,7 @@ from ..core.settings import Settings
 from ..hooks.requests import user_tokens
 from . import medrefs
 from .bundles import problem
-from .fhir import FetchError, FhirClient, ServerNotAllowed, check_server
+from .fhir import FetchError, FhirClient, OutOfTime, ServerNotAllowed, check_server
 from .ownership import Owner, SetAside, check_drafts, screen
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
@@ -163,7 +165,16 @@ def gather(
             _fetch(client, templates, to_fetch, context, user_id, result, failures)
             for key in to_page:
                 _follow_pages(client, key, sent[key], result, failures)
-        for key, reason in failures.items():
+        for key, value in result.data.items():
+            if result.sources.get(key) in ("sent", "fetched") and value is not None and _missing_entries(value):
+                result.sources[key] = "partial"
+        for key, reason in list(failures.items()):
+            if key in incomplete and _missing_entries(sent[key]) and not _failed_search(sent[key]):
+                # sent as a first page only and not to be had whole: what was sent is still read
+                # for red flags, and the cards say the rest was not (never "no advice")
+                result.data[key], result.sources[key] = sent[key], "partial"
+                del failures[key]
+                continue
             if key in incomplete:
                 failures[key] = f"{incomplete[key]}; {reason}"
             result.data.pop(key, None)
@@ -248,17 +259,23 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
 
 
 def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: Gathered, failures: dict[str, str]) -> None:
-    """Merge every page of a searchset into one Bundle (`first`, already stored under `key`);
-    more pages than the cap is a failure."""
+    """Merge every page of a searchset into one Bundle (`first`, already stored under `key`).
+    Past the page cap, or when the call's time for FHIR work runs out, the key keeps the pages read
+    and is "partial": half a record read is still checked for red flags, and the cards say the rest
+    was not (a 412 would give no advice at all). A page that fails otherwise (refused, off-server,
+    malformed) fails the key: the server is not answering as FHIR says."""
     entries = fhirjson.items(first.get("entry"))
     link = _next_link(first)
     pages = 1
     while link:
         if pages >= client.settings.fhir_max_pages:
-            failures[key] = f"more than {client.settings.fhir_max_pages} pages of results"
-            return
+            result.sources[key] = "partial"
+            break
         try:
             page = client.get(link)
+        except OutOfTime:
+            result.sources[key] = "partial"
+            break
         except FetchError as exc:
             failures[key] = str(exc)
             return
@@ -271,7 +288,6 @@ def _follow_pages(client: FhirClient, key: str, first: dict[str, Any], result: G
         pages += 1
     merged = {k: v for k, v in first.items() if k != "link"}
     merged["entry"] = entries
-    if short := _missing_entries(merged):  # the pages ended before the search's total
-        failures[key] = short
-        return
+    if _missing_entries(merged):  # the pages ended before the search's total: read what came
+        result.sources[key] = "partial"
     result.data[key] = merged

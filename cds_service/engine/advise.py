@@ -92,7 +92,7 @@ def advise(
     fired = evaluate_rules(library.rules, service.hook, ctx, trace, in_shadow)
     actions = rating_actions(drafts, fired, library.pama_kinds, patient_id) if pama else []
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
-    missing_data = "; ".join(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes)
+    missing_data = "; ".join(dict.fromkeys(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes))
     shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
     rendered = render(shown, findings, library.presentation, context, draft_reasons, missing_data, card_id)
     drop_repeats(rendered, ctx, library.context.repeats, library.terminology)

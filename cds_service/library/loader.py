@@ -60,7 +60,7 @@ class Library:
     path: Path
     context: ContextDefs
     pama_kinds: frozenset[str] = frozenset()
-    missing_notes: Mapping[str, str] = field(default_factory=dict)  # optional key -> what is then unknown
+    missing_notes: Mapping[str, str] = field(default_factory=dict)  # key -> what is unknown without it
     canonical_base: str = ""  # as loaded, so a reload or a candidate library keeps the operator's URLs
     version: str = ""  # library/version.py: label and content hash, recorded with every issued card
     site: SiteLayer | None = None  # the site's layer over this library, when one was laid (library/site.py)
@@ -99,7 +99,7 @@ def load_services(cards_dir: Path) -> tuple[tuple[ServiceDef, ...], dict[str, st
     ids = [s.id for s in services]
     if len(ids) != len(set(ids)):
         raise LibraryError(f"{where}: service ids must be unique")
-    notes = {k: v["note"] for k, v in when_missing.items() if v["action"] == "continue"}
+    notes = {k: v["note"] for k, v in when_missing.items() if "note" in v}
     return tuple(services), notes
 
 

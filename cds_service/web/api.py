@@ -79,19 +79,26 @@ def _time_left(doing: str) -> float:
 ANSWER_RESERVE = 0.1  # share of the call deadline
 
 
-def _json_body() -> bytes:
+def _json_body(too_large: str = "") -> bytes:
+    """The request body; `too_large` is added to the 413's message (what the client can do)."""
     settings = current_app.config["NERVE_CDS_SETTINGS"]
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
         raise UnsupportedMediaType("Content-Type must be application/json")
     length = request.content_length
     if length is not None and length > settings.max_body_bytes:
-        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
+        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes{too_large}")
     body = request.get_data(cache=False)
     g.body_read = True
     if len(body) > settings.max_body_bytes:
-        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes")
+        raise PayloadTooLarge(f"request body over {settings.max_body_bytes} bytes{too_large}")
     return body
+
+
+# A cut JSON body cannot be read in part, so a hook call over the limit gets no advice: say what to do.
+HOOK_TOO_LARGE = (", so no advice: send the prefetch the discovery templates ask for (Observations filtered by "
+                  "code), or leave the largest prefetch keys out and send fhirServer with fhirAuthorization so the "
+                  "service fetches them itself; the operator can raise NERVE_CDS_MAX_BODY_BYTES")
 
 
 @bp.get("/cds-services")
@@ -113,7 +120,7 @@ def _call_service(service_id: str) -> Any:
         raise NotFound(f"no CDS service with id '{service_id}'")
     g.log_fields = {"service": service_id}
     _time_left("before its request was read")  # waiting for the CPU: refused before any more is spent on it
-    body = _json_body()
+    body = _json_body(HOOK_TOO_LARGE)
     _time_left("while its request was read")
     hook_request, context = parse_request(body, service.hook)
     g.log_fields["hookInstance"] = hook_request.hookInstance

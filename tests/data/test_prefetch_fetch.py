@@ -119,13 +119,20 @@ def test_sent_searchset_with_next_link_is_followed(tmp_path, patient, fhir_base_
     assert "cauda-equina-emergency" in topics(r)
 
 
-def test_page_cap_gives_412(tmp_path, patient, fhir_base_url):
+def test_page_cap_advises_on_the_pages_read_and_says_the_rest_was_not(tmp_path, patient, fhir_base_url):
+    """Issue #19: past the page cap the key is read in part, not refused (a 412 gave no advice at all)."""
     with RecordingProxy(fhir_base_url) as proxy:
         first = requests.get(f"{proxy.base_url}/Observation?patient={PID}&_count=5", timeout=10).json()
+        proxy.seen.clear()
         app = make_app(tmp_path, allow=[proxy.base_url], fhir_max_pages=3)
         r = app.test_client().post(SERVICE, json=request(proxy.base_url, {"observations": first}))
-    assert r.status_code == 412
-    assert "more than 3 pages" in r.get_json()["issue"][0]["diagnostics"]
+    assert r.status_code == 200
+    assert sum(1 for s in proxy.seen if s["method"] == "GET" and "_offset" in s["path"]) == 2  # pages 2 and 3 only
+    cards = r.get_json()["cards"]
+    incomplete = [c for c in cards if c["source"]["topic"]["code"] == "record-incomplete"]
+    assert len(incomplete) == 1 and incomplete[0]["indicator"] == "warning"
+    assert "observations of symptoms and signs" in incomplete[0]["detail"]
+    assert all("Part of the record was not read" in c["detail"] for c in cards if c is not incomplete[0])
 
 
 def test_bearer_token_is_sent_when_given_and_absent_when_not(tmp_path, patient, fhir_base_url):

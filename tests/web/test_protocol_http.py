@@ -22,7 +22,7 @@ def test_discovery_lists_one_service_per_hook(client):
     assert sorted(s["hook"] for s in services) == ["order-select", "order-sign", "patient-view"]
     for s in services:
         assert s["id"] and s["description"] and s["title"] and s["usageRequirements"]
-        assert s["prefetch"]["conditions"] == "Condition?patient={{context.patientId}}&_count=100"
+        assert s["prefetch"]["conditions"] == "Condition?patient={{context.patientId}}&_count=1000"
         assert set(s) <= {"hook", "id", "title", "description", "prefetch", "usageRequirements"}
 
 
