@@ -174,7 +174,6 @@ UNUSABLE_CONDITIONS = {
     "only a fatal OperationOutcome (mode outcome)": {"resourceType": "Bundle", "type": "searchset",
                                                      "entry": [{"search": {"mode": "outcome"}, "resource": OO}]},
     "only a fatal OperationOutcome (no mode)": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": OO}]},
-    "total 57, no entries, no next link": {"resourceType": "Bundle", "type": "searchset", "total": 57, "entry": []},
     "a batch-response entry with status 500": {"resourceType": "Bundle", "type": "batch-response",
                                                "entry": [{"response": {"status": "500"}, "resource": OO}]},
     "a next link with an empty url": {"resourceType": "Bundle", "type": "searchset", "entry": [],
@@ -187,6 +186,17 @@ def test_unusable_conditions_are_412_not_no_cards(client, name):
     r = call(client, conditions=UNUSABLE_CONDITIONS[name])
     assert r.status_code == 412, r.get_data(as_text=True)[:300]
     assert "conditions" in r.get_json()["issue"][0]["diagnostics"]
+
+
+def test_a_searchset_short_of_its_total_is_read_as_partial_and_said_never_empty(client):
+    """`total: 57` with no entries and no next link, and no fhirServer to ask again: the record is
+    read as it is (nothing here), and the record-incomplete card says the conditions were cut short,
+    so the answer is never a silent 200 with no cards."""
+    r = call(client, conditions={"resourceType": "Bundle", "type": "searchset", "total": 57, "entry": []})
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    cards = r.get_json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["record-incomplete"]
+    assert "condition" in cards[0]["detail"].lower()
 
 
 @pytest.mark.parametrize("patient", [searchset(), {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": OO}]},
@@ -223,14 +233,16 @@ def test_a_sent_failed_search_is_fetched_again_from_the_fhir_server(tmp_path):
     assert ces_topics(r)
 
 
-def test_pages_that_end_before_the_searchs_total_are_412(tmp_path):
+def test_pages_that_end_before_the_searchs_total_are_read_as_partial(tmp_path):
     """Every path checks `total`: here the sent first page links to a last page, and both hold
-    two of the five Conditions the search matched."""
+    two of the five Conditions the search matched. The two are read (the CES card fires on them)
+    and the record-incomplete card says the rest was not."""
     with ByPath({"Condition?page=2": searchset(CES[1])}) as server:
         app = new_app(Settings(dev=True, auth_enabled=False, database_url=f"sqlite:///{tmp_path}/fb.db",
                                fhir_allowlist=(server.base_url,))).test_client()
         first = {**searchset(CES[0]), "total": 5, "link": [{"relation": "next", "url": f"{server.base_url}/Condition?page=2"}]}
         r = call(app, fhir_server=server.base_url, conditions=first)
         assert server.count > 0
-    assert r.status_code == 412, r.get_data(as_text=True)[:300]
-    assert "conditions: the searchset gives total 5 but holds 2 entries" in r.get_json()["issue"][0]["diagnostics"]
+    assert r.status_code == 200, r.get_data(as_text=True)[:300]
+    topics = [c["source"]["topic"]["code"] for c in r.get_json()["cards"]]
+    assert "record-incomplete" in topics and "cauda-equina-emergency" in topics
