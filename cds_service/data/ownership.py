@@ -108,10 +108,16 @@ class Owner:
         self.patient_id = patient_id
         self.server = _server_base(fhir_server) if fhir_server else None
         self.full_urls: dict[str, dict] = {}
+        # a fullUrl given to two different resources names neither: which one a reference meant
+        # cannot be told, and the first one seen must not win (another patient's export could
+        # reuse the context patient's uuid)
+        self.ambiguous: set[str] = set()
         patient: dict | None = None
         for resource, full_url in walk(data.values()):
             if full_url:
-                self.full_urls.setdefault(full_url, resource)
+                seen = self.full_urls.setdefault(full_url, resource)
+                if (seen.get("resourceType"), seen.get("id")) != (resource.get("resourceType"), resource.get("id")):
+                    self.ambiguous.add(full_url)
             if patient is None and resource.get("resourceType") == "Patient" and resource.get("id") == patient_id:
                 patient = resource
         self.identifiers = {(fhirjson.text(i.get("system")), i["value"])
@@ -150,13 +156,17 @@ class Owner:
         if "reference" in value:
             if not isinstance(value["reference"], str):
                 return f"{element}.reference is not a string"
-            return self._resolve(element, value["reference"])
+            # a Reference with both must name one patient by both
+            return self._resolve(element, value["reference"]) or (
+                self._identifier(element, value["identifier"]) if "identifier" in value else None)
         if "identifier" in value:
             return self._identifier(element, value["identifier"])
         return f"{element} {NAMES_NO_PATIENT}"
 
     def _resolve(self, element: str, reference: str) -> str | None:
         if reference.startswith("urn:uuid:"):
+            if reference in self.ambiguous:
+                return f"{element} names a fullUrl given to more than one resource"
             target = self.full_urls.get(reference)
             if target is None:
                 return None if reference == f"urn:uuid:{self.patient_id}" else f"{element} cannot be resolved"
@@ -193,10 +203,13 @@ def check_drafts(draft_orders: Any, owner: Owner) -> None:
     subject out is the context patient's: the hook's context says whose orders these are."""
     for i, entry in enumerate(fhirjson.items(fhirjson.mapping(draft_orders).get("entry"))):
         resource = entry.get("resource")
-        if not isinstance(resource, dict) or PATIENT_ELEMENT.get(str(resource.get("resourceType")), "subject") not in resource:
+        if not isinstance(resource, dict):
             continue
-        if (reason := owner.judge(resource)) is not None:
-            raise BadRequest(f"draftOrders.entry[{i}].resource is not the context patient's ({reason})")
+        # whichever patient element a draft carries (R4's, or a `patient` it should not have) must
+        # be the context patient: a draft naming someone else anywhere is not this patient's order
+        for element in dict.fromkeys((PATIENT_ELEMENT.get(str(resource.get("resourceType")), "subject"), "subject", "patient")):
+            if element in resource and (reason := owner._reference(element, resource[element])) is not None:
+                raise BadRequest(f"draftOrders.entry[{i}].resource is not the context patient's ({reason})")
 
 
 def expected_type(template: str) -> str:
@@ -267,7 +280,9 @@ def _screen_value(value: dict, wanted: str, extra: frozenset[str], owner: Owner,
         included = search.get("mode") == "include" or fhirjson.text(resource.get("resourceType")) in extra
         if _usable(resource, wanted, owner, aside, included=included):
             entries.append(entry)
-            usable += 1
+            # an included resource (the Patient a search brought along) is kept, but a key whose
+            # own resources were all set aside has nothing usable left
+            usable += resource.get("resourceType") == wanted
         else:
             dropped += 1
     if dropped and not usable:

@@ -246,3 +246,48 @@ def test_pages_that_end_before_the_searchs_total_are_read_as_partial(tmp_path):
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     topics = [c["source"]["topic"]["code"] for c in r.get_json()["cards"]]
     assert "record-incomplete" in topics and "cauda-equina-emergency" in topics
+
+
+# Second attack round (a tester given the README, not the tests): each of these made another
+# patient's cauda equina conditions count for p1 before.
+
+def export(full_url: str, first: dict, second: dict, *conditions: dict) -> dict:
+    """A searchset in which one fullUrl is given to two Patients, as a mixed-up export would."""
+    return {"resourceType": "Bundle", "type": "searchset",
+            "entry": [{"fullUrl": full_url, "resource": first, "search": {"mode": "include"}},
+                      {"fullUrl": full_url, "resource": second, "search": {"mode": "include"}},
+                      *({"resource": c} for c in conditions)]}
+
+
+@pytest.mark.parametrize("order", ["ours first", "theirs first"])
+def test_a_full_url_given_to_two_patients_resolves_to_neither(client, order):
+    uid = "urn:uuid:0f3c1a52-9f6e-4d33-8a34-2c1f5f0b7e11"
+    ours, theirs = PATIENT, {"resourceType": "Patient", "id": "p2"}
+    pair = (ours, theirs) if order == "ours first" else (theirs, ours)
+    conditions = export(uid, *pair, condition("x1", "M54.16", uid), condition("x2", "R33.9", uid))
+    r = call(client, conditions=conditions)
+    assert r.status_code == 412, r.get_data(as_text=True)[:300]  # nothing in the key is p1's
+
+
+def test_a_reference_and_an_identifier_naming_two_patients_is_neither(client):
+    theirs = {"reference": f"Patient/{PID}", "identifier": {"system": "urn:oid:1.2.3", "value": "MRN-2"}}
+    conditions = [{**c, "subject": theirs} for c in CES]
+    assert call(client, conditions=searchset(*conditions)).status_code == 412
+
+
+def test_a_draft_naming_another_patient_in_an_element_r4_does_not_have_is_refused(client):
+    draft = {"resourceType": "ServiceRequest", "id": "d1", "status": "draft", "intent": "order",
+             "patient": {"reference": "Patient/p2"},
+             "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]},
+             "reasonCode": [{"coding": [{"system": ICD, "code": "R33.9"}]}, {"coding": [{"system": ICD, "code": "M54.16"}]}]}
+    r = call(client, OS, context={"draftOrders": {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": draft}]}},
+             conditions=None)
+    assert r.status_code == 400, r.get_data(as_text=True)[:300]
+
+
+def test_a_key_whose_own_resources_are_all_someone_elses_is_412_even_beside_an_included_patient(client):
+    conditions = {"resourceType": "Bundle", "type": "searchset",
+                  "entry": [{"resource": PATIENT, "search": {"mode": "include"}},
+                            *({"resource": condition(c["id"], c["code"]["coding"][0]["code"], "Patient/p2")} for c in CES)]}
+    r = call(client, conditions=conditions)
+    assert r.status_code == 412, r.get_data(as_text=True)[:300]
