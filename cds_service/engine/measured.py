@@ -17,11 +17,11 @@ from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDefs
 from ..library.measures import MeasureDef
 from ..library.terminology import Terminology
+from .answers import Answers
 from .evidence import FAR_PAST, Evidence
 from .labs import _unit
 from .statuses import OBSERVATION_COUNTS, observation_status
 from .unreadable import UNIT_NOT_READ, VALUE_NOT_READ, Unreadable
-from .unreadable import shown as quoted
 
 
 @dataclass(frozen=True)
@@ -75,10 +75,12 @@ def _readings(obs: dict, defs: FindingDefs, terms: Terminology, today: date, not
             if raw is None:
                 # a temperature or CRP that is there but not a number in a Quantity (a string, a
                 # word) is neither raised nor normal: said, never passed over (§6.14)
-                sent = next(((k, v) for k, v in part.items() if k.startswith("value")), None)
-                if sent is not None:
-                    unreadable.append(Unreadable("Observation", str(obs.get("id")), sent[0], VALUE_NOT_READ,
-                                                 f"{measure.label}: {quoted(sent[1])}", (measure.name,), when.day))
+                # (a boolean, coded or closed-list text answer is the answer reader's: "fever: no"
+                # is an answer, not a temperature)
+                answer = Answers(defs, terms).value(part)
+                if answer is not None and answer.reading is None:
+                    unreadable.append(Unreadable("Observation", str(obs.get("id")), answer.element, VALUE_NOT_READ,
+                                                 f"{measure.label}: {answer.detail}", (measure.name,), when.day))
                 continue
             unit = _unit(quantity)
             value = measure.to_canonical(raw, unit)

@@ -39,8 +39,9 @@ def test_the_evidence_names_the_value_and_its_date():
 def test_an_old_fever_or_an_unusable_reading_does_not_count():
     assert not run(reading("t1", TEMPERATURE, 39.5, "Cel", days=8)).present("measured-fever"), "fever_lookback_days is 7"
     assert not run(reading("t1", TEMPERATURE, 39.5, "Cel", status="entered-in-error")).present("measured-fever")
-    found = run(reading("t1", TEMPERATURE, 39.5, "K"))
+    found = run(reading("t1", TEMPERATURE, 39.5, "furlongs"))
     assert not found.present("measured-fever") and any("cannot be converted" in n for n in found.data_quality)
+    assert [u.about for u in found.unreadable] == [("measured-fever",)], "an unconvertible unit is said, not passed over"
 
 
 def test_a_fever_days_ago_still_counts_after_a_normal_reading_today():

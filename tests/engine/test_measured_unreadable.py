@@ -40,7 +40,6 @@ def temperature(**value) -> dict:
     {"valueString": "39.4"},
     {"valueString": "hot to touch"},
     {"valueQuantity": {"value": 39.4, "unit": "furlongs"}},
-    {"valueCodeableConcept": {"text": "febrile"}},
 ])
 def test_a_temperature_that_cannot_be_read_is_said_never_passed_over(client, value):
     cards = call(client, temperature(**value))

@@ -17,7 +17,6 @@ from cds_service.core.settings import Settings
 from cds_service.data.scenarios import list_scenarios, load_scenario
 from tests.helpers import reencode
 from tests.helpers.apps import new_app
-from tests.helpers.calls import outcome
 
 SETTINGS = Settings()
 TODAY = date.today()
@@ -92,7 +91,12 @@ def test_a_searchset_with_a_total_and_no_entries_is_fetched_not_read_as_nothing(
     assert response.status_code == 200, response.get_json()
     assert {(c["source"]["topic"]["code"], c["indicator"]) for c in response.get_json()["cards"]} == expected
 
+    # with no server to ask again, what was sent (nothing) is read as partial and said: the
+    # record-incomplete card, never a silent answer with no cards (issue #19 item 3)
     del request["fhirServer"]
     request["hookInstance"] = str(uuid.uuid4())
-    issue = outcome(client.post(f"/cds-services/nerve-cds-{request['hook']}", json=request), 412)
-    assert "total 3 but holds 0 entries" in issue["diagnostics"]
+    patient = next(e["resource"] for e in scenario.bundle["entry"] if e["resource"]["resourceType"] == "Patient")
+    request["prefetch"] = {**request["prefetch"], "patient": patient}
+    response = client.post(f"/cds-services/nerve-cds-{request['hook']}", json=request)
+    assert response.status_code == 200, response.get_json()
+    assert "record-incomplete" in {c["source"]["topic"]["code"] for c in response.get_json()["cards"]}
