@@ -44,8 +44,11 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
             detail += "\n\n" + defs.orders.protected_remark
             if item.rule.routine:
                 indicator = "info"
-        if ctx.pregnancy.pregnant and _suggests_imaging(suggestions, targets, defs, presentation, terminology):
+        if ctx.pregnancy.pregnant and _suggests_imaging(suggestions, targets, defs.orders.imaging_kinds, presentation,
+                                                        terminology):
             detail += "\n\n" + defs.pregnancy.imaging_remark
+        if _implant(ctx, defs) and _suggests_imaging(suggestions, targets, defs.mr_safety.mri_kinds, presentation, terminology):
+            detail += "\n\n" + defs.mr_safety.remark
         if not took_away and suggestions == list(item.text.suggestions) and (summary, detail) == (item.text.summary, item.text.detail):
             out.append(item)
             continue
@@ -75,12 +78,20 @@ def _safe(spec: Mapping[str, Any], guarded: list[Draft]) -> Mapping[str, Any] | 
     return safe if update and update == spec.get("update_drafts") else None
 
 
-def _suggests_imaging(suggestions: list[Mapping[str, Any]], targets: list[Draft], defs: ContextDefs,
+def _suggests_imaging(suggestions: list[Mapping[str, Any]], targets: list[Draft], kinds: frozenset[str],
                       presentation: Presentation, terminology: Terminology) -> bool:
+    """Whether a suggestion orders, or changes a draft of, one of these study kinds."""
     for spec in suggestions:
         order = presentation.orders.get(spec.get("order", ""))
-        if order and any(terminology.concepts_in(r["code"]) & defs.orders.imaging_kinds for r in order["requests"]):
+        if order and any(terminology.concepts_in(r["code"]) & kinds for r in order["requests"]):
             return True
-        if spec.get("update_drafts") and any(d.kinds & defs.orders.imaging_kinds for d in targets):
+        if spec.get("update_drafts") and any(d.kinds & kinds for d in targets):
             return True
     return False
+
+
+def _implant(ctx: Context, defs: ContextDefs) -> bool:
+    """An implant status code or an implanted device in the record (§6.9(d)): MR-safety first."""
+    mr = defs.mr_safety
+    return (any(ctx.findings.present(name) for name in mr.implant_findings)
+            or any(s.kind in mr.implant_studies and s.state == "done" for s in ctx.findings.studies))

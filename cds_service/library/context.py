@@ -49,17 +49,26 @@ class RepeatPolicy:
 
 
 @dataclass(frozen=True)
+class MrSafety:
+    implant_findings: frozenset[str]
+    implant_studies: frozenset[str]  # study kinds (Device types) that are implants
+    mri_kinds: frozenset[str]  # study kinds that are an MRI
+    remark: str
+
+
+@dataclass(frozen=True)
 class ContextDefs:
     pregnancy: PregnancyDefs
     orders: OrderPolicy
     repeats: RepeatPolicy
+    mr_safety: MrSafety
 
 
 def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozenset[str], settings: frozenset[str],
                  orders: frozenset[str], study_kinds: frozenset[str]) -> ContextDefs:
     data = read_yaml(Path(cards_dir) / "context.yaml", WHERE)
     check_schema(data, read_schema(cards_dir, "context"), WHERE)
-    preg, policy, repeats = data["pregnancy"], data["orders"], data["repeats"]
+    preg, policy, repeats, mr = data["pregnancy"], data["orders"], data["repeats"], data["mr_safety"]
 
     def pool(values: Any, known: frozenset[str], place: str, word: str) -> frozenset[str]:
         for value in [values] if isinstance(values, str) else values:
@@ -117,4 +126,10 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
             merged_remark=policy["merged_remark"],
         ),
         repeats=RepeatPolicy(windows=windows, override=frozenset(repeats["override"]), remark=repeats["remark"]),
+        mr_safety=MrSafety(
+            implant_findings=pool(mr["implant_findings"], findings, "mr_safety.implant_findings", "finding"),
+            implant_studies=pool(mr["implant_studies"], study_kinds, "mr_safety.implant_studies", "order kind"),
+            mri_kinds=pool(mr["mri_kinds"], study_kinds, "mr_safety.mri_kinds", "order kind"),
+            remark=" ".join(mr["remark"].split()),
+        ),
     )

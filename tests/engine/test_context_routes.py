@@ -196,3 +196,13 @@ def test_a_sphincter_symptom_coded_shortly_before_the_pain_belongs_to_the_episod
 def test_a_sphincter_symptom_from_long_before_the_pain_is_not_this_episode():
     shown = cards(cond("ret", "R33.9", 400), cond("sci", "M54.16", 0))
     assert CES2 not in shown and CES not in shown
+
+
+def test_every_mri_a_card_suggests_for_a_patient_with_an_implant_says_mr_safety_first():
+    """A pacemaker (Z95.0) changes how the infection card's MRI is done, not whether: the card says
+    MR-safety screening first, CT otherwise. Found by the independent clinical reviewer (P50)."""
+    remark = "MRI only after MR-safety screening"
+    with_pacemaker = cards(cond("lbp", "M54.50", 6), cond("pm", "Z95.0", 900), fever())
+    without = cards(cond("lbp", "M54.50", 6), fever())
+    assert remark in with_pacemaker[SERIOUS]["detail"] and remark not in without[SERIOUS]["detail"]
+    assert with_pacemaker[SERIOUS]["indicator"] == without[SERIOUS]["indicator"], "the indication is unchanged"
