@@ -3,15 +3,13 @@ context (§6.1), the infection route from measured data with its post-operative 
 (§6.2, §6.14), and rapidly progressive weakness (§6.3, §6.14)."""
 from __future__ import annotations
 
-from cds_service.engine.advise import advise
-from tests.helpers.apps import shipped_library
+from tests.helpers.engine import topic_cards
 from tests.helpers.findings import (
     CPT,
     ICD,
     LEFT,
     LOINC,
     LOWER_LIMB,
-    NOW,
     PATIENT_ID,
     RIGHT,
     SNOMED,
@@ -20,27 +18,13 @@ from tests.helpers.findings import (
     body_site,
     condition,
     observation,
-    patient,
-    searchset,
 )
 
 SERIOUS, ANW, CES, CES2 = "serious-spinal-pathology", "acute-neuromuscular-weakness", "cauda-equina-emergency", "cauda-equina-urgent"
 WEAKNESS = (SNOMED, "26544005")
 
 
-def cards(*resources: dict, draft: dict | None = None) -> dict[str, dict]:
-    """topic -> card on patient-view, or on order-select with `draft` selected."""
-    lib = shipped_library()
-    data: dict = {"patient": patient()}
-    for rtype in {r["resourceType"] for r in resources}:
-        data[rtype] = searchset(*(r for r in resources if r["resourceType"] == rtype))
-    context = {"patientId": PATIENT_ID, "userId": "Practitioner/a", "hookInstance": "context-routes"}
-    hook = "patient-view"
-    if draft:
-        hook = "order-select"
-        context |= {"draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]},
-                    "selections": [f"ServiceRequest/{draft['id']}"]}
-    return {c["source"]["topic"]["code"]: c for c in advise(lib, lib.service(f"nerve-cds-{hook}"), context, data, NOW).cards}
+cards = topic_cards
 
 
 def cond(rid: str, code: str, days: int, **fields) -> dict:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.engine.advise import advise
-from tests.helpers.apps import shipped_library
+from tests.helpers.engine import topic_cards
 from tests.helpers.findings import (
     CPT,
     ICD,
@@ -20,8 +19,6 @@ from tests.helpers.findings import (
     body_site,
     condition,
     observation,
-    patient,
-    searchset,
 )
 
 SERIOUS, VASCULAR, CES, CES2, MYE, NCR = ("serious-spinal-pathology", "vascular-mimic", "cauda-equina-emergency",
@@ -30,17 +27,7 @@ HYPERREFLEXIA, FOOT_NUMB = (SNOMED, "86854008"), (SNOMED, "309538000")
 
 
 def cards(*resources: dict, birth: str = "1970-03-01", draft: dict | None = None) -> dict[str, dict]:
-    lib = shipped_library()
-    data: dict = {"patient": patient(birth)}
-    for rtype in {r["resourceType"] for r in resources}:
-        data[rtype] = searchset(*(r for r in resources if r["resourceType"] == rtype))
-    context = {"patientId": PATIENT_ID, "userId": "Practitioner/a", "hookInstance": "mimics"}
-    hook = "patient-view"
-    if draft:
-        hook = "order-select"
-        context |= {"draftOrders": {"resourceType": "Bundle", "entry": [{"resource": draft}]},
-                    "selections": [f"ServiceRequest/{draft['id']}"]}
-    return {c["source"]["topic"]["code"]: c for c in advise(lib, lib.service(f"nerve-cds-{hook}"), context, data, NOW).cards}
+    return topic_cards(*resources, birth=birth, draft=draft)
 
 
 def cond(rid: str, code: str, days: int) -> dict:
