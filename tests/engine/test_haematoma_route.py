@@ -100,3 +100,13 @@ def test_beside_the_cauda_equina_card_the_spine_is_ordered_once():
     assert found[CES]["indicator"] == "critical" and haematoma(found)
     ordered = [code for card in found.values() for code in created_codes(card) if code in WHOLE_SPINE]
     assert sorted(ordered) == sorted(set(ordered)), f"one order per region: {ordered}"
+
+
+def test_on_an_order_hook_the_spine_mri_being_ordered_becomes_the_emergency_study():
+    draft = {"resourceType": "ServiceRequest", "id": "mri", "status": "draft", "intent": "order", "priority": "routine",
+             "subject": {"reference": f"Patient/{PATIENT_ID}"},
+             "code": {"coding": [{"system": "http://www.ama-assn.org/go/cpt", "code": "72148"}]}}
+    card = topic_cards(ANTICOAGULATED, NEW_PAIN, weak(), draft=draft)[SERIOUS]
+    assert card["indicator"] == "critical" and not created_codes(card) & WHOLE_SPINE, "no second MRI"
+    updates = [a["resource"] for s in card["suggestions"] for a in s["actions"] if a["type"] == "update"]
+    assert [u["priority"] for u in updates] == ["stat"]
