@@ -176,9 +176,6 @@ class Report:
     def topic(self, name: str) -> TopicStats | None:
         return next((t for t in self.topics if t.topic == name), None)
 
-    def rule(self, rule: str, topic: str | None = None) -> RuleStats | None:
-        return next((r for r in self.rules if r.rule == rule and topic in (None, r.topic)), None)
-
     def as_json(self) -> dict[str, Any]:
         return {
             "topics": [{"topic": t.topic, "rules": t.rules, **t.counts(), **_why_json(t)} for t in self.topics],
