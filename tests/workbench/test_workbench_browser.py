@@ -122,6 +122,12 @@ def test_explain_feedback_and_the_chart_in_a_browser(tmp_path, page):
         assert link.get_attribute("download") is not None
         exported = page.request.get(base + link.get_attribute("href")).text()
         assert f"override comment,cauda-equina-emergency,{reason['display']},already imaged" in exported
+        rule = page.locator('#rule-table tr[data-rule="CES-1"]')
+        assert rule.is_visible() and rule.locator("td.overridden").inner_text() == "1"
+        assert rule.locator("td.patients").inner_text() == "1" and "already imaged" in rule.inner_text()
+        user_id = body["context"]["userId"]
+        user = page.locator(f'#user-table tr[data-user="{user_id}"]')
+        assert user.is_visible() and int(user.locator("td.overridden").inner_text()) >= 1
         page.screenshot(path=str(SHOTS / "feedback.png"), full_page=True)
 
 
