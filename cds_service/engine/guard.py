@@ -12,6 +12,7 @@ after the card's advice and before its evidence (CardText.remarks).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date
 from typing import Any, Mapping
@@ -122,9 +123,14 @@ def _renal(ctx: Context, defs: ContextDefs, presentation: Presentation) -> str:
         if latest is None:
             held.append(label)
             continue
-        shown = latest.qualifiers or latest.display  # a measured value, else what the code says
+        shown = _annotations(latest.qualifiers) or latest.display  # a measured value, else what the code says
         held.append(f"{label}: {shown} ({latest.when.isoformat() if latest.when else 'date not recorded'})")
     return "; ".join(held)
+
+
+def _annotations(unit_text: str) -> str:
+    """UCUM annotations as plain words: "24 mL/min/{1.73_m2}" reads "24 mL/min/1.73 m2"."""
+    return re.sub(r"\{([^{}]*)\}", lambda m: m.group(1).replace("_", " "), unit_text)
 
 
 def _literal(text: str) -> str:
