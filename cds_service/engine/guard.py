@@ -4,13 +4,15 @@
   unknown age), or lowering its priority: the suggestion loses that part; a routine card that lost
   one becomes an info remark saying why.
 - In pregnancy, a contrast MRI: the same study without contrast is suggested instead (and a summary
-  promising contrast says so), and every card suggesting imaging says how imaging goes in pregnancy.
+  promising contrast says so), a drafted contrast MRI a card updates is switched to the same region
+  without contrast, and every card suggesting imaging says how imaging goes in pregnancy.
 """
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any, Mapping
 
+from ..core import fhirjson
 from ..library.context import ContextDefs
 from ..library.presentation import Presentation
 from ..library.rules import CardText
@@ -36,6 +38,7 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
         if ctx.pregnancy.pregnant:
             swap = defs.pregnancy.without_contrast
             suggestions = [{**s, "order": swap[s["order"]]} if s.get("order") in swap else s for s in suggestions]
+            suggestions = [_draft_without_contrast(s, targets, ctx, defs, terminology) for s in suggestions]
         summary, detail, indicator = item.text.summary, item.text.detail, item.indicator
         if ctx.pregnancy.pregnant:
             for words, instead in defs.pregnancy.summary_wording.items():
@@ -76,6 +79,23 @@ def _safe(spec: Mapping[str, Any], guarded: list[Draft]) -> Mapping[str, Any] | 
         safe.pop("label", None)  # the label said what was taken away; the order's own label is right
         return safe
     return safe if update and update == spec.get("update_drafts") else None
+
+
+def _draft_without_contrast(spec: Mapping[str, Any], targets: list[Draft], ctx: Context, defs: ContextDefs,
+                            terminology: Terminology) -> Mapping[str, Any]:
+    """In pregnancy, an update of drafted contrast MRIs (e.g. made stat) also switches them to the same
+    region without contrast (§6.7, §6.12), when they are all of one region and none is protected."""
+    update = spec.get("update_drafts")
+    if not update or "code_from" in update or not targets:
+        return spec
+    if not all(terminology.concepts_in(fhirjson.codings(d.resource.get("code"))) & defs.orders.contrast for d in targets):
+        return spec
+    if any(protected(d, ctx, defs.orders) for d in targets):
+        return spec
+    instead = {defs.pregnancy.draft_without_contrast.get(kind) for d in targets for kind in d.kinds} - {None}
+    if len(instead) != 1:
+        return spec
+    return {**spec, "update_drafts": {**update, "code_from": instead.pop()}}
 
 
 def _suggests_imaging(suggestions: list[Mapping[str, Any]], targets: list[Draft], kinds: frozenset[str],
