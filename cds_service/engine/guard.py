@@ -88,7 +88,8 @@ def _draft_without_contrast(spec: Mapping[str, Any], targets: list[Draft], ctx: 
     update = spec.get("update_drafts")
     if not update or "code_from" in update or not targets:
         return spec
-    if not all(terminology.concepts_in(fhirjson.codings(d.resource.get("code"))) & defs.orders.contrast for d in targets):
+    if not all(terminology.concepts_in(fhirjson.codings(d.resource.get("code"))) & defs.orders.contrast
+               for d in targets):
         return spec
     if any(protected(d, ctx, defs.orders) for d in targets):
         return spec
