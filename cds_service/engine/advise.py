@@ -96,7 +96,7 @@ def advise(
     shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
     rendered, evidence = render(shown, findings, library.presentation, context, draft_reasons, missing_data, card_id)
     drop_repeats(rendered, ctx, library.context.repeats, library.terminology)
-    cards = arrange(shown, rendered, library.context.orders, library.terminology)
+    cards = arrange(shown, rendered, library.context.orders, library.terminology, library.presentation.orders)
     finish(rendered, evidence)
     withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
     would = [f for f in in_shadow if not f.rule.silent]

@@ -1,14 +1,20 @@
 """The response as a whole (CLINICAL §6.12): most urgent cards first, no routine card beside a
 critical one, and each imaging study ordered once.
 
-Imaging create-suggestions are grouped by study kind (modality and region; a whole-spine order is
-one request per region, so it covers each region's group). The order stays on the highest-tier
-card, at the most urgent priority of the group and with contrast if any card asked for it; the
-other cards lose their copy and say where the order is.
+Imaging create-suggestions are grouped by study kind (modality and region). A suggestion of several
+regions (a whole-spine order, one request per region) is one study, so every suggestion that shares
+a region with it joins its group. Each group becomes one order, in one suggestion, on the
+highest-tier card holding part of it; of equal tiers, the suggestion with the most regions, so a
+whole-spine order is never split over two cards. That order images every region of the group, at
+the most urgent priority of the group, and with contrast for every MRI region if any merged reason
+asked for contrast (its label then says so). The other cards lose their part and say where the
+order is.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+import copy
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
 
 from ..library.context import OrderPolicy
 from ..library.terminology import Terminology
@@ -19,39 +25,107 @@ TIER = {"critical": 2, "warning": 1, "info": 0}
 
 
 def arrange(fired: Sequence[Fired], cards: list[dict[str, Any]], policy: OrderPolicy,
-            terminology: Terminology) -> list[dict[str, Any]]:
-    """`cards` rendered from `fired` (the rules that show a card), in the same order."""
+            terminology: Terminology, orders: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """`cards` rendered from `fired` (the rules that show a card), in the same order; `orders` are
+    the library's orders (cards/orders.yaml), where the contrast study of each region is found."""
     pairs = list(zip(fired, cards, strict=True))
     if any(card["indicator"] == "critical" for card in cards):
         pairs = [(f, c) for f, c in pairs if not f.rule.routine]
     ordered = [c for _, c in sorted(pairs, key=lambda p: -TIER[p[1]["indicator"]])]  # stable: rule priority within a tier
-    _one_order_per_study(ordered, policy, terminology)
+    _one_order_per_study(ordered, policy, terminology, orders)
     return ordered
 
 
-def _one_order_per_study(cards: list[dict[str, Any]], policy: OrderPolicy, terminology: Terminology) -> None:
-    claimed: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}  # study kind -> (kept ServiceRequest, its card)
+@dataclass
+class _Part:
+    """One suggestion's imaging: study kind -> its create action."""
+    rank: int  # position in the response
+    card: dict[str, Any]
+    suggestion: dict[str, Any]
+    actions: dict[str, dict[str, Any]]
+
+
+def _one_order_per_study(cards: list[dict[str, Any]], policy: OrderPolicy, terminology: Terminology,
+                         orders: Mapping[str, Mapping[str, Any]]) -> None:
+    notes: dict[int, list[str]] = {}  # id(card) -> where its imaging went
+    for group in _groups(cards, policy, terminology):
+        keeper = min(group, key=lambda p: (-TIER[p.card["indicator"]], -len(p.actions), p.rank))
+        merged = [p for p in group if p.card is not keeper.card]
+        if not merged:
+            continue
+        _take(keeper, merged, policy, terminology, orders)
+        remark = policy.merged_remark.format(study=keeper.suggestion["label"], card=keeper.card["source"]["topic"]["display"])
+        for part in merged:
+            gone = [id(a) for a in part.actions.values()]
+            part.suggestion["actions"] = [a for a in part.suggestion["actions"] if id(a) not in gone]
+            notes.setdefault(id(part.card), []).append(remark)
     for card in cards:
-        notes: list[str] = []
+        if id(card) not in notes:
+            continue
+        card["suggestions"] = [s for s in card["suggestions"] if s["actions"]]
+        if not card["suggestions"]:
+            del card["suggestions"], card["selectionBehavior"]
+        card["detail"] = "\n\n".join([card["detail"], *dict.fromkeys(notes[id(card)])])  # before its evidence (render.finish)
+
+
+def _groups(cards: list[dict[str, Any]], policy: OrderPolicy, terminology: Terminology) -> list[list[_Part]]:
+    """Imaging suggestions joined while they share a study kind (a whole-spine order joins each region's)."""
+    groups: list[list[_Part]] = []
+    rank = 0
+    for card in cards:
         for suggestion in card.get("suggestions", []):
-            kept = []
+            actions: dict[str, dict[str, Any]] = {}
             for action in suggestion["actions"]:
                 kind = _study(action, policy, terminology)
-                owner = claimed.get(kind) if kind else None
-                if kind and owner is None:
-                    claimed[kind] = (action["resource"], card)
-                if owner is None or owner[1] is card:
-                    kept.append(action)
-                    continue
-                keeper, on_card = owner
-                _merge(keeper, action["resource"], policy, terminology)
-                notes.append(policy.merged_remark.format(study=keeper["code"]["text"], card=on_card["source"]["topic"]["display"]))
-            suggestion["actions"] = kept
-        if notes:
-            card["suggestions"] = [s for s in card["suggestions"] if s["actions"]]
-            if not card["suggestions"]:
-                del card["suggestions"], card["selectionBehavior"]
-            card["detail"] = "\n\n".join([card["detail"], *dict.fromkeys(notes)])  # before its evidence (render.finish)
+                if kind:
+                    actions.setdefault(kind, action)
+            if not actions:
+                continue
+            part = _Part(rank, card, suggestion, actions)
+            rank += 1
+            joined = [g for g in groups if any(actions.keys() & p.actions.keys() for p in g)]
+            groups = [g for g in groups if not any(g is j for j in joined)]
+            groups.append(sorted([p for g in joined for p in g] + [part], key=lambda p: p.rank))
+    return groups
+
+
+def _take(keeper: _Part, merged: list[_Part], policy: OrderPolicy, terminology: Terminology,
+          orders: Mapping[str, Mapping[str, Any]]) -> None:
+    """The keeper becomes the group's one order: every region, the most urgent priority, contrast if any asked."""
+    every = [keeper, *merged]
+    widest = min(every, key=lambda p: (-len(p.actions), p.rank))
+    gained = False
+    for part in merged:
+        for kind, action in part.actions.items():
+            if kind not in keeper.actions:
+                keeper.actions[kind] = copy.deepcopy(action)
+                keeper.suggestion["actions"].append(keeper.actions[kind])
+                gained = True
+    if gained:  # the keeper now orders what the widest suggestion named (e.g. the whole spine)
+        keeper.suggestion["label"] = widest.suggestion["label"]
+    priority = max((a["resource"].get("priority", "routine") for p in every for a in p.actions.values()),
+                   key=lambda p: PRIORITY_RANK.get(p, 0))
+    for action in keeper.actions.values():
+        action["resource"]["priority"] = priority
+
+    def contrast(action: dict[str, Any]) -> bool:
+        return bool(terminology.concepts_in(action["resource"]["code"]["coding"]) & policy.contrast)
+
+    if not any(contrast(a) for p in every for a in p.actions.values()):
+        return
+    studies = {kind: a["resource"]["code"] for p in every for kind, a in p.actions.items() if contrast(a)}
+    for request in orders[policy.contrast_studies]["requests"]:
+        for kind in terminology.concepts_in(request["code"]) & policy.imaging_kinds:
+            studies.setdefault(kind, {"coding": [dict(c) for c in request["code"]], "text": request["text"]})
+    changed = False
+    for kind, action in keeper.actions.items():
+        if not contrast(action) and kind in studies:
+            action["resource"]["code"] = copy.deepcopy(studies[kind])
+            action["description"] = studies[kind]["text"]
+            changed = True
+    if changed:
+        for words, instead in policy.contrast_wording.items():
+            keeper.suggestion["label"] = keeper.suggestion["label"].replace(words, instead)
 
 
 def _study(action: dict[str, Any], policy: OrderPolicy, terminology: Terminology) -> str | None:
@@ -59,15 +133,3 @@ def _study(action: dict[str, Any], policy: OrderPolicy, terminology: Terminology
         return None
     kinds = sorted(terminology.concepts_in(action["resource"]["code"]["coding"]) & policy.imaging_kinds)
     return kinds[0] if kinds else None
-
-
-def _merge(keeper: dict[str, Any], other: dict[str, Any], policy: OrderPolicy, terminology: Terminology) -> None:
-    """The kept order takes the more urgent priority and, if the other gives contrast, its study."""
-    if PRIORITY_RANK.get(other.get("priority", "routine"), 0) > PRIORITY_RANK.get(keeper.get("priority", "routine"), 0):
-        keeper["priority"] = other["priority"]
-
-    def contrast(resource: dict[str, Any]) -> bool:
-        return bool(terminology.concepts_in(resource["code"]["coding"]) & policy.contrast)
-
-    if contrast(other) and not contrast(keeper):
-        keeper["code"] = other["code"]

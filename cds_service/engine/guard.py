@@ -4,7 +4,8 @@
   unknown age), or lowering its priority: the suggestion loses that part; a routine card that lost
   one becomes an info remark saying why.
 - In pregnancy, a contrast MRI: the same study without contrast is suggested instead (and a summary
-  promising contrast says so), and every card suggesting imaging says how imaging goes in pregnancy.
+  promising contrast says so), a drafted contrast MRI a card updates is switched to the same region
+  without contrast, and every card suggesting imaging says how imaging goes in pregnancy.
 
 It also adds the remarks context gives whatever rule fired: an implant and an MRI (§6.9(d)), and
 renal function and a contrast MRI (§6.2 Card: the study is kept, with a group II agent). Remarks go
@@ -43,6 +44,7 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
         if ctx.pregnancy.pregnant:
             swap = defs.pregnancy.without_contrast
             suggestions = [{**s, "order": swap[s["order"]]} if s.get("order") in swap else s for s in suggestions]
+            suggestions = [_draft_without_contrast(s, targets, ctx, defs, terminology) for s in suggestions]
         summary, indicator = item.text.summary, item.indicator
         remarks: list[str] = []
         cited: list[str] = []
@@ -89,6 +91,24 @@ def _safe(spec: Mapping[str, Any], guarded: list[Draft]) -> Mapping[str, Any] | 
         safe.pop("label", None)  # the label said what was taken away; the order's own label is right
         return safe
     return safe if update and update == spec.get("update_drafts") else None
+
+
+def _draft_without_contrast(spec: Mapping[str, Any], targets: list[Draft], ctx: Context, defs: ContextDefs,
+                            terminology: Terminology) -> Mapping[str, Any]:
+    """In pregnancy, an update of drafted contrast MRIs (e.g. made stat) also switches them to the same
+    region without contrast (§6.7, §6.12), when they are all of one region and none is protected."""
+    update = spec.get("update_drafts")
+    if not update or "code_from" in update or not targets:
+        return spec
+    if not all(terminology.concepts_in(fhirjson.codings(d.resource.get("code"))) & defs.orders.contrast
+               for d in targets):
+        return spec
+    if any(protected(d, ctx, defs.orders) for d in targets):
+        return spec
+    instead = {defs.pregnancy.draft_without_contrast.get(kind) for d in targets for kind in d.kinds} - {None}
+    if len(instead) != 1:
+        return spec
+    return {**spec, "update_drafts": {**update, "code_from": instead.pop()}}
 
 
 def _suggests_imaging(suggestions: list[Mapping[str, Any]], targets: list[Draft], kinds: frozenset[str],

@@ -29,6 +29,7 @@ class PregnancyDefs:
     without_contrast: Mapping[str, str]  # order -> the same study without contrast
     summary_wording: Mapping[str, str]  # words of a summary replaced in pregnancy
     imaging_remark: str
+    draft_without_contrast: Mapping[str, str]  # study kind -> order whose study is it without contrast
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class OrderPolicy:
     imaging_protected_below_age: str  # a threshold in cards/settings.yaml
     protected_remark: str
     merged_remark: str
+    contrast_studies: str  # the order whose requests are each region's study with contrast
+    contrast_wording: Mapping[str, str]  # words of a label replaced when a merged order takes contrast
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,11 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
     pool([preg["code_recent_days"], preg["postpartum_end_days"]], settings, "pregnancy", "setting")
     for name, replacement in preg["without_contrast"].items():
         pool([name, replacement], orders, f"pregnancy.without_contrast.{name}", "order")
+    for kind, order in preg["draft_without_contrast"].items():
+        pool(kind, study_kinds, f"pregnancy.draft_without_contrast.{kind}", "order kind")
+        pool(order, orders, f"pregnancy.draft_without_contrast.{kind}", "order")
     pool(policy["imaging_kinds"], study_kinds, "orders.imaging_kinds", "order kind")
+    pool(policy["contrast_studies"], orders, "orders.contrast_studies", "order")
     pool(policy["contrast"], valuesets, "orders.contrast", "value set")
     pool(policy["imaging_protected_below_age"], settings, "orders.imaging_protected_below_age", "setting")
     # the remarks join a card's detail, which is filled like any card text
@@ -159,6 +166,7 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
             without_contrast=dict(preg["without_contrast"]),
             summary_wording=dict(preg["summary_wording"]),
             imaging_remark=" ".join(preg["imaging_remark"].split()),
+            draft_without_contrast=dict(preg["draft_without_contrast"]),
         ),
         orders=OrderPolicy(
             imaging_kinds=frozenset(policy["imaging_kinds"]),
@@ -167,6 +175,8 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
             imaging_protected_below_age=policy["imaging_protected_below_age"],
             protected_remark=" ".join(policy["protected_remark"].split()),
             merged_remark=policy["merged_remark"],
+            contrast_studies=policy["contrast_studies"],
+            contrast_wording=dict(policy["contrast_wording"]),
         ),
         repeats=RepeatPolicy(windows=windows, override=frozenset(repeats["override"]), remark=repeats["remark"]),
         mr_safety=MrSafety(

@@ -93,7 +93,7 @@ SHAPES: Mapping[str, str | Mapping[str, Field]] = {
     "duplicate": {"kinds": "study_kinds", "within?": "settings", "open_within?": "settings"},
     "afterstudy": {"findings": "findings", "kinds": "study_kinds", "days": "settings"},
     "limbs": {"findings": "findings", "count": "count", "days": "settings"},
-    "explained": {"findings": "findings", "by": "findings", "days": "settings"},
+    "explained": {"findings": "findings", "by": "findings", "days": "settings", "stable_days?": "settings"},
 }
 
 # How an error message names one entry of each pool.

@@ -186,6 +186,16 @@ def test_signs_the_stroke_does_not_explain_still_raise_myelopathy(signs):
     assert MYE in cards(STROKE_RIGHT, NECK, *signs)
 
 
+def test_a_same_side_sign_unchanged_for_years_but_first_recorded_late_is_the_strokes_own():
+    """§6.11: first documentation is not onset; a one-sided sign recorded unchanged for years is explained."""
+    assert MYE not in cards(STROKE_RIGHT, NECK, sign("s1", 800, RIGHT), sign("s2", 0, RIGHT))
+
+
+def test_a_same_side_sign_that_appeared_after_a_normal_record_since_the_stroke_still_counts():
+    normal = observation("s0", HYPERREFLEXIA, days=850, valueBoolean=False, bodySite=body_site(RIGHT))
+    assert MYE in cards(STROKE_RIGHT, NECK, normal, sign("s1", 800, RIGHT), sign("s2", 0, RIGHT))
+
+
 def test_new_hand_clumsiness_beside_an_explained_sign_still_raises_myelopathy():
     clumsy = condition("cl", (SNOMED, "306741005"), onsetDateTime=ago(20))
     shown = cards(STROKE_RIGHT, NECK, sign("s1", 1050, RIGHT), clumsy)

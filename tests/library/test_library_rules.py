@@ -85,7 +85,7 @@ BREAKAGES = [
      "cards/context.yaml: orders.protected_priorities[2]: 'STAT' is not one of"),
     ("context.yaml", "finding: pregnancy ", "finding: pregnant ",
      "cards/context.yaml: pregnancy.finding: unknown finding 'pregnant'"),
-    ("context.yaml", '{study} is suggested', '{studies} is suggested',
+    ("context.yaml", '"{study}" is suggested', '"{studies}" is suggested',
      "cards/context.yaml: orders.merged_remark: must name {study} and {card}"),
 ]
 
