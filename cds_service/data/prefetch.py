@@ -25,7 +25,8 @@ from ..hooks.requests import user_tokens
 from . import medrefs
 from .bundles import problem
 from .fhir import FetchError, FhirClient, OutOfTime, ServerNotAllowed, check_server
-from .ownership import Owner, SetAside, check_drafts, screen
+from .ownership import Owner, SetAside, check_drafts
+from .record import PatientRecord, build_record
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -42,6 +43,7 @@ class Gathered:
     round_trips: int = 0
     set_aside: list[SetAside] = field(default_factory=list)  # resources of another or no checkable patient, wrong type
     owner: Owner | None = None  # who the data was judged to be about (the engine judges by the same)
+    record: PatientRecord | None = None  # what counts of `data`, pooled: what the engine reads
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -188,17 +190,16 @@ def gather(
         if missing:
             detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
             raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})", keys=tuple(failures))
-        screened = screen(result.data, templates, owner)
-        result.data, result.set_aside = screened.data, screened.set_aside
-        if screened.wrong_keys:
-            result.sources.update({k: "wrong" for k in screened.wrong_keys})
-            detail = "; ".join(f"{k}: {r}" for k, r in sorted(screened.wrong_keys.items()))
+        record = build_record(result.data, owner, templates)
+        result.record, result.set_aside = record, record.set_aside
+        if record.wrong_keys:
+            result.sources.update({k: "wrong" for k in record.wrong_keys})
+            detail = "; ".join(f"{k}: {r}" for k, r in sorted(record.wrong_keys.items()))
             raise PreconditionFailed(f"prefetch data is not this patient's ({detail})")
-        open_refs = medrefs.unresolved(result.data)
-        if open_refs and client is None:
+        if record.open_medications and client is None:
             client = _client(fhir_server, access_token, settings, allowlist, [], {}, budget)
-        if open_refs:
-            _resolve_medications(result, client, open_refs)
+        if record.open_medications:
+            result.record = _resolve_medications(result, client, record.open_medications)
     finally:
         if client is not None:
             result.round_trips = client.round_trips
@@ -206,7 +207,7 @@ def gather(
     return result
 
 
-def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs: Mapping[str, set[str]]) -> None:
+def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs: Mapping[str, set[str]]) -> PatientRecord:
     """Read the Medications that orders reference but no key holds, in one more batch; a key
     whose drugs stay unknown is "partial" (its orders cannot be classed)."""
     wanted = sorted(set().union(*open_refs.values()))
@@ -220,6 +221,8 @@ def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs:
     for key, refs in open_refs.items():
         if refs - have:
             result.sources[key] = "partial"
+    assert result.record is not None
+    return result.record.with_added(found, result.owner)
 
 
 def _client(server, token, settings, allowlist, keys, failures, budget) -> FhirClient | None:
