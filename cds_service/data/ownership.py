@@ -120,6 +120,8 @@ class Owner:
         self.identifiers = {(fhirjson.text(i.get("system")), i["value"])
                             for i in fhirjson.items((patient or {}).get("identifier")) if isinstance(i.get("value"), str)}
         self.has_patient = patient is not None
+        # a record names its patient the same way in nearly every resource: each way is read once
+        self._read: dict[tuple[str, str], str | None] = {}
 
     def judge(self, resource: Mapping[str, Any]) -> str | None:
         """None when `resource` is the context patient's (or about no patient); else why not."""
@@ -154,11 +156,17 @@ class Owner:
             if not isinstance(value["reference"], str):
                 return f"{element}.reference is not a string"
             # a Reference with both must name one patient by both
-            return self._resolve(element, value["reference"]) or (
+            return self._resolved(element, value["reference"]) or (
                 self._identifier(element, value["identifier"]) if "identifier" in value else None)
         if "identifier" in value:
             return self._identifier(element, value["identifier"])
         return f"{element} {NAMES_NO_PATIENT}"
+
+    def _resolved(self, element: str, reference: str) -> str | None:
+        key = (element, reference)
+        if key not in self._read:
+            self._read[key] = self._resolve(element, reference)
+        return self._read[key]
 
     def _resolve(self, element: str, reference: str) -> str | None:
         if reference.startswith("urn:uuid:"):

@@ -43,7 +43,8 @@ class Gathered:
     round_trips: int = 0
     set_aside: list[SetAside] = field(default_factory=list)  # resources of another or no checkable patient, wrong type
     owner: Owner | None = None  # who the data was judged to be about (the engine judges by the same)
-    record: PatientRecord | None = None  # what counts of `data`, pooled: what the engine reads
+    # what counts of `data`, pooled: what the engine reads
+    record: PatientRecord = field(default_factory=lambda: PatientRecord(patient=None))
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -101,22 +102,24 @@ def _failed_search(bundle: Mapping[str, Any]) -> str | None:
         status = fhirjson.text(fhirjson.mapping(entry.get("response")).get("status"))
         if status is not None and not status.startswith("2"):
             return "the Bundle holds an entry whose request failed"
+    if not entries or not all(_is_outcome(e.get("resource")) for e in entries):
+        return None
     resources = [fhirjson.mapping(e.get("resource")) for e in entries]
-    if resources and all(_is_outcome(r) for r in resources) and any(
+    if any(
             fhirjson.mapping(i).get("severity") in ("fatal", "error") for r in resources for i in fhirjson.items(r.get("issue"))):
         return "the search answered only with an error OperationOutcome"
     return None
 
 
-def unusable(value: Any) -> str | None:
+def unusable(value: Any, shape_checked: bool = False) -> str | None:
     """Why a prefetch value (or a FHIR server's answer) is not its key's answer; None when it is.
     The hook endpoint fetches such a key or fails it; the workbench, which runs requests as sent,
-    shows it. Both use this one check."""
+    shows it. Both use this one check. `shape_checked`: bundles.problem found nothing already."""
     if _is_outcome(value):
         return "it is an OperationOutcome"
     if not isinstance(value, dict) or "resourceType" not in value:
         return "it is not a FHIR resource"
-    if malformed := problem(value):
+    if not shape_checked and (malformed := problem(value)):
         return f"it is malformed ({malformed})"
     return _failed_search(value) or _missing_entries(value)
 
@@ -152,7 +155,7 @@ def gather(
             to_fetch.append(key)
         elif malformed := problem(sent[key]):
             failures[key] = f"the prefetch sent is malformed ({malformed})"
-        elif short := unusable(sent[key]):
+        elif short := unusable(sent[key], shape_checked=True):
             to_fetch.append(key)
             incomplete[key] = short
         else:
@@ -221,7 +224,6 @@ def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs:
     for key, refs in open_refs.items():
         if refs - have:
             result.sources[key] = "partial"
-    assert result.record is not None
     return result.record.with_added(found, result.owner)
 
 
@@ -253,7 +255,7 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
         if malformed := problem(outcome):
             failures[key] = f"FHIR server sent a malformed answer ({malformed})"
             continue
-        if short := unusable(outcome):
+        if short := unusable(outcome, shape_checked=True):
             failures[key] = short
             continue
         result.data[key], result.sources[key] = outcome, "fetched"

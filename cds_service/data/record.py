@@ -12,7 +12,7 @@ validated into fhir.resources models: that costs more than the whole request
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ..core import fhirjson
 from .medrefs import open_reference
@@ -30,6 +30,8 @@ class PatientRecord:
     wrong_keys: dict[str, str] = field(default_factory=dict)
     # per prefetch key, the `Medication/<id>` its orders name that no key holds
     open_medications: dict[str, set[str]] = field(default_factory=dict)
+    # views the engine derives from the resources once per record (engine/coded.py)
+    derived: dict[tuple, Any] = field(default_factory=dict, repr=False)
     _seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
 
     def of_type(self, resource_type: str) -> list[dict]:
@@ -51,7 +53,7 @@ class PatientRecord:
         """A copy with more resources (judged like the rest), leaving this record as it was: a
         gathered record is read by the live and the shadow library alike."""
         copy = replace(self, resources={t: list(r) for t, r in self.resources.items()}, set_aside=list(self.set_aside),
-                       _seen=set(self._seen))
+                       derived={}, _seen=set(self._seen))
         for resource in resources:
             reason = owner.judge(resource) if owner is not None else None
             if reason is None:
