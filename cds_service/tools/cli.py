@@ -110,7 +110,11 @@ def serve(host: str | None, port: int, workers: int, connections: int, dev: bool
             # Runs in each worker, after gevent has patched it: every lock, thread, queue and
             # database pool of the app is the worker's own and cooperative (one made in the
             # master and held across a greenlet switch froze whole workers).
-            return create_app(settings, library=library, candidate=candidate)
+            app = create_app(settings, library=library, candidate=candidate)
+            # the worker's own app lives as long as the worker: out of its collections too
+            gc.collect()
+            gc.freeze()
+            return app
 
     try:
         Server().run()
