@@ -40,6 +40,46 @@ settings.register_profile("nerve-cds", derandomize=True, database=None, deadline
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "nerve-cds"))
 
 
+# The fast subset (`pytest -m fast`, README): files chosen by measurement (pytest --durations) so
+# the subset runs in under a minute on the 2-core development machine and touches every package
+# of cds_service (tests/project/test_fast_subset.py checks that it does).
+FAST = {
+    "core/test_settings.py",
+    "core/test_urls.py",
+    "hooks/test_spec_examples.py",
+    "hooks/test_adding_a_hook.py",
+    "data/test_record_build.py",
+    "data/test_partial_data.py",
+    "engine/test_findings_conditions.py",
+    "engine/test_ces_precision.py",
+    "engine/test_order_hooks.py",
+    "engine/test_context_routes.py",
+    "engine/test_mimics.py",
+    "library/test_card_rules.py",
+    "library/test_findings_library.py",
+    "library/test_sources.py",
+    "storage/test_feedback_store.py",
+    "storage/test_storage.py",
+    "web/test_protocol_surface.py",
+    "web/test_response_rules.py",
+    "web/test_auth_jwt.py",
+    "workbench/test_workbench_explain.py",
+    "tools/test_fixtures_cli.py",
+    "scenarios/test_scenarios_fixtures.py",
+    "scenarios/test_red_flag_cards.py",
+    "project/test_architecture.py",
+    "project/test_doc_links.py",
+    "project/test_fast_subset.py",
+}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = Path(__file__).parent
+    for item in items:
+        if item.path.relative_to(root).as_posix() in FAST:
+            item.add_marker(pytest.mark.fast)
+
+
 # ---- a throwaway PostgreSQL for the storage tests (Debian's postgresql server binaries) ----------
 def _pg_bin() -> str | None:
     found = shutil.which("pg_ctl")

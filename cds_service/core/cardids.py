@@ -40,6 +40,11 @@ class CardIds:
             return False
         return hmac.compare_digest(self._uuid(service_id, client, parsed.bytes[:8]), card)
 
+    def patient(self, client: str, patient_id: str) -> str:
+        """A keyed hash of the patient a card was about, so analytics can count distinct patients
+        without keeping their ids; per client, since two EHRs' ids may name different people."""
+        return self._mac(b"patient", "", client, patient_id.encode()).hex()[:32]
+
     def _uuid(self, service_id: str, client: str, head: bytes) -> str:
         head = head[:6] + bytes([0x40 | head[6] & 0x0F]) + head[7:8]  # version 4
         tag = self._mac(b"card", service_id, client, head)[:8]

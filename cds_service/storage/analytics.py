@@ -1,6 +1,7 @@
 """What clinicians do with the cards, counted per card: issued, answered, accepted (with which
 suggestion), overridden (why, and what they wrote), no response, or sent to an EHR that never
-sends feedback at all.
+sends feedback at all; per topic and rule, hook, client, user and week, each with the number of
+distinct patients the cards were about (counted from keyed hashes: no patient id is kept or shown).
 
 A card's outcome is its latest feedback (a clinician may override, then accept). The report's
 values are plain dataclasses (no database library): every store builds them with `summarise` from
@@ -19,6 +20,8 @@ from typing import Any, Iterable, Protocol
 
 UNKNOWN = "(card not recorded)"  # feedback on a card we issued whose row was lost (database down)
 NO_CLIENT = "(before clients were recorded)"  # rows stored before migration 0002
+NO_RULE = "(rule not recorded)"  # before migration 0005, or a card no single rule explains
+NO_USER = "(user not recorded)"  # rows stored before migration 0005
 NO_REASON = "no reason given"
 UNLABELLED = "(suggestion not in the current card library)"
 
@@ -36,6 +39,10 @@ class Vocabulary(Protocol):
     def reason(self, topic: str, system: str, code: str) -> str | None:
         """The display of an override reason the topic's cards offer; None if they offer no such one."""
 
+    def rule_reason(self, rule: str, system: str, code: str) -> str | None:
+        """The display of an override reason the rule's cards offer (rules of one topic may offer
+        one code with displays of their own); None if they offer no such one."""
+
 
 class Bare:
     """No library at hand: uuids and codes as stored, every reason taken as offered."""
@@ -52,6 +59,9 @@ class Bare:
     def reason(self, topic: str, system: str, code: str) -> str | None:
         return code
 
+    def rule_reason(self, rule: str, system: str, code: str) -> str | None:
+        return code
+
 
 @dataclass(frozen=True)
 class IssuedRow:
@@ -60,6 +70,9 @@ class IssuedRow:
     client: str | None
     topic: str | None
     issued_at: datetime
+    rule: str | None = None
+    user: str | None = None
+    patient: str | None = None  # a keyed hash of the patient, never the id
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,12 @@ class Counts:
     accepted: int = 0
     overridden: int = 0
     no_channel: int = 0  # sent to a client that never sends feedback: unknown, not ignored
+    patient_keys: set[str] = field(default_factory=set, repr=False)  # keyed hashes, only ever counted
+
+    @property
+    def patients(self) -> int:
+        """Distinct patients the cards were about (of the cards that recorded one)."""
+        return len(self.patient_keys)
 
     @property
     def no_response(self) -> int:
@@ -99,7 +118,8 @@ class Counts:
     def counts(self) -> dict[str, Any]:
         return {"issued": self.issued, "answered": self.answered, "accepted": self.accepted,
                 "overridden": self.overridden, "noResponse": self.no_response, "noFeedbackChannel": self.no_channel,
-                "acceptedShare": None if self.acceptance is None else round(self.acceptance, 4)}
+                "acceptedShare": None if self.acceptance is None else round(self.acceptance, 4),
+                "patients": self.patients}
 
 
 @dataclass
@@ -113,8 +133,18 @@ class TopicStats(Counts):
 
 
 @dataclass
+class RuleStats(TopicStats):
+    rule: str = NO_RULE  # with `topic`: a rule's cards, or a topic's cards whose rule is not known
+
+
+@dataclass
 class WeekStats(Counts):
     pass
+
+
+@dataclass
+class UserStats(Counts):
+    user: str = ""  # the hook call's context.userId, e.g. Practitioner/123
 
 
 @dataclass
@@ -140,18 +170,17 @@ class Report:
     clients: list[ClientStats] = field(default_factory=list)  # every client in the period, busiest first
     client: str | None = None  # the one client reported on, None for all
     hooks: list[HookStats] = field(default_factory=list)
+    rules: list[RuleStats] = field(default_factory=list)  # by topic, then busiest first
+    users: list[UserStats] = field(default_factory=list)  # busiest first
 
     def topic(self, name: str) -> TopicStats | None:
         return next((t for t in self.topics if t.topic == name), None)
 
     def as_json(self) -> dict[str, Any]:
         return {
-            "topics": [{"topic": t.topic, "rules": t.rules, **t.counts(),
-                        "overrideReasons": [{"reason": r, "cards": n} for r, n in t.reasons.most_common()],
-                        "overrideReasonsNotOffered": [{"reason": r, "cards": n} for r, n in t.unoffered.most_common()],
-                        "overrideComments": [{"reason": r, "comment": c} for r, c in t.comments],
-                        "acceptedSuggestions": [{"label": s, "cards": n} for s, n in t.suggestions.most_common()]}
-                       for t in self.topics],
+            "topics": [{"topic": t.topic, "rules": t.rules, **t.counts(), **_why_json(t)} for t in self.topics],
+            "rules": [{"rule": r.rule, "topic": r.topic, **r.counts(), **_why_json(r)} for r in self.rules],
+            "users": [{"user": u.user, **u.counts()} for u in self.users],
             "weeks": [{"week": w.isoformat(), "topics": {topic: weeks[w].counts() for topic, weeks in self.weekly.items()
                                                          if w in weeks}} for w in self.weeks],
             "hooks": [{"service": h.service, "hook": h.hook, **h.counts()} for h in self.hooks],
@@ -167,19 +196,37 @@ class Report:
         for t in self.topics:
             writer.writerows(("topic", t.topic, k, v) for k, v in t.counts().items())
             writer.writerow(("topic", t.topic, "rules", " ".join(t.rules)))
-            writer.writerows(("override reason", t.topic, r, n) for r, n in t.reasons.most_common())
-            writer.writerows(("override reason not offered", t.topic, r, n) for r, n in t.unoffered.most_common())
-            writer.writerows(("override comment", t.topic, r, c) for r, c in t.comments)
-            writer.writerows(("accepted suggestion", t.topic, s, n) for s, n in t.suggestions.most_common())
+            _why_rows(writer, "", t.topic, t)
+        for r in self.rules:
+            name = f"{r.rule} ({r.topic})" if r.rule == NO_RULE else r.rule
+            writer.writerows(("rule", name, k, v) for k, v in r.counts().items())
+            writer.writerow(("rule", name, "topic", r.topic))
+            _why_rows(writer, "rule ", name, r)
         for h in self.hooks:
             writer.writerows(("hook", h.hook or h.service, k, v) for k, v in h.counts().items())
         for c in self.clients:
             writer.writerows(("client", c.client, k, v) for k, v in c.counts().items())
+        for u in self.users:
+            writer.writerows(("user", u.user, k, v) for k, v in u.counts().items())
         for w in self.weeks:
             for topic, weeks in self.weekly.items():
                 if w in weeks:
                     writer.writerows(("week " + w.isoformat(), topic, k, v) for k, v in weeks[w].counts().items())
         return out.getvalue()
+
+
+def _why_json(t: TopicStats) -> dict[str, Any]:
+    return {"overrideReasons": [{"reason": r, "cards": n} for r, n in t.reasons.most_common()],
+            "overrideReasonsNotOffered": [{"reason": r, "cards": n} for r, n in t.unoffered.most_common()],
+            "overrideComments": [{"reason": r, "comment": c} for r, c in t.comments],
+            "acceptedSuggestions": [{"label": s, "cards": n} for s, n in t.suggestions.most_common()]}
+
+
+def _why_rows(writer: Any, prefix: str, name: str, t: TopicStats) -> None:
+    writer.writerows((prefix + "override reason", name, r, n) for r, n in t.reasons.most_common())
+    writer.writerows((prefix + "override reason not offered", name, r, n) for r, n in t.unoffered.most_common())
+    writer.writerows((prefix + "override comment", name, r, c) for r, c in t.comments)
+    writer.writerows((prefix + "accepted suggestion", name, s, n) for s, n in t.suggestions.most_common())
 
 
 def monday(when: datetime) -> date:
@@ -191,7 +238,7 @@ def summarise(issued: Iterable[IssuedRow], feedback: Iterable[FeedbackRow], chan
               vocabulary: Vocabulary | None = None, client: str | None = None) -> Report:
     """The report on `issued` cards and the `feedback` on them (and on cards whose row was lost).
     `channels`: the clients that have ever sent feedback. Per client for every client; topics,
-    weeks and hooks of `client` only when given."""
+    rules, weeks, hooks and users of `client` only when given."""
     words = vocabulary or Bare()
     latest: dict[str, FeedbackRow] = {}
     for row in feedback:
@@ -200,11 +247,15 @@ def summarise(issued: Iterable[IssuedRow], feedback: Iterable[FeedbackRow], chan
     topics: dict[str, TopicStats] = {}
     clients: dict[str, ClientStats] = {}
     hooks: dict[str, HookStats] = {}
+    rules: dict[tuple[str, str], RuleStats] = {}
+    users: dict[str, UserStats] = {}
     weekly: dict[str, dict[date, WeekStats]] = {}
     seen: set[str] = set()
 
-    def count(counts: Counts, answer: FeedbackRow | None, heard: bool) -> None:
+    def count(counts: Counts, answer: FeedbackRow | None, heard: bool, patient: str | None) -> None:
         counts.issued += 1
+        if patient:
+            counts.patient_keys.add(patient)
         if answer is None:
             counts.no_channel += 0 if heard else 1
             return
@@ -216,36 +267,45 @@ def summarise(issued: Iterable[IssuedRow], feedback: Iterable[FeedbackRow], chan
         seen.add(card.card)
         answer, who = latest.get(card.card), card.client or NO_CLIENT
         heard = card.client in channels
-        count(clients.setdefault(who, ClientStats(client=who)), answer, heard)
+        count(clients.setdefault(who, ClientStats(client=who)), answer, heard, card.patient)
         if client is not None and who != client:
             continue
         name = card.topic or UNKNOWN
         stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name)))
-        count(stats, answer, heard)
-        count(weekly.setdefault(name, {}).setdefault(monday(card.issued_at), WeekStats()), answer, heard)
-        count(hooks.setdefault(card.service, HookStats(service=card.service, hook=words.hook(card.service))), answer, heard)
+        per_rule = rules.setdefault((card.rule or NO_RULE, name), RuleStats(topic=name, rule=card.rule or NO_RULE))
+        user = card.user or NO_USER
+        for counts in (stats, per_rule, weekly.setdefault(name, {}).setdefault(monday(card.issued_at), WeekStats()),
+                       hooks.setdefault(card.service, HookStats(service=card.service, hook=words.hook(card.service))),
+                       users.setdefault(user, UserStats(user=user))):
+            count(counts, answer, heard, card.patient)
         if answer is not None:
-            _why(stats, answer, words)
+            _why(stats, answer, words, card.rule)
+            _why(per_rule, answer, words, card.rule)
     for answer in latest.values():  # feedback on cards whose issued row was lost
         who = answer.client or NO_CLIENT
         if answer.card in seen or (client is not None and who != client):
             continue
         name = answer.topic or UNKNOWN
         stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name)))
-        stats.answered += 1
-        stats.accepted += answer.outcome == "accepted"
-        stats.overridden += answer.outcome != "accepted"
-        _why(stats, answer, words)
+        per_rule = rules.setdefault((NO_RULE, name), RuleStats(topic=name))
+        for answered in (stats, per_rule):
+            answered.answered += 1
+            answered.accepted += answer.outcome == "accepted"
+            answered.overridden += answer.outcome != "accepted"
+            _why(answered, answer, words)
     weeks = sorted({w for per_topic in weekly.values() for w in per_topic})
     if weeks:
         weeks = [weeks[0] + timedelta(weeks=i) for i in range((weeks[-1] - weeks[0]).days // 7 + 1)]
     return Report(sorted(topics.values(), key=lambda t: (-t.issued, t.topic)), weeks, weekly,
                   sorted(clients.values(), key=lambda c: (-c.issued, c.client)), client,
-                  sorted(hooks.values(), key=lambda h: (-h.issued, h.service)))
+                  sorted(hooks.values(), key=lambda h: (-h.issued, h.service)),
+                  sorted(rules.values(), key=lambda r: (r.topic, r.rule == NO_RULE, -r.issued, r.rule)),
+                  sorted(users.values(), key=lambda u: (-u.issued, u.user)))
 
 
-def _why(stats: TopicStats, answer: FeedbackRow, words: Vocabulary) -> None:
-    """The accepted suggestions' labels, or the override reason (offered or not) and comment."""
+def _why(stats: TopicStats, answer: FeedbackRow, words: Vocabulary, rule: str | None = None) -> None:
+    """The accepted suggestions' labels, or the override reason (offered or not, by the card's
+    rule when known, else by its topic) and comment."""
     if answer.outcome == "accepted":
         stats.suggestions.update(words.suggestion(stats.topic, answer.card, s) or UNLABELLED for s in answer.suggestions)
         return
@@ -253,7 +313,8 @@ def _why(stats: TopicStats, answer: FeedbackRow, words: Vocabulary) -> None:
         reason = NO_REASON
         stats.reasons[reason] += 1
     else:
-        offered = words.reason(stats.topic, answer.system or "", answer.code)
+        offered = (words.rule_reason(rule, answer.system or "", answer.code) if rule
+                   else words.reason(stats.topic, answer.system or "", answer.code))
         reason = offered or f"{answer.display or answer.code} [{answer.code}]"
         (stats.reasons if offered else stats.unoffered)[reason] += 1
     if answer.comment and answer.comment.strip():

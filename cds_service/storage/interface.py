@@ -7,9 +7,9 @@ this module loads no database library (tests/project/test_architecture.py checks
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Callable, Iterable, Protocol, Sequence
+from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence
 
 from ..core.config import ConfigError
 from .analytics import Report, Vocabulary
@@ -70,11 +70,22 @@ class WriteHealth:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class IssuedCall:
+    """What analytics break issued cards down by, beyond the card: the rule that made each card
+    (card uuid -> rule id; a card missing is one no single rule explains), the user of the call
+    (context.userId) and a keyed hash of its patient (core.cardids), never the patient's id."""
+
+    rules: Mapping[str, str] = field(default_factory=dict)
+    user: str | None = None
+    patient: str | None = None
+
+
 class FeedbackStore(Protocol):
     def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]],
-                       library_version: str = "") -> None:
-        """Note cards just sent to `client`, from the card library `library_version` (in the
-        background: advice must not wait). Unstorable for bad text."""
+                       library_version: str = "", call: IssuedCall | None = None) -> None:
+        """Note cards just sent to `client`, from the card library `library_version`, with what
+        `call` says of them (in the background: advice must not wait). Unstorable for bad text."""
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every card remembered so far has been written (or given up on), at most

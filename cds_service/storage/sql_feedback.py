@@ -25,7 +25,7 @@ from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 
 from .feedback import FeedbackItem
-from .interface import Background, StoreRefused, StoreUnavailable, WriteHealth, check_text
+from .interface import Background, IssuedCall, StoreRefused, StoreUnavailable, WriteHealth, check_text
 from .sql_schema import feedback, issued_card
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("nerve_cds.feedback")
 
-Row = tuple[Any, str, str, str, Any, datetime, str]  # card uuid, service, client, hookInstance, topic, issued at, library version
+# card uuid, service, client, hookInstance, topic, issued at, library version, rule, user, patient key
+Row = tuple[Any, str, str, str, Any, datetime, str, str | None, str | None, str | None]
 
 
 class SqlFeedbackStore:
@@ -51,11 +52,13 @@ class SqlFeedbackStore:
         self._probed_at = -1e9
 
     def remember_cards(self, service_id: str, client: str, hook_instance: str, cards: Iterable[dict[str, Any]],
-                       library_version: str = "") -> None:
+                       library_version: str = "", call: IssuedCall | None = None) -> None:
         check_text("hookInstance", hook_instance)
+        call = call or IssuedCall()
+        check_text("userId", call.user)
         now = datetime.now(timezone.utc)
         rows = [(card.get("uuid"), service_id, client, hook_instance, card.get("source", {}).get("topic", {}).get("code"),
-                 now, library_version) for card in cards]
+                 now, library_version, call.rules.get(str(card.get("uuid"))), call.user, call.patient) for card in cards]
         if not rows:
             return
         self._start_writer()
@@ -159,11 +162,12 @@ class SqlFeedbackStore:
         with self._db.begin() as conn:
             known = set(conn.scalars(select(issued_card.c.card_uuid).where(issued_card.c.card_uuid.in_([r[0] for r in rows]))))
             fresh = {}
-            for card_uuid, service_id, client, hook_instance, topic, issued_at, version in rows:
+            for card_uuid, service_id, client, hook_instance, topic, issued_at, version, rule, user, patient in rows:
                 if card_uuid not in known and card_uuid not in fresh:
                     fresh[card_uuid] = {"card_uuid": card_uuid, "service_id": service_id, "client": client,
                                         "hook_instance": hook_instance, "topic": topic, "issued_at": issued_at,
-                                        "library_version": version or None}
+                                        "library_version": version or None, "rule": rule, "user_id": user,
+                                        "patient_key": patient}
             if fresh:
                 conn.execute(insert(issued_card), list(fresh.values()))
 

@@ -1,7 +1,8 @@
 """The feedback report (analytics.py) from the issued-card and feedback tables, through SQLAlchemy
 select(), so it runs the same on SQLite and PostgreSQL: the cards issued in the period, every
 feedback on them, the feedback in the period on cards whose row was lost, and which clients have
-ever sent feedback (a client that never does has no feedback channel)."""
+ever sent feedback (a client that never does has no feedback channel). Patients are read as the
+keyed hashes the cards recorded, only to be counted."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,9 +18,10 @@ from .versions import NO_VERSION, Counts, VersionStats
 
 def build_report(engine: Engine, since: datetime | None = None, client: str | None = None,
                  vocabulary: Vocabulary | None = None) -> Report:
-    """Counts per card since `since` (all time if None), per topic, week and hook of `client`
-    (all if None), per client for all."""
-    issued_q = select(ISSUED.c.card_uuid, ISSUED.c.service_id, ISSUED.c.client, ISSUED.c.topic, ISSUED.c.issued_at)
+    """Counts per card since `since` (all time if None), per topic, rule, week, hook and user of
+    `client` (all if None), per client for all."""
+    issued_q = select(ISSUED.c.card_uuid, ISSUED.c.service_id, ISSUED.c.client, ISSUED.c.topic, ISSUED.c.issued_at,
+                      ISSUED.c.rule, ISSUED.c.user_id, ISSUED.c.patient_key)
     columns = (FEEDBACK.c.card_uuid, FEEDBACK.c.client, FEEDBACK.c.topic, FEEDBACK.c.outcome, FEEDBACK.c.outcome_timestamp,
                FEEDBACK.c.accepted_suggestions, FEEDBACK.c.override_system, FEEDBACK.c.override_code,
                FEEDBACK.c.override_display, FEEDBACK.c.user_comment)

@@ -17,6 +17,11 @@ issued_card = Table(
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("client", Text),  # the JWT iss the card went to; NULL for cards issued before 0002
     Column("library_version", String(80)),  # library/version.py; NULL for cards issued before 0004
+    # 0005, NULL before: the rule that made the card (NULL too when it could not be told apart),
+    # the hook call's context.userId, and a keyed hash of its patient (core.cardids), never the id
+    Column("rule", String(64)),
+    Column("user_id", Text),
+    Column("patient_key", String(64)),
     Index("ix_issued_card_client", "client"),
 )
 

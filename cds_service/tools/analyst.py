@@ -14,13 +14,13 @@ from rich.console import Console
 from ..core.settings import Settings
 from ..core.windows import DEFAULT_WEEKS, MAX_WEEKS, WindowError, weeks_window
 from ..engine.explain import outline
-from ..engine.vocabulary import LibraryVocabulary
 from ..library.loader import Library, LibraryError, load_library
 from ..library.lookup import where
 from ..storage import open_storage
 from ..storage.versions import VersionStats
 from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_cases, folder_cases, noon, request_case, run_case
 from ..workbench.preview import VERDICTS, Preview, change_lines, preview
+from ..workbench.words import CardWords
 from .matrix import matrix_lines
 from .report_lines import report_lines
 from .terminal import show_cards
@@ -189,16 +189,17 @@ def feedback() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--csv", "as_csv", is_flag=True, help="Print the report as CSV (section, name, item, value).")
 def feedback_report(window: str, client: str | None, as_json: bool, as_csv: bool) -> None:
-    """Per card topic, card by card: issued, answered, accepted (with which suggestion),
-    overridden (why, and the comments), no response, and cards sent to clients with no feedback
-    channel; per hook, per client, week by week."""
+    """Per card topic and per rule, card by card: issued, answered, accepted (with which
+    suggestion), overridden (why, and the comments), no response, and cards sent to clients with
+    no feedback channel; per hook, client and user, week by week; each with the number of distinct
+    patients (counted, never named)."""
     try:
         weeks = weeks_window(window)
     except WindowError as exc:
         click.secho(f"nerve-cds: --weeks: {exc}", fg="red", err=True)
         sys.exit(2)
     settings = Settings.from_env()
-    vocabulary = LibraryVocabulary(library_or_exit(None))
+    vocabulary = CardWords(library_or_exit(None))
     storage = open_storage(settings.database_url)
     since = datetime.now(timezone.utc) - timedelta(weeks=weeks)
     report, versions = storage.report(since, client, vocabulary), storage.versions(since, client)

@@ -17,6 +17,7 @@ from ..core.config import ConfigError
 from ..core.settings import Settings, not_a_card_library
 from .analyst import cards_diff, cards_where, explain, feedback, workbench
 from .fixtures import fixtures
+from .frequency import cards_frequency
 from .invoke import invoke
 from .prefetch_templates import cards_prefetch
 from .shadow import shadow
@@ -284,3 +285,4 @@ def cards_index(cards_dir: Path | None, write: bool) -> None:
 cards.add_command(cards_diff)
 cards.add_command(cards_where)
 cards.add_command(cards_prefetch)
+cards.add_command(cards_frequency)

@@ -1,35 +1,47 @@
-"""The feedback report as terminal lines: per topic, then per hook, per client, week by week."""
+"""The feedback report as terminal lines: per topic, per rule, then per hook, client, user, week by week."""
 from __future__ import annotations
 
 from typing import Iterator
 
-from ..storage.analytics import Counts, Report
+from ..storage.analytics import NO_RULE, Counts, Report, TopicStats
 
-HEAD = f"{'issued':>6} {'answered':>8} {'accepted':>8} {'overridden':>10} {'no resp.':>8} {'no channel':>10} {'share':>6}"
+HEAD = (f"{'issued':>6} {'answered':>8} {'accepted':>8} {'overridden':>10} {'no resp.':>8} {'no channel':>10} "
+        f"{'share':>6} {'patients':>8}")
 
 
 def _counts(c: Counts) -> str:
     share = f"{c.acceptance:.0%}" if c.acceptance is not None else "-"
-    return f"{c.issued:6} {c.answered:8} {c.accepted:8} {c.overridden:10} {c.no_response:8} {c.no_channel:10} {share:>6}"
+    return (f"{c.issued:6} {c.answered:8} {c.accepted:8} {c.overridden:10} {c.no_response:8} {c.no_channel:10} "
+            f"{share:>6} {c.patients:8}")
+
+
+def _why(t: TopicStats) -> Iterator[str]:
+    for label, n in t.suggestions.most_common():
+        yield f"{'':4}accepted: {label} x{n}"
+    for reason, n in t.reasons.most_common():
+        yield f"{'':4}override: {reason} x{n}"
+    for reason, n in t.unoffered.most_common():
+        yield f"{'':4}override (reason the card did not offer): {reason} x{n}"
+    for reason, comment in t.comments:
+        yield f"{'':4}comment ({reason}): {comment}"
 
 
 def report_lines(report: Report) -> Iterator[str]:
     """Counts are cards (a card's latest feedback decides it); share = accepted / cards issued to
-    clients that send feedback."""
+    clients that send feedback; patients = distinct patients the cards were about."""
     if not report.topics:
         yield "No cards issued and no feedback in this period."
         return
     yield f"{'topic':32} {'rules':12} {HEAD}"
     for t in report.topics:
         yield f"{t.topic[:32]:32} {','.join(t.rules)[:12]:12} {_counts(t)}"
-        for label, n in t.suggestions.most_common():
-            yield f"{'':4}accepted: {label} x{n}"
-        for reason, n in t.reasons.most_common():
-            yield f"{'':4}override: {reason} x{n}"
-        for reason, n in t.unoffered.most_common():
-            yield f"{'':4}override (reason the card did not offer): {reason} x{n}"
-        for reason, comment in t.comments:
-            yield f"{'':4}comment ({reason}): {comment}"
+        yield from _why(t)
+    yield ""
+    yield f"{'rule (topic)':45} {HEAD}"
+    for r in report.rules:
+        yield f"{r.rule + ' (' + r.topic + ')':45.45} {_counts(r)}"
+        if r.rule != NO_RULE:
+            yield from _why(r)
     yield ""
     yield f"{'hook (service)':45} {HEAD}"
     for h in report.hooks:
@@ -41,7 +53,11 @@ def report_lines(report: Report) -> Iterator[str]:
         note = "" if c.channel else "  no feedback channel"
         yield f"{mark}{c.client[:44]:44} {_counts(c)}{note}"
     if report.client:
-        yield f"(* the topics, hooks and weeks above are of {report.client} only)"
+        yield f"(* the topics, rules, hooks, users and weeks are of {report.client} only)"
+    yield ""
+    yield f"{'user (context.userId)':45} {HEAD}"
+    for u in report.users:
+        yield f"{u.user[:45]:45} {_counts(u)}"
     if report.weeks:
         yield ""
         yield f"{'week of':45} {HEAD}"
@@ -51,4 +67,5 @@ def report_lines(report: Report) -> Iterator[str]:
                 if w in per:
                     for name in ("issued", "answered", "accepted", "overridden", "no_channel"):
                         setattr(total, name, getattr(total, name) + getattr(per[w], name))
+                    total.patient_keys |= per[w].patient_keys
             yield f"{w.isoformat():45} {_counts(total)}"

@@ -30,6 +30,7 @@ from ..library.loader import Library
 from ..storage.feedback import parse_feedback
 from ..storage.interface import StoreRefused, StoreUnavailable, Unstorable
 from . import metrics
+from .issued import issued_call
 from .load import Load
 from .response import ResponseError, check_response
 from .shadow import ShadowJob
@@ -176,7 +177,8 @@ def _call_service(service_id: str) -> Any:
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
         try:
-            store.remember_cards(service_id, _client(), hook_request.hookInstance, advice.cards, library.version)
+            call = issued_call(library, service.hook, advice.cards, _client(), context.userId, context.patientId, _card_ids())
+            store.remember_cards(service_id, _client(), hook_request.hookInstance, advice.cards, library.version, call)
         except Unstorable as exc:
             raise BadRequest(str(exc)) from None
     shadow = current_app.extensions.get("nerve_cds.shadow")

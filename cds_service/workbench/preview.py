@@ -17,7 +17,7 @@ from .expectations import Broken, broken_expectations
 
 Card = tuple[str, str, str]  # topic, indicator, summary
 
-# How much a candidate changes, worst first; the CLI's exit status (documented in the README).
+# How much a candidate changes, worst first; the CLI's exit status (documented in docs/analyst.md).
 VERDICTS = {"broken": 4, "cards": 3, "wording": 1, "none": 0}
 
 

@@ -14,7 +14,6 @@ from itsdangerous import URLSafeTimedSerializer
 from ..core.settings import Settings
 from ..core.windows import WindowError, weeks_window
 from ..data.scenarios import list_scenarios
-from ..engine.vocabulary import LibraryVocabulary
 from ..hooks.registry import HOOKS
 from ..library import lookup
 from ..library.loader import Library, LibraryError, load_library
@@ -38,6 +37,7 @@ from .folders import FolderRefused, allowed_folder
 from .live import LiveLibrary
 from .markdown import to_html
 from .preview import preview
+from .words import CardWords
 
 bp = Blueprint("workbench", __name__, url_prefix="/workbench", template_folder="templates")
 
@@ -225,7 +225,7 @@ def _report() -> tuple[Report, int]:
         page, status = _page("problem.html", status=400, heading="What clinicians do with the cards", problem=str(exc))
         abort(Response(page, status, {"Content-Type": "text/html; charset=utf-8"}))
     library, _ = _library()
-    vocabulary = LibraryVocabulary(library) if library else None
+    vocabulary = CardWords(library) if library else None
     report = current_app.extensions["nerve_cds.storage"].report(_now() - timedelta(weeks=weeks),
                                                                 request.args.get("client") or None, vocabulary)
     return report, weeks

@@ -199,6 +199,9 @@ REQUIRED = {
     # CLINICAL §6.9, §6.14: orders in context
     "§6.9(a) wrong region", "§6.9(b) repeat", "§6.9(c) radiographs", "§6.9(d) MR safety", "§6.9(d) MR safety device",
     "§6.14 NCS for entrapment", "§6.14 silencing",
+    # CLINICAL §6.2 related rule (haematoma), §6.14 labour epidural, §1.4 NSAID caution
+    "RF-1 haematoma", "RF-1 haematoma no deficit", "RF-1 haematoma old anticoagulant", "§6.14 labour epidural haematoma",
+    "CONS-1 NSAID caution age", "CONS-1 NSAID caution kidney",
 }
 
 

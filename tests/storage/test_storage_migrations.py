@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 
 from cds_service.core.settings import Settings
-from cds_service.storage.analytics import NO_CLIENT
+from cds_service.storage.analytics import NO_CLIENT, NO_RULE, NO_USER
 from cds_service.storage.sql import alembic_config
 from cds_service.storage.sql_schema import metadata
 from cds_service.storage.versions import NO_VERSION
@@ -157,5 +157,41 @@ def test_0004_keeps_the_cards_issued_before_and_adds_versions_and_shadow_tables(
         command.downgrade(config, "0003")
         assert {"shadow_difference", "shadow_view"}.isdisjoint(inspect(conn).get_table_names())
         assert "library_version" not in {c["name"] for c in inspect(conn).get_columns("issued_card")}
+        assert conn.scalar(text("SELECT count(*) FROM issued_card")) == 2
+    engine.dispose()
+
+
+def test_0005_keeps_earlier_cards_and_records_rule_user_and_a_patient_hash(database_url):  # noqa: F811
+    """A database at 0004 with a card: after 0005 it is counted under no rule and no user, with no
+    patient; a new card records its rule, the call's user and a keyed hash of its patient (never
+    the id); downgrading drops the three columns and keeps the rows."""
+    card = str(uuid.uuid4())
+    config = alembic_config(database_url)
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0004")
+        conn.execute(text("INSERT INTO issued_card (card_uuid, service_id, hook_instance, topic, issued_at, client) "
+                          "VALUES (:c, 'nerve-cds-patient-view', 'h-old', 'cauda-equina-emergency', :t, 'https://ehr')"),
+                     {"c": card, "t": datetime.now(timezone.utc) - timedelta(days=1)})
+    engine.dispose()
+
+    app = new_app(Settings(dev=True, auth_enabled=False, database_url=database_url))
+    client = app.test_client()
+    assert client.get("/readyz").status_code == 200
+    assert revision_and_drift(database_url) == (head(), [])
+    _, issued = issue_card(client)
+    report = app.extensions["nerve_cds.storage"].report()  # waits for the card's row
+    new = stored_card(app, issued["uuid"])
+    assert (new.rule, new.user_id) == ("CES-1", "Practitioner/dr-a")
+    assert new.patient_key and "p-1" not in new.patient_key and len(new.patient_key) == 32
+    assert [(r.rule, r.issued, r.patients) for r in report.rules] == [("CES-1", 1, 1), (NO_RULE, 1, 0)]
+    assert [(u.user, u.issued) for u in report.users] == [(NO_USER, 1), ("Practitioner/dr-a", 1)]
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0004")
+        assert {"rule", "user_id", "patient_key"}.isdisjoint(c["name"] for c in inspect(conn).get_columns("issued_card"))
         assert conn.scalar(text("SELECT count(*) FROM issued_card")) == 2
     engine.dispose()

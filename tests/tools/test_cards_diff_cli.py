@@ -36,7 +36,7 @@ def edited(tmp_path: Path, name: str, file: str, old: str, new: str) -> Path:
 
 @pytest.fixture(scope="module")
 def nine_weeks(tmp_path_factory) -> Path:
-    """The README's example: MRI after 9 weeks of radicular symptoms instead of 6."""
+    """The example in docs/analyst.md: MRI after 9 weeks of radicular symptoms instead of 6."""
     tmp = tmp_path_factory.mktemp("nine")
     cards = tmp / "cards"
     shutil.copytree(CARDS, cards)

@@ -112,7 +112,7 @@ def test_a_bad_boolean_is_refused_whatever_the_dev_flag(tmp_path, variable):
 ])
 def test_the_service_will_not_start_without_an_audience_or_a_card_key(tmp_path, args, env, variable):
     """JWT aud is never taken from the request, so an authenticating service needs its public base
-    URL; outside dev mode card uuids need their key (README: Configuration)."""
+    URL; outside dev mode card uuids need their key (docs/operations.md: Configuration)."""
     result = run(args + ["--port", str(free_port())], tmp_path, **env)
     assert_one_line(result, variable)
     assert SECRET not in result.stderr + result.stdout

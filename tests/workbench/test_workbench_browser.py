@@ -3,7 +3,7 @@ Playwright) against the service running as a real HTTP server: a fixture's CES c
 explanation (which records nothing), feedback sent through the real endpoint as an EHR sends it,
 and the chart, the table and the CSV download that count it.
 
-Screenshots of each view are written to docs/screenshots/ (the README shows them).
+Screenshots of each view are written to docs/screenshots/ (docs/analyst.md shows them).
 On a developer machine without /usr/bin/chromium these tests skip; under CI (CI set) they fail
 instead, since .ci/run installs chromium.
 """
@@ -28,7 +28,7 @@ from tests.helpers.workbench import dev_settings, hook_request, live_server
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-# The README's screenshots are refreshed only on request (NERVE_CDS_SCREENSHOTS=1), so a test run
+# The guide's screenshots are refreshed only on request (NERVE_CDS_SCREENSHOTS=1), so a test run
 # leaves the working tree clean; otherwise they go to a temporary folder and are still taken.
 SHOTS = DOCS / "screenshots" if os.environ.get("NERVE_CDS_SCREENSHOTS") == "1" else Path(tempfile.mkdtemp())
 
@@ -122,6 +122,12 @@ def test_explain_feedback_and_the_chart_in_a_browser(tmp_path, page):
         assert link.get_attribute("download") is not None
         exported = page.request.get(base + link.get_attribute("href")).text()
         assert f"override comment,cauda-equina-emergency,{reason['display']},already imaged" in exported
+        rule = page.locator('#rule-table tr[data-rule="CES-1"]')
+        assert rule.is_visible() and rule.locator("td.overridden").inner_text() == "1"
+        assert rule.locator("td.patients").inner_text() == "1" and "already imaged" in rule.inner_text()
+        user_id = body["context"]["userId"]
+        user = page.locator(f'#user-table tr[data-user="{user_id}"]')
+        assert user.is_visible() and int(user.locator("td.overridden").inner_text()) >= 1
         page.screenshot(path=str(SHOTS / "feedback.png"), full_page=True)
 
 

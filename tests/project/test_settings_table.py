@@ -1,4 +1,4 @@
-"""The README's configuration table is where an operator looks up a variable: one row each."""
+"""The configuration table in docs/operations.md is where an operator looks up a variable: one row each."""
 from __future__ import annotations
 
 import re
@@ -8,7 +8,7 @@ from tests.helpers.paths import ROOT
 
 
 def configuration_table() -> list[str]:
-    section = (ROOT / "README.md").read_text(encoding="utf-8").split("## Configuration", 1)[1]
+    section = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8").split("## Configuration", 1)[1]
     table = section.split("| variable |", 1)[1]
     rows = table.split("\n\n", 1)[0].splitlines()
     return rows[2:]  # after the header's end and its separator line

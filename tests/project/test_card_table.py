@@ -1,4 +1,4 @@
-"""The README's card table is where a reader learns which cards the service issues: one row per
+"""The card table in docs/analyst.md is where a reader learns which cards the service issues: one row per
 card topic the library declares and its rules issue, no more and no fewer."""
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from tests.helpers.paths import ROOT
 
 
 def card_table_topics() -> list[str]:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    text = (ROOT / "docs" / "analyst.md").read_text(encoding="utf-8")
     table = text.split("| card (`source.topic.code`) |", 1)[1].split("\n\n", 1)[0]
     rows = table.splitlines()[2:]  # after the header's end and its separator line
     assert all(row.startswith("| `") for row in rows), rows
