@@ -55,7 +55,7 @@ FAST = {
     "engine/test_order_hooks.py",
     "engine/test_context_routes.py",
     "engine/test_mimics.py",
-    "library/test_card_rules.py",
+    "engine/test_card_rules.py",
     "library/test_findings_library.py",
     "library/test_sources.py",
     "storage/test_feedback_store.py",

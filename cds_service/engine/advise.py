@@ -50,6 +50,8 @@ class Advice:
     # them, explain mode shows the would-be cards (`shadow_cards`, rendered only then)
     shadow: tuple[str, ...] = ()
     shadow_cards: tuple[dict[str, Any], ...] = ()
+    # the rule that made each card, by card uuid: analytics count per rule (web/issued.py)
+    card_rules: Mapping[str, str] = field(default_factory=dict)
 
 
 def advise(
@@ -99,6 +101,7 @@ def advise(
     drop_repeats(rendered, ctx, library.context.repeats, library.terminology)
     cards = arrange(shown, rendered, library.context.orders, library.terminology)
     withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
+    made_by = {str(card["uuid"]): f.rule.id for f, card in zip(shown, rendered)}
     would = [f for f in in_shadow if not f.rule.silent]
     shadow_cards = render(guard(would, ctx, library.context, library.presentation, library.terminology), findings,
                           library.presentation, context, draft_reasons, missing_data, card_id) if explain else []
@@ -106,4 +109,5 @@ def advise(
                   unreadable=counts(findings.unreadable), uncovered=uncovered_codes(record, library.terminology),
                   set_aside=tuple(record.set_aside),
                   findings=findings if explain else None, trace=tuple(trace or ()), withheld=withheld,
-                  shadow=tuple(f.rule.topic for f in would), shadow_cards=tuple(shadow_cards))
+                  shadow=tuple(f.rule.topic for f in would), shadow_cards=tuple(shadow_cards),
+                  card_rules={str(c["uuid"]): made_by[str(c["uuid"])] for c in cards if str(c["uuid"]) in made_by})

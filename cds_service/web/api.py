@@ -177,7 +177,7 @@ def _call_service(service_id: str) -> Any:
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
         try:
-            call = issued_call(library, service.hook, advice.cards, _client(), context.userId, context.patientId, _card_ids())
+            call = issued_call(advice.card_rules, _client(), context.userId, context.patientId, _card_ids())
             store.remember_cards(service_id, _client(), hook_request.hookInstance, advice.cards, library.version, call)
         except Unstorable as exc:
             raise BadRequest(str(exc)) from None
