@@ -29,8 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: tests.helpers
 
-import http_load  # noqa: E402  (bench/http_load.py, beside this script)
-
+from bench import http_load  # noqa: E402
 from cds_service import create_app  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
 from cds_service.data.scenarios import load_scenario  # noqa: E402

@@ -32,15 +32,14 @@ _CODED: dict[str, tuple[str, ...]] = {
 UncoveredCode = tuple[str, str, str]  # (system, code, display), system and code canonical
 
 
-def _others(resource: dict, rtype: str) -> Iterator[Any]:
+def _others(resource: dict, elements: tuple[str, ...], components: bool) -> Iterator[Any]:
     """The coded elements besides `code` (which engine/coded.py has looked up already)."""
-    for element in _CODED.get(rtype, ()):
-        if element == "code":
-            continue
+    for element in elements:
         value = resource.get(element)
-        yield from (fhirjson.items(value) if isinstance(value, list) else [value])
-    if rtype == "Observation":
-        for comp in fhirjson.items(resource.get("component")):
+        if value is not None:
+            yield from (fhirjson.items(value) if isinstance(value, list) else [value])
+    if components and "component" in resource:
+        for comp in fhirjson.items(resource["component"]):
             yield comp.get("code")
             yield comp.get("valueCodeableConcept")
 
@@ -62,12 +61,18 @@ def uncovered_codes(record: PatientRecord, terminology: Terminology) -> tuple[Un
         return len(found) >= MAX_PER_CALL
 
     for rtype, resources in record.resources.items():
-        looked_up = coded(record, rtype, terminology) if "code" in _CODED.get(rtype, ()) else [(r, [], frozenset()) for r in resources]
+        elements = _CODED.get(rtype, ())
+        looked_up = coded(record, rtype, terminology) if "code" in elements else [(r, [], frozenset()) for r in resources]
+        others = tuple(e for e in elements if e != "code")
+        components = rtype == "Observation"
         for resource, per_coding, _ in looked_up:
             for coding, ids in per_coding:
                 if not ids and note(coding):
                     return tuple((s, c, d) for (s, c), d in found.items())
-            for concept in _others(resource, rtype):
+            # most resources carry none of the other coded elements: asked by name, no generator
+            if not any(e in resource for e in others) and not (components and "component" in resource):
+                continue
+            for concept in _others(resource, others, components):
                 for coding in fhirjson.codings(concept):
                     if not terminology.concepts_for(coding.get("system"), coding["code"]) and note(coding):
                         return tuple((s, c, d) for (s, c), d in found.items())
