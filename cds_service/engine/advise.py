@@ -20,7 +20,7 @@ from .guard import guard
 from .pama import rating_actions
 from .predicates import Context
 from .pregnancy import read_pregnancy
-from .render import CardId, plain_card_id, render
+from .render import CardId, finish, plain_card_id, render
 from .repeats import drop_repeats
 from .rules import Fired, evaluate_rules
 from .trace import RuleTrace
@@ -97,14 +97,18 @@ def advise(
     draft_reasons = {f"Condition/{r['id']}": draft for r, draft in reasons}
     missing_data = "; ".join(dict.fromkeys(library.missing_notes[k] for k in service.prefetch if k in missing and k in library.missing_notes))
     shown = [f for f in guard(fired, ctx, library.context, library.presentation, library.terminology) if not f.rule.silent]
-    rendered = render(shown, findings, library.presentation, context, draft_reasons, missing_data, card_id)
+    rendered, evidence = render(shown, findings, library.presentation, context, draft_reasons, missing_data, card_id)
     drop_repeats(rendered, ctx, library.context.repeats, library.terminology)
     cards = arrange(shown, rendered, library.context.orders, library.terminology)
+    finish(rendered, evidence)
     withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
     made_by = {str(card["uuid"]): f.rule.id for f, card in zip(shown, rendered)}
     would = [f for f in in_shadow if not f.rule.silent]
-    shadow_cards = render(guard(would, ctx, library.context, library.presentation, library.terminology), findings,
-                          library.presentation, context, draft_reasons, missing_data, card_id) if explain else []
+    shadow_cards: list[dict[str, Any]] = []
+    if explain:
+        shadow_cards, shadow_evidence = render(guard(would, ctx, library.context, library.presentation, library.terminology),
+                                               findings, library.presentation, context, draft_reasons, missing_data, card_id)
+        finish(shadow_cards, shadow_evidence)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   unreadable=counts(findings.unreadable), uncovered=uncovered_codes(record, library.terminology),
                   set_aside=tuple(record.set_aside),

@@ -51,8 +51,7 @@ def _one_order_per_study(cards: list[dict[str, Any]], policy: OrderPolicy, termi
             card["suggestions"] = [s for s in card["suggestions"] if s["actions"]]
             if not card["suggestions"]:
                 del card["suggestions"], card["selectionBehavior"]
-            body, sources = card["detail"].rsplit("\n\n**Sources:**", 1)
-            card["detail"] = "\n\n".join([body, *dict.fromkeys(notes)]) + "\n\n**Sources:**" + sources
+            card["detail"] = "\n\n".join([card["detail"], *dict.fromkeys(notes)])  # before its evidence (render.finish)
 
 
 def _study(action: dict[str, Any], policy: OrderPolicy, terminology: Terminology) -> str | None:

@@ -5,16 +5,23 @@
   one becomes an info remark saying why.
 - In pregnancy, a contrast MRI: the same study without contrast is suggested instead (and a summary
   promising contrast says so), and every card suggesting imaging says how imaging goes in pregnancy.
+
+It also adds the remarks context gives whatever rule fired: an implant and an MRI (§6.9(d)), and
+renal function and a contrast MRI (§6.2 Card: the study is kept, with a group II agent). Remarks go
+after the card's advice and before its evidence (CardText.remarks).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from datetime import date
 from typing import Any, Mapping
 
+from ..core import fhirjson
 from ..library.context import ContextDefs
 from ..library.presentation import Presentation
-from ..library.rules import CardText
 from ..library.terminology import Terminology
+from . import markdown
 from .drafts import Draft
 from .predicates import Context
 from .rules import Fired
@@ -36,23 +43,29 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
         if ctx.pregnancy.pregnant:
             swap = defs.pregnancy.without_contrast
             suggestions = [{**s, "order": swap[s["order"]]} if s.get("order") in swap else s for s in suggestions]
-        summary, detail, indicator = item.text.summary, item.text.detail, item.indicator
+        summary, indicator = item.text.summary, item.indicator
+        remarks: list[str] = []
+        cited: list[str] = []
         if ctx.pregnancy.pregnant:
             for words, instead in defs.pregnancy.summary_wording.items():
                 summary = summary.replace(words, instead)
         if took_away:
-            detail += "\n\n" + defs.orders.protected_remark
+            remarks.append(defs.orders.protected_remark)
             if item.rule.routine:
                 indicator = "info"
         if ctx.pregnancy.pregnant and _suggests_imaging(suggestions, targets, defs.orders.imaging_kinds, presentation,
                                                         terminology):
-            detail += "\n\n" + defs.pregnancy.imaging_remark
+            remarks.append(defs.pregnancy.imaging_remark)
         if _implant(ctx, defs) and _suggests_imaging(suggestions, targets, defs.mr_safety.mri_kinds, presentation, terminology):
-            detail += "\n\n" + defs.mr_safety.remark
-        if not took_away and suggestions == list(item.text.suggestions) and (summary, detail) == (item.text.summary, item.text.detail):
+            remarks.append(defs.mr_safety.remark)
+        renal = _renal(ctx, defs, presentation)
+        if renal and _suggests_contrast(suggestions, targets, defs, presentation, terminology):
+            remarks.append(defs.renal.remark.format(found=_literal(renal)))
+            cited.append(defs.renal.source)
+        if not took_away and suggestions == list(item.text.suggestions) and summary == item.text.summary and not remarks:
             out.append(item)
             continue
-        text = CardText(summary, detail, tuple(suggestions))
+        text = replace(item.text, summary=summary, suggestions=tuple(suggestions), remarks=tuple(remarks), cited=tuple(cited))
         out.append(replace(item, indicator=indicator, text=text))
     return out
 
@@ -95,3 +108,44 @@ def _implant(ctx: Context, defs: ContextDefs) -> bool:
     mr = defs.mr_safety
     return (any(ctx.findings.present(name) for name in mr.implant_findings)
             or any(s.kind in mr.implant_studies and s.state == "done" for s in ctx.findings.studies))
+
+
+def _renal(ctx: Context, defs: ContextDefs, presentation: Presentation) -> str:
+    """What the record holds of the renal context (a low eGFR with its value and date, dialysis or
+    CKD stage 5), as one line; empty when it holds none (§6.2 Card)."""
+    held = []
+    for name in sorted(defs.renal.findings):
+        finding = ctx.findings.get(name)
+        if not (finding and finding.present):
+            continue
+        label = presentation.finding_labels.get(name, name)
+        latest = max((ev for ev in finding.evidence if ev.positive), key=lambda ev: ev.when or date.min, default=None)
+        if latest is None:
+            held.append(label)
+            continue
+        shown = _annotations(latest.qualifiers) or latest.display  # a measured value, else what the code says
+        held.append(f"{label}: {shown} ({latest.when.isoformat() if latest.when else 'date not recorded'})")
+    return "; ".join(held)
+
+
+def _annotations(unit_text: str) -> str:
+    """UCUM annotations as plain words: "24 mL/min/{1.73_m2}" reads "24 mL/min/1.73 m2"."""
+    return re.sub(r"\{([^{}]*)\}", lambda m: m.group(1).replace("_", " "), unit_text)
+
+
+def _literal(text: str) -> str:
+    """Record text placed in a card text that render fills later: inline Markdown, braces kept as braces."""
+    return markdown.inline(text).replace("{", "{{").replace("}", "}}")
+
+
+def _suggests_contrast(suggestions: list[Mapping[str, Any]], targets: list[Draft], defs: ContextDefs,
+                       presentation: Presentation, terminology: Terminology) -> bool:
+    """Whether a suggestion orders a study with contrast, or changes a draft of one."""
+    kinds = defs.renal.contrast_kinds
+    for spec in suggestions:
+        order = presentation.orders.get(spec.get("order", ""))
+        if order and any(terminology.concepts_in(r["code"]) & kinds for r in order["requests"]):
+            return True
+        if spec.get("update_drafts") and any(terminology.concepts_in(fhirjson.codings(d.resource.get("code"))) & kinds for d in targets):
+            return True
+    return False

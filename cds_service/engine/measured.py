@@ -1,4 +1,5 @@
-"""Measured findings: vital signs and labs judged raised from their values (§6.2 fever, CRP, ESR, WBC).
+"""Measured findings: vital signs and labs judged raised from their values (§6.2 fever, CRP, ESR, WBC),
+or low (eGFR below its limit: `raised` then means "beyond the limit", the finding's sense).
 
 A temperature Observation is not fever; 38.6 Cel within the look-back is. Each `measurements` entry of
 cards/findings.yaml (library/measures.py) becomes a Finding, so rules ask `present: measured-fever`
@@ -46,7 +47,10 @@ def _range_high(part: dict, measure: MeasureDef, unit: str | None) -> float | No
 
 def _raised(part: dict, measure: MeasureDef, value: float, unit: str | None, defs: FindingDefs,
             terms: Terminology) -> bool:
-    """At or above `at_least` (fever); else the lab's own range, else its flag, else the fallback."""
+    """Below `below` (eGFR); at or above `at_least` (fever); else the lab's own range, else its flag,
+    else the fallback."""
+    if measure.below is not None:
+        return value < measure.below
     if measure.at_least is not None:
         return value >= measure.at_least
     if measure.use_range:

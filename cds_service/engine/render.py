@@ -1,7 +1,9 @@
 """Fired rules become CDS Hooks cards: text from the library, facts from the record.
 
-A card says what it recommends (summary), why (the findings that triggered it, with their dates)
-and on whose authority (the guideline, its year and a link). Suggested orders are R4
+A card is read at 3 a.m. (issue #18), so its detail goes in this order: what to do and why (the
+rule's advice), the remarks the guard and other cards add, then what it rests on (the findings
+that triggered it, with their dates) and what was looked for in the record and not found. Its
+sources are cited once, as its `links`; the detail does not repeat them. Suggested orders are R4
 ServiceRequests, validated before they leave the service.
 """
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..core.ids import is_fhir_id
 from ..library.language import TEXT_VALUES
 from ..library.orders import order_resource
 from ..library.presentation import Presentation
+from ..library.rules import Checked, split_detail
 from . import markdown
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
@@ -39,8 +42,11 @@ def render(
     draft_reasons: Mapping[str, str] | None = None,
     missing_data: str = "",
     card_id: CardId = plain_card_id,
-) -> list[dict[str, Any]]:
-    """`draft_reasons` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The cards, each detail holding its advice and remarks, and for each card the evidence that
+    goes after any remark added later (engine/repeats.py, engine/arrange.py): `finish` joins them.
+
+    `draft_reasons` maps the Conditions made from drafts' reasonCodes to their draft: they are shown
     as the draft's reason and never referenced, since no such Condition exists on the server.
     `missing_data` names the optional data that could not be had, for {missing_data} in card text.
     `card_id` makes each card's uuid from `hookInstance|topic` (the service signs it: core.cardids)."""
@@ -49,18 +55,63 @@ def render(
     shown = [f for f in fired if not f.rule.silent]
     values = [text_values(f, findings, presentation, draft_reasons, missing_data) for f in shown]
     notes = [(f.rule.id, f.rule.others_note.format_map(v).strip()) for f, v in zip(shown, values) if f.rule.others_note]
-    return [_card(f, v, [note for rule_id, note in notes if rule_id != f.rule.id], presentation, context,
-                  card_id(f"{hook_instance}|{f.rule.topic}"), draft_reasons) for f, v in zip(shown, values)]
+    cards = [_card(f, v, [note for rule_id, note in notes if rule_id != f.rule.id], presentation, context,
+                   card_id(f"{hook_instance}|{f.rule.topic}"), draft_reasons) for f, v in zip(shown, values)]
+    evidence = [_evidence(f, v, findings, presentation) for f, v in zip(shown, values)]
+    return cards, evidence
+
+
+def finish(cards: list[dict[str, Any]], evidence: list[str]) -> None:
+    """Each card's detail completed with its evidence, after the remarks added since rendering."""
+    for card, tail in zip(cards, evidence):
+        card["detail"] += tail
+
+
+def _evidence(fired: Fired, values: Mapping[str, Any], findings: Findings, presentation: Presentation) -> str:
+    """What the card rests on: the rule text's "Triggered by" paragraph, then the record check."""
+    parts = [split_detail(fired.text.detail)[1].format_map(values)]
+    if fired.text.checked and presentation.record_check:
+        parts.append(checked_line(fired.text.checked, findings, presentation))
+    return "".join(f"\n\n{part}" for part in parts if part)
+
+
+def checked_line(checked: Checked, findings: Findings, presentation: Presentation) -> str:
+    """"Checked in the record (coded data only; ...): no X or Y. Found there: Z. Ask about: W." A group
+    the record holds is named as found, by its findings' labels, never said absent or asked about."""
+    rc = presentation.record_check
+    assert rc is not None, "the loader gives every library its record check"
+
+    def found(group: str) -> list[str]:
+        g = rc.groups[group]
+        names = [presentation.finding_labels.get(n, n) for n in g.findings if findings.present(n)]
+        return names + [presentation.medication_titles.get(m, m) for m in g.medications if m in findings.medications]
+
+    held = {group: found(group) for group in checked.not_found + checked.ask_about}
+    absent = [rc.groups[g].label for g in checked.not_found if not held[g]]
+    ask = [rc.groups[g].label for g in checked.ask_about if not held[g]]
+    shown = list(dict.fromkeys(label for labels in held.values() for label in labels))
+    line = f"**{rc.heading}** ({rc.basis})"
+    line += ": " + rc.none_found.format(items=_or(absent)) + "." if absent else "."
+    if shown:
+        line += f" **{rc.found}:** {markdown.inline(', '.join(shown))}."
+    if ask:
+        line += f" **{rc.ask}:** {', '.join(ask)}."
+    return line
+
+
+def _or(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _card(fired: Fired, values: Mapping[str, Any], notes: list[str], presentation: Presentation,
           context: Mapping[str, Any], card_id: str, draft_reasons: Mapping[str, str]) -> dict:
     """`notes`: lines other cards of the response add to this one (`others_note` in cards/rules)."""
     rule = fired.rule
-    detail = fired.text.detail.format_map(values).strip()
-    detail += "".join(f"\n\n{note}" for note in notes)
-    detail += "\n\n" + _sources_markdown(rule.sources, presentation)
-    first = presentation.sources[rule.sources[0]]
+    advice = split_detail(fired.text.detail)[0].format_map(values).strip()
+    remarks = [r.format_map(values).strip() for r in fired.text.remarks]
+    detail = "\n\n".join(part for part in [advice, *remarks, *notes] if part)
+    cited = list(dict.fromkeys([*rule.sources, *fired.text.cited]))
+    first = presentation.sources[cited[0]]
     card: dict[str, Any] = {
         "uuid": card_id,
         "summary": fired.text.summary.format_map(values).strip(),
@@ -83,7 +134,7 @@ def _card(fired: Fired, values: Mapping[str, Any], notes: list[str], presentatio
             {"system": presentation.override_system, "code": r["code"], "display": r["display"]} for r in rule.override_reasons
         ]
     card["links"] = [
-        {"label": _cite(presentation.sources[s]), "url": presentation.sources[s]["url"], "type": "absolute"} for s in rule.sources
+        {"label": _cite(presentation.sources[s]), "url": presentation.sources[s]["url"], "type": "absolute"} for s in cited
     ]
     return card
 
@@ -185,10 +236,6 @@ def _contributors(findings: Findings, presentation: Presentation, labs: Iterable
 
 def _cite(source: Mapping[str, Any]) -> str:
     return f"{source['title']} ({source['publisher']}, {source['year']})"
-
-
-def _sources_markdown(ids: Iterable[str], presentation: Presentation) -> str:
-    return "**Sources:** " + "; ".join(f"[{_cite(presentation.sources[i])}]({presentation.sources[i]['url']})" for i in ids)
 
 
 def _references(fired: Fired, draft_reasons: Mapping[str, str]) -> list[dict[str, str]]:

@@ -43,8 +43,7 @@ def drop_repeats(cards: list[dict[str, Any]], ctx: Context, policy: RepeatPolicy
             if not card["suggestions"]:
                 del card["suggestions"]
                 card.pop("selectionBehavior", None)
-            body, sources = card["detail"].rsplit("\n\n**Sources:**", 1)
-            card["detail"] = "\n\n".join([body, *dict.fromkeys(notes)]) + "\n\n**Sources:**" + sources
+            card["detail"] = "\n\n".join([card["detail"], *dict.fromkeys(notes)])  # before its evidence (render.finish)
 
 
 def _recent(ctx: Context, policy: RepeatPolicy) -> dict[str, Study]:

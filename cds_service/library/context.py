@@ -57,18 +57,51 @@ class MrSafety:
 
 
 @dataclass(frozen=True)
+class CheckGroup:
+    label: str
+    findings: tuple[str, ...]
+    medications: tuple[str, ...] = ()  # drug classes that also count as found
+
+
+@dataclass(frozen=True)
+class RecordCheck:
+    """How a card's "Checked in the record" line is worded (§6.0.3, §6.14)."""
+
+    heading: str
+    basis: str  # what the check rests on: "coded data only; clinical notes not read"
+    none_found: str  # names {items}
+    found: str
+    ask: str
+    groups: Mapping[str, CheckGroup]
+
+
+@dataclass(frozen=True)
+class RenalPolicy:
+    """Renal function changes the study, not the indication (§6.2 Card)."""
+
+    findings: frozenset[str]
+    contrast_kinds: frozenset[str]  # value sets of a study with contrast
+    source: str
+    remark: str  # names {found}
+
+
+@dataclass(frozen=True)
 class ContextDefs:
     pregnancy: PregnancyDefs
     orders: OrderPolicy
     repeats: RepeatPolicy
     mr_safety: MrSafety
+    record_check: RecordCheck
+    renal: RenalPolicy
 
 
 def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozenset[str], settings: frozenset[str],
-                 orders: frozenset[str], study_kinds: frozenset[str]) -> ContextDefs:
+                 orders: frozenset[str], study_kinds: frozenset[str], medications: frozenset[str] = frozenset(),
+                 sources: frozenset[str] = frozenset()) -> ContextDefs:
     data = read_yaml(Path(cards_dir) / "context.yaml", WHERE)
     check_schema(data, read_schema(cards_dir, "context"), WHERE)
     preg, policy, repeats, mr = data["pregnancy"], data["orders"], data["repeats"], data["mr_safety"]
+    check, renal = data["record_check"], data["renal"]
 
     def pool(values: Any, known: frozenset[str], place: str, word: str) -> frozenset[str]:
         for value in [values] if isinstance(values, str) else values:
@@ -101,6 +134,16 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
     named = {name for _, name, _, _ in string.Formatter().parse(repeats["remark"]) if name is not None}
     if named != {"study", "date"}:
         raise LibraryError(f"{WHERE}: repeats.remark: must name {{study}} and {{date}}, and nothing else")
+    for name, group in check["groups"].items():
+        pool(group["findings"], findings, f"record_check.groups.{name}.findings", "finding")
+        pool(group.get("medications", []), medications, f"record_check.groups.{name}.medications", "medication")
+    if {n for _, n, _, _ in string.Formatter().parse(check["none_found"]) if n is not None} != {"items"}:
+        raise LibraryError(f"{WHERE}: record_check.none_found: must name {{items}}, and nothing else")
+    pool(renal["findings"], findings, "renal.findings", "finding")
+    pool(renal["contrast_kinds"], valuesets, "renal.contrast_kinds", "value set")
+    pool(renal["source"], sources, "renal.source", "source")
+    if {n for _, n, _, _ in string.Formatter().parse(renal["remark"]) if n is not None} != {"found"}:
+        raise LibraryError(f"{WHERE}: renal.remark: must name {{found}}, and nothing else")
     return ContextDefs(
         pregnancy=PregnancyDefs(
             finding=preg["finding"],
@@ -132,4 +175,12 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
             mri_kinds=pool(mr["mri_kinds"], study_kinds, "mr_safety.mri_kinds", "order kind"),
             remark=" ".join(mr["remark"].split()),
         ),
+        record_check=RecordCheck(
+            heading=check["heading"], basis=check["basis"], none_found=check["none_found"], found=check["found"],
+            ask=check["ask"],
+            groups={name: CheckGroup(g["label"], tuple(g["findings"]), tuple(g.get("medications", [])))
+                    for name, g in check["groups"].items()},
+        ),
+        renal=RenalPolicy(findings=frozenset(renal["findings"]), contrast_kinds=frozenset(renal["contrast_kinds"]),
+                          source=renal["source"], remark=" ".join(renal["remark"].split())),
     )

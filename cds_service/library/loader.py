@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 from ..core.settings import not_a_card_library
 from ..hooks.registry import HOOKS
-from .context import ContextDefs, load_context
+from .advice import citation_problems
+from .context import ContextDefs, RecordCheck, load_context
 from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
 from .presentation import Presentation, canonical, setting_texts
@@ -133,6 +134,22 @@ def _orders(cards_dir: Path, settings: frozenset[str] | None) -> Mapping[str, An
     return orders
 
 
+def card_text_problems(rules: tuple[Rule, ...], check: RecordCheck) -> list[str]:
+    """Each rule's `checked` groups exist, and no card text words its own "Checked in the record"
+    line: the engine words it from the record (what was found is never asked about, §6.0.3)."""
+    problems = []
+    for rule in rules:
+        for place, text in [("card", rule.text), *((f"variants[{i}]", v.text) for i, v in enumerate(rule.variants))]:
+            if check.heading.lower() in text.detail.lower():
+                problems.append(f"{rule.file}: {rule.id}: {place}.detail: says '{check.heading}' itself; name the groups "
+                                f"under `checked` instead (cards/context.yaml record_check)")
+            for group in (text.checked.not_found + text.checked.ask_about) if text.checked else ():
+                if group not in check.groups:
+                    problems.append(f"{rule.file}: {rule.id}: {place}.checked: unknown record_check group '{group}' "
+                                    f"(cards/context.yaml)")
+    return problems
+
+
 def load_library(cards_dir: Path, canonical_base: str = "", site_dir: Path | None = None) -> Library:
     """The whole library, checked; `canonical_base` places the topic and override-reason code
     systems under the operator's own URL (see library/presentation.py canonical); `site_dir` lays
@@ -206,7 +223,11 @@ def load_library(cards_dir: Path, canonical_base: str = "", site_dir: Path | Non
     if names is not None:
         with problems.collect():
             context = load_context(cards_dir, valuesets=names.valuesets, findings=names.findings, settings=names.settings,
-                                   orders=names.orders, study_kinds=names.study_kinds)
+                                   orders=names.orders, study_kinds=names.study_kinds, medications=names.medications,
+                                   sources=names.sources)
+    if context is not None and rules and terminology is not None and sources is not None and orders is not None:
+        problems.found.extend(card_text_problems(rules, context.record_check))
+        problems.found.extend(citation_problems(rules, sources, orders["orders"], terminology, context.orders.imaging_kinds))
     if settings_doc is not None and names is not None:
         unknown = sorted(frozenset(settings_doc.get("pama_imaging_kinds", [])) - names.study_kinds)
         if unknown:
@@ -232,6 +253,7 @@ def load_library(cards_dir: Path, canonical_base: str = "", site_dir: Path | Non
         lab_names=tuple(findings.labs),
         medication_titles={m: terminology.valuesets[m].title for m in sorted(findings.medications)},
         contributor_medications=tuple(sorted(findings.contributor_medications)),
+        record_check=context.record_check,
     )
     return Library(
         services=services,

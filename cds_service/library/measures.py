@@ -1,4 +1,5 @@
-"""The `measurements` of cards/findings.yaml: vital signs and labs judged *raised* (§6.2 fever, CRP, ESR, WBC).
+"""The `measurements` of cards/findings.yaml: vital signs and labs judged *raised* (§6.2 fever, CRP, ESR, WBC),
+or below a limit (eGFR, for the renal remark).
 
 Each measurement is a finding the rules can name like any other (`present: measured-fever`), but it
 is recognised from a measured value, never from the code alone: a temperature Observation is not
@@ -35,6 +36,8 @@ class MeasureDef:
     at_least: float | None = None  # raised when at or above this, whatever the lab's range (fever)
     above: float | None = None  # fallback: raised when above this, used without a range or a flag
     use_range: bool = False  # the lab's referenceRange.high and H/HH flag come first
+    below: float | None = None  # present when below this, whatever the lab's range (eGFR)
+    prefetch_key: str = "measurements"  # the generated Observation search that brings its codes
     settings: tuple[str, ...] = ()  # the settings it reads, for the sign-off document
 
     def to_canonical(self, value: float, unit: str | None) -> float | None:
@@ -67,8 +70,8 @@ def load_measures(entries: Mapping[str, Any], ids: Callable[[Any, str], frozense
         unit = entry["unit"]
         conversions = {unit.lower(): Conversion(1.0)}
         conversions |= {str(u).lower(): _conversion(spec) for u, spec in entry.get("convert", {}).items()}
-        used = tuple(entry[k] for k in ("within", "at_least", "above") if k in entry)
-        limits = {k: _setting(thresholds, entry[k], f"{place}.{k}", where) for k in ("at_least", "above") if k in entry}
+        used = tuple(entry[k] for k in ("within", "at_least", "above", "below") if k in entry)
+        limits = {k: _setting(thresholds, entry[k], f"{place}.{k}", where) for k in ("at_least", "above", "below") if k in entry}
         measures[str(name)] = MeasureDef(
             name=str(name),
             label=entry["label"],
@@ -79,6 +82,8 @@ def load_measures(entries: Mapping[str, Any], ids: Callable[[Any, str], frozense
             at_least=limits.get("at_least"),
             above=limits.get("above"),
             use_range=bool(entry.get("use_range", False)),
+            below=limits.get("below"),
+            prefetch_key=entry.get("prefetch_key", "measurements"),
             settings=used,
         )
     return measures

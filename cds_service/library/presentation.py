@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+from .context import RecordCheck
+
 
 @dataclass(frozen=True)
 class Presentation:
@@ -22,6 +24,7 @@ class Presentation:
     lab_names: tuple[str, ...] = ()  # labs the library reads, for "not measured" statements
     medication_titles: Mapping[str, str] = field(default_factory=dict)  # drug-class value set -> its title
     contributor_medications: tuple[str, ...] = ()  # drug classes named as twitching contributors
+    record_check: RecordCheck | None = None  # how "Checked in the record" is worded (cards/context.yaml)
 
 
 def number_text(value: float) -> str:

@@ -16,10 +16,33 @@ from .schema import LibraryError, Problems, check_schema, read_yaml
 
 
 @dataclass(frozen=True)
+class Checked:
+    """What a card says it looked for in the record (record_check groups in cards/context.yaml):
+    `not_found` is said as "no ...", `ask_about` as things to ask; a group the record holds is named
+    as found instead (CLINICAL §6.0.3)."""
+
+    not_found: tuple[str, ...] = ()
+    ask_about: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class CardText:
     summary: str
     detail: str
     suggestions: tuple[Mapping[str, Any], ...]
+    checked: Checked | None = None
+    remarks: tuple[str, ...] = ()  # what the guard adds (pregnancy, implant, renal): after the advice, before the evidence
+    cited: tuple[str, ...] = ()  # sources a remark cites, linked once with the rule's own
+
+
+def split_detail(detail: str) -> tuple[str, str]:
+    """The advice and the evidence of a card text: the paragraph holding {triggers} and all after it
+    is evidence, so remarks and notes go between what to do and what it rests on."""
+    at = detail.find("{triggers}")
+    if at < 0:
+        return detail.rstrip(), ""
+    start = detail.rfind("\n\n", 0, at)
+    return (detail[:start].rstrip(), detail[start:].strip()) if start >= 0 else ("", detail.strip())
 
 
 @dataclass(frozen=True)
@@ -188,10 +211,14 @@ def _text(part: Mapping[str, Any], card: Mapping[str, Any], place: str, where: s
         if "when" in suggestion:
             with problems.collect():
                 _check_when(suggestion["when"], f"{place}.suggestions[{i}].when", where, names)
+    # a variant with a text of its own says its own checks; one that keeps the card's text keeps them too
+    inherited = card.get("checked") if part is card or "detail" not in part else None
+    checked = part.get("checked", inherited)
     text = CardText(
         summary=part.get("summary", card["summary"]),
         detail=part.get("detail", card["detail"]),
         suggestions=tuple(suggestions),
+        checked=Checked(tuple(checked.get("not_found", ())), tuple(checked.get("ask_about", ()))) if checked else None,
     )
     for at, words in [("summary", text.summary), ("detail", text.detail)] + [
             (f"suggestions[{i}].label", s["label"]) for i, s in enumerate(suggestions) if "label" in s]:

@@ -39,8 +39,14 @@ PATIENT = "{{context.patientId}}"
 MAX_QUERY = 4096
 COUNT = 1000  # servers answer with at most their own maximum page size
 CONDITION_ONLY_SYSTEMS = frozenset({ICD10CM})
-# the keys this module writes: a base key, or one of its numbered continuations
-OWNED = re.compile(r"^(conditions|observations\d*|measurements\d*)$")
+BASE_KEYS = ("conditions", "observations", "measurements")
+
+
+def owned(library: Library) -> re.Pattern[str]:
+    """The keys this module writes: a base key or a measurement's own key (`prefetch_key` in
+    cards/findings.yaml: renalFunction), or one of their numbered continuations."""
+    keys = sorted({*BASE_KEYS, *(m.prefetch_key for m in library.findings.measures.values())})
+    return re.compile(rf"^({'|'.join(keys)})\d*$")
 
 
 @dataclass(frozen=True)
@@ -59,9 +65,10 @@ def _add(codes: dict[Coding, list[str]], library: Library, valuesets: Iterable[s
                 codes.setdefault(coding, []).append(reader)
 
 
-def wanted(library: Library) -> tuple[Wanted, Wanted]:
+def wanted(library: Library) -> tuple[Wanted, ...]:
     """The Observation codes of the findings, the pregnancy context and the labs (a required key,
-    as when Observations were searched unfiltered), and of the measured findings (newest first)."""
+    as when Observations were searched unfiltered), and of the measured findings (newest first), by
+    the key each measurement names (`measurements` unless it has one of its own)."""
     f, pregnancy = library.findings, library.context.pregnancy
     findings: dict[Coding, list[str]] = {}
     for name, fdef in sorted(f.findings.items()):
@@ -72,11 +79,11 @@ def wanted(library: Library) -> tuple[Wanted, Wanted]:
          | pregnancy.gestational_age_observation, "the pregnancy context")
     for name, lab in sorted(f.labs.items()):
         _add(findings, library, lab.codes, f"lab {name}")
-    measured: dict[Coding, list[str]] = {}
+    measured: dict[str, dict[Coding, list[str]]] = {"measurements": {}}
     for name, mdef in sorted(f.measures.items()):
-        _add(measured, library, mdef.codes, f"measurement {name}")
+        _add(measured.setdefault(mdef.prefetch_key, {}), library, mdef.codes, f"measurement {name}")
     return (Wanted("observations", {c: tuple(r) for c, r in findings.items()}),
-            Wanted("measurements", {c: tuple(r) for c, r in measured.items()}, newest_first=True))
+            *(Wanted(key, {c: tuple(r) for c, r in codes.items()}, newest_first=True) for key, codes in measured.items()))
 
 
 def _chunks(codes: list[str], room: int) -> list[list[str]]:
@@ -101,9 +108,10 @@ def _observation_searches(want: Wanted, max_length: int) -> dict[str, str]:
 def searches(library: Library, max_length: int = MAX_QUERY) -> dict[str, str]:
     """Every template this module owns, by prefetch key, in the order services.yaml lists them;
     none longer than `max_length` characters."""
-    findings, measured = wanted(library)
-    return {"conditions": f"Condition?patient={PATIENT}&_count={COUNT}",
-            **_observation_searches(findings, max_length), **_observation_searches(measured, max_length)}
+    made = {"conditions": f"Condition?patient={PATIENT}&_count={COUNT}"}
+    for want in wanted(library):
+        made |= _observation_searches(want, max_length)
+    return made
 
 
 def _reached(templates: Mapping[str, str]) -> set[str] | None:

@@ -54,11 +54,12 @@ def cards_prefetch(cards_dir: Path | None, write: bool, max_length: int | None) 
     measurements read (library/searches.py)."""
     from ..core.settings import Settings
     from ..library.loader import LibraryError, load_library
-    from ..library.searches import MAX_QUERY, OWNED, searches
+    from ..library.searches import MAX_QUERY, owned, searches
 
     directory = cards_dir or Settings.from_env().cards_dir
     try:
-        made = searches(load_library(directory), max_length or MAX_QUERY)
+        library = load_library(directory)
+        made = searches(library, max_length or MAX_QUERY)
     except LibraryError as exc:
         click.secho(f"INVALID: {len(exc.problems)} problem(s) in {directory}; run `nerve-cds cards validate`", fg="red", err=True)
         sys.exit(2)
@@ -67,5 +68,5 @@ def cards_prefetch(cards_dir: Path | None, write: bool, max_length: int | None) 
             click.echo(f"{key}: {template}")
         return
     path = directory / "services.yaml"
-    path.write_text(rewrite(path.read_text(encoding="utf-8"), made, OWNED), encoding="utf-8")
+    path.write_text(rewrite(path.read_text(encoding="utf-8"), made, owned(library)), encoding="utf-8")
     click.echo(f"wrote {len(made)} templates per service into {path}")

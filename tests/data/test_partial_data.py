@@ -113,7 +113,7 @@ def medication_on_server(fhir_base_url):
 
 def test_referenced_medication_not_sent_is_fetched_in_one_round_trip(tmp_path, medication_on_server):
     prefetch = {**core(condition("rad", "M54.16", 60)), **{k: None for k in (
-        "measurements", "serviceRequests", "procedures", "carePlans", "imagingStudies", "diagnosticReports",
+        "measurements", "renalFunction", "serviceRequests", "procedures", "carePlans", "imagingStudies", "diagnosticReports",
         "medicationStatements", "devices", "allergies")}}
     prefetch["medicationRequests"] = searchset(naproxen_order())  # EHR ignored _include
     with RecordingProxy(medication_on_server) as proxy:

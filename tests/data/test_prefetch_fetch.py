@@ -79,7 +79,7 @@ def test_absent_keys_are_fetched_in_one_batch_round_trip(tmp_path, patient, fhir
 
 def test_full_prefetch_makes_no_fhir_call(tmp_path, patient, fhir_base_url):
     prefetch = {"patient": {"resourceType": "Patient", "id": PID}, "conditions": None, "observations": None,
-                "measurements": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
+                "measurements": None, "renalFunction": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
                 "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None,
                 "devices": None, "allergies": None}
     with RecordingProxy(fhir_base_url) as proxy:
@@ -109,7 +109,7 @@ def test_sent_searchset_with_next_link_is_followed(tmp_path, patient, fhir_base_
         assert any(l["relation"] == "next" for l in first["link"])
         conditions = requests.get(f"{fhir_base_url}/Condition?patient={PID}", timeout=10).json()
         prefetch = {"observations": first, "conditions": conditions, "patient": {"resourceType": "Patient", "id": PID},
-                    "measurements": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
+                    "measurements": None, "renalFunction": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
                     "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None,
                     "devices": None, "allergies": None}
         app = make_app(tmp_path, allow=[proxy.base_url])

@@ -107,8 +107,9 @@ def test_an_imaging_order_beside_an_uncounted_early_postoperative_fever_names_th
     found = cards(cond("lbp", "M54.50", 20), procedure("op", CPT, "22612", 2), fever(), draft=mri)
     assert SERIOUS not in found
     advice = found["imaging-not-indicated"]
-    assert "was found" in advice["detail"] and "- Measured fever: Body temperature, 38.6 Cel" in advice["detail"]
-    assert "fever or infection" not in advice["detail"] and not advice.get("suggestions"), "no 'ask about fever', no removal"
+    assert "**Found there:** Measured fever" in advice["detail"] and "- Measured fever: Body temperature, 38.6 Cel" in advice["detail"]
+    asked = advice["detail"].split("**Ask about:**")[1]
+    assert "fever" not in asked and not advice.get("suggestions"), "no 'ask about fever', no removal"
 
 
 def test_recent_spinal_surgery_counts_with_pain_documented_after_the_first_days_only():

@@ -9,7 +9,7 @@ from typing import Any
 SERVICE = "/cds-services/nerve-cds-patient-view"
 CES = {"patient": None, "observations": None, "measurements": None, "serviceRequests": None, "procedures": None, "imagingStudies": None,
        "diagnosticReports": None, "medicationStatements": None, "carePlans": None, "medicationRequests": None,
-       "devices": None, "allergies": None,
+       "devices": None, "allergies": None, "renalFunction": None,
        "conditions": {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
            "resourceType": "Condition", "id": "fb-c", "subject": {"reference": "Patient/p-1"}, "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G83.4"}]},
            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]}}}]}}

@@ -129,7 +129,7 @@ def test_rendered_cards_keep_their_promises(library):
             seen_topics.add(card["source"]["topic"]["code"])
             assert len(card["summary"]) < 140, (sid, card["summary"])
             assert "{" not in card["summary"] + card["detail"], "unfilled placeholder"
-            assert re.search(r"\*\*Sources:\*\* \[.+\]\(https?://", card["detail"]), "cites its sources with links"
+            assert card["links"] and all(link["url"].startswith("https://") for link in card["links"]), "cites its sources as links"
             assert re.search(r"\((Condition|Observation|Procedure|ImagingStudy|DiagnosticReport|reason on ServiceRequest/\S+), (\d{4}-\d{2}-\d{2}|date not recorded)\)", card["detail"]), "names dated triggers"
             for suggestion in card.get("suggestions", []):
                 codes = []

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 from cds_service.core.settings import Settings
 from cds_service.library.loader import load_library
-from cds_service.library.searches import MAX_QUERY, OWNED, searches, unreachable
+from cds_service.library.searches import MAX_QUERY, owned, searches, unreachable
 from cds_service.tools.cli import main
 from cds_service.tools.prefetch_templates import rewrite
 from tests.helpers.apps import shipped_library
@@ -26,8 +26,8 @@ def test_shipped_templates_are_the_generated_ones():
     library = shipped_library()
     made = searches(library)
     for service in library.services:
-        owned = {k: v for k, v in service.prefetch.items() if OWNED.match(k)}
-        assert owned == made, f"{service.id}: run `nerve-cds cards prefetch --write`"
+        ours = {k: v for k, v in service.prefetch.items() if owned(library).match(k)}
+        assert ours == made, f"{service.id}: run `nerve-cds cards prefetch --write`"
 
 
 def test_no_code_the_rules_read_is_out_of_reach():
@@ -98,7 +98,8 @@ def test_rewrite_keeps_other_keys_and_splits_long_lists(tmp_path):
     again = services.read_text()  # a second run with the default length merges the keys back
     assert CliRunner().invoke(main, ["cards", "prefetch", str(cards), "--write"]).exit_code == 0
     assert "observations2:" not in services.read_text() and again != services.read_text()
-    assert rewrite(services.read_text(), searches(load_library(cards)), OWNED) == services.read_text()
+    library = load_library(cards)
+    assert rewrite(services.read_text(), searches(library), owned(library)) == services.read_text()
 
 
 def test_cli_prints_the_templates_and_refuses_a_broken_library_in_one_line(tmp_path):

@@ -50,7 +50,7 @@ def asks_about_fever(text: str) -> bool:
 
 
 def triggers(c: dict) -> str:
-    return c["detail"].split("**Triggered by:**")[1].split("**Sources:**")[0]
+    return c["detail"].split("**Triggered by:**")[1].split("\n\n**")[0]
 
 
 def test_retention_with_new_thoracic_pain_is_cord_compression_with_one_stat_whole_spine_mri(replies):
@@ -82,7 +82,7 @@ def test_postoperative_fever_and_crp_on_day_20_raise_the_infection_card_naming_t
     found = triggers(rf1)
     assert re.search(r"- Measured fever: Body temperature, 38\.6 Cel \(Observation, \d{4}-\d{2}-\d{2}\)", found), found
     assert re.search(r"- Raised CRP: .*, 180 mg/L \(Observation, ", found), found
-    assert "were found there" in rf1["detail"]
+    assert rf1["detail"].index("**Triggered by:**") > rf1["detail"].index("Blood cultures"), "what to do, then the evidence"
     assert not any(asks_about_fever(c["detail"]) for c in reply["cards"]), "the record holds the fever"
     assert mri_suggestions(reply) == [[{"72158"}]], "one MRI, without and with contrast"
 
@@ -101,7 +101,7 @@ def test_fever_two_days_after_spinal_surgery_is_named_as_found_without_an_infect
     assert "serious-spinal-pathology" not in {c["source"]["topic"]["code"] for c in reply["cards"]}
     cons = card(replies, "r24-postop-day2-fever", "conservative-management")
     assert re.search(r"- Measured fever: Body temperature, 38\.3 Cel \(Observation, ", triggers(cons))
-    assert "was found" in cons["detail"]
+    assert "**Found there:** Measured fever" in cons["detail"]
     assert not any(asks_about_fever(c["detail"]) for c in reply["cards"])
 
 

@@ -64,7 +64,7 @@ def test_thoracic_cord_signs_are_imaged_in_the_cervical_and_thoracic_spine(repli
 def test_long_term_prednisolone_from_the_medication_record_is_a_fracture_risk(replies):
     rf1 = card(replies, "r04-prednisolone-two-years-back-pain", "serious-spinal-pathology")
     assert "long-term steroids" in rf1["summary"] and "in use for 90 days or more" in rf1["detail"]
-    triggers = rf1["detail"].split("**Triggered by:**")[1].split("**Sources:**")[0]
+    triggers = rf1["detail"].split("**Triggered by:**")[1].split("\n\n**")[0]
     assert "- Systemic corticosteroids: prednisolone, in use since " in triggers, "the card names the drug that fired it"
     assert "(MedicationStatement)" in triggers
 

@@ -75,12 +75,20 @@ def test_scenario_both_ways(sid, app, loaded, fhir_base_url):
     fired = {c["source"]["topic"]["code"]: c["indicator"] for c in fetched}
     for item in scenario.expected["fire"]:
         assert fired.get(item["topic"]) == item["indicator"], f"expected {item}, got {fired}"
+        card = next(c for c in fetched if c["source"]["topic"]["code"] == item["topic"])
         if "actions" in item:  # order hooks: the first suggestion's actions, in transaction order
-            card = next(c for c in fetched if c["source"]["topic"]["code"] == item["topic"])
             assert [a["type"] for a in card["suggestions"][0]["actions"]] == item["actions"]
+        made = {c["code"] for s in card.get("suggestions", []) for a in s["actions"] if a["type"] == "create"
+                for c in a["resource"]["code"]["coding"]}
+        assert set(item.get("creates", [])) <= made, f"{item['topic']} suggests {made}"
+        for words in item.get("details_include", []):
+            assert words in card["detail"], f"{words!r} not in the {item['topic']} card"
     for topic in scenario.expected.get("must_not_fire", []):
         assert topic not in fired, f"{topic} must not fire; got {fired}"
     check_response_rules(fetched, scenario.expected)
+
+
+EMERGENCY_REFERRAL = "306104004"  # SNOMED Referral to accident and emergency service (cards/orders.yaml)
 
 
 def check_response_rules(cards, expected):
@@ -101,6 +109,12 @@ def check_response_rules(cards, expected):
         assert words.lower() in shown, f"{words!r} in no summary or suggestion"
     created = {c["code"] for a in actions if a["type"] == "create" for c in a["resource"]["code"]["coding"]}
     assert not created & set(expected.get("created_codes_exclude", [])), f"suggested: {created}"
+    for card in cards:  # issue #18: the critical CES card offers the emergency referral on every hook
+        if card["source"]["topic"]["code"] == "cauda-equina-emergency" and card["indicator"] == "critical":
+            referral = [c for c in cards if c is card or c["source"]["topic"]["code"] == "acute-neuromuscular-weakness"]
+            offered = {c["code"] for r in referral for s in r.get("suggestions", []) for a in s["actions"]
+                       if a["type"] == "create" for c in a["resource"]["code"]["coding"]}
+            assert EMERGENCY_REFERRAL in offered, "no emergency referral beside the critical cauda equina card"
 
 
 @pytest.mark.parametrize("sid", SCENARIOS)
