@@ -5,7 +5,9 @@
 (a) in-process engine time vs json.loads of the same body, for ~50, 500 and 5,000 resources;
 (b) over HTTP, the service under the gunicorn configuration `nerve-cds serve` uses vs a bare
     Flask app under the same gunicorn settings, driven from a separate process at concurrency 8
-    and 32: requests/s, p50, p99, server CPU per request;
+    and 32, for ~50, 500 and 5,000 resources: requests/s, p50, p99, server CPU per request, and
+    the CPU ratio (bench/http_load.py); then the same in the production configuration (JWT on,
+    PostgreSQL) at 50 and 500;
 (c) the fallback path: FHIR round trips per hook call and the latency it adds, against a local
     sekmet-fhir.
 Loopback only; every loop is bounded in count or time. Not a timing test: tests/project/test_bench.py
@@ -14,18 +16,11 @@ runs it briefly to check that it still works, and asserts no speed.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
-import multiprocessing as mp
 import os
 import platform
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 import uuid
 from datetime import date, datetime, timezone
@@ -34,6 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the test helpers: tests.helpers
 
+from bench import http_load  # noqa: E402
 from cds_service import create_app  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
 from cds_service.data.scenarios import load_scenario  # noqa: E402
@@ -41,7 +37,6 @@ from cds_service.engine.advise import advise  # noqa: E402
 from cds_service.library.loader import load_library  # noqa: E402
 
 SIZES = (50, 500, 5000)
-WORKERS = 2  # the `nerve-cds serve` default, gevent workers
 KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
         "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
 ORDER = {"Patient": "patient", "Condition": "conditions", "Observation": "observations", "ServiceRequest": "serviceRequests",
@@ -124,108 +119,26 @@ def in_process() -> list[tuple]:
     return rows
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def cpu_seconds(master: int) -> float:
-    """utime + stime of the gunicorn master and its workers, from /proc."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry) == master or int(fields[1]) == master:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _client(port: int, path: str, payload: bytes, until: float, out: list) -> None:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    headers = {"Content-Type": "application/json"}
-    while time.perf_counter() < until:
-        t = time.perf_counter()
-        conn.request("POST", path, body=payload, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        if response.status != 200:
-            raise RuntimeError(f"HTTP {response.status}")
-        out.append(time.perf_counter() - t)
-    conn.close()
-
-
-def _load(port: int, path: str, payload: bytes, concurrency: int, seconds: float, queue: mp.Queue) -> None:
-    """The load generator, in its own process so it does not share the server's CPU accounting."""
-    until = time.perf_counter() + seconds
-    results: list[list[float]] = [[] for _ in range(concurrency)]
-    threads = [threading.Thread(target=_client, args=(port, path, payload, until, results[i])) for i in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    queue.put([x for r in results for x in r])
-
-
-def wait_ready(port: int, path: str) -> None:
-    for _ in range(300):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            conn.request("GET", path)
-            conn.getresponse().read()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
-
-
-def drive(port: int, master: int, path: str, payload: bytes, concurrency: int, seconds: float) -> dict:
-    queue: mp.Queue = mp.Queue()
-    before = cpu_seconds(master)
-    loader = mp.Process(target=_load, args=(port, path, payload, concurrency, seconds, queue))
-    loader.start()
-    latencies = queue.get(timeout=seconds + 60)
-    loader.join()
-    cpu = cpu_seconds(master) - before
-    latencies.sort()
-    return {"rps": len(latencies) / seconds, "p50": latencies[len(latencies) // 2] * 1000,
-            "p99": latencies[int(len(latencies) * 0.99)] * 1000, "cpu": cpu / len(latencies) * 1000}
-
-
-def over_http(seconds: float) -> list[tuple]:
-    exe = Path(sys.executable).parent
-    # A database of its own each run: a shared file could hold a schema another checkout migrated.
-    database = Path(tempfile.mkdtemp(prefix="nerve-cds-bench-")) / "feedback.db"
-    env = {**os.environ, "NERVE_CDS_DATABASE_URL": f"sqlite:///{database}", "PYTHONPATH": str(ROOT)}
+def over_http(seconds: float, production: bool) -> list[tuple]:
+    """(size, concurrency, service figures, floor figures) per row, each pair measured back to back."""
     rows = []
-    service_port, floor_port = free_port(), free_port()
-    service = subprocess.Popen([str(exe / "nerve-cds"), "serve", "--dev", "--host", "127.0.0.1", "--port", str(service_port),
-                                "--workers", str(WORKERS)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    floor = subprocess.Popen([str(exe / "gunicorn"), "--bind", f"127.0.0.1:{floor_port}", "--workers", str(WORKERS),
-                              "--worker-class", "gevent", "bench.floor_app:app"],
-                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(service_port, "/healthz")
-        wait_ready(floor_port, "/")
-        path = "/cds-services/nerve-cds-patient-view"
-        for size in (50, 500):
+    sizes = (50, 500) if production else SIZES
+    with http_load.service(production) as (service_port, service_pid, signer), http_load.floor() as (floor_port, floor_pid):
+        for size in sizes:
             payload = json.dumps(hook_body(size)).encode()
             for concurrency in (8, 32):
-                svc = drive(service_port, service.pid, path, payload, concurrency, seconds)
-                base = drive(floor_port, floor.pid, path, payload, concurrency, seconds)
+                svc = http_load.drive(service_port, service_pid, payload, concurrency, seconds, signer)
+                base = http_load.drive(floor_port, floor_pid, payload, concurrency, seconds)
                 rows.append((size, concurrency, svc, base))
-    finally:
-        for proc in (service, floor):
-            proc.terminate()
-            proc.wait(timeout=10)
-        shutil.rmtree(database.parent, ignore_errors=True)
     return rows
+
+
+def print_http(rows: list[tuple]) -> None:
+    print(f"{'res':>4} {'conc':>4} | {'svc rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | "
+          f"{'floor rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | {'cpu ratio':>9}")
+    for size, conc, svc, base in rows:
+        print(f"{size:>4} {conc:>4} | {svc['rps']:>8.0f} {svc['p50']:>7.1f} {svc['p99']:>7.1f} {svc['cpu']:>10.2f} | "
+              f"{base['rps']:>9.0f} {base['p50']:>7.1f} {base['p99']:>7.1f} {base['cpu']:>10.2f} | {svc['cpu'] / base['cpu']:>9.2f}")
 
 
 def fallback() -> dict:
@@ -278,12 +191,13 @@ def main() -> None:
         print(f"{size:>9} {kb:>8} {loads:>9.3f} {engine:>10.3f} {ratio:>13.2f}")
     if args.engine_only:
         return
-    print(f"\n(b) over HTTP: nerve-cds serve ({WORKERS} gevent workers) vs a bare Flask floor, same gunicorn")
-    print(f"{'res':>4} {'conc':>4} | {'svc rps':>8} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | "
-          f"{'floor rps':>9} {'p50 ms':>7} {'p99 ms':>7} {'cpu ms/req':>10} | {'cpu ratio':>9}")
-    for size, conc, svc, base in over_http(args.seconds):
-        print(f"{size:>4} {conc:>4} | {svc['rps']:>8.0f} {svc['p50']:>7.1f} {svc['p99']:>7.1f} {svc['cpu']:>10.2f} | "
-              f"{base['rps']:>9.0f} {base['p50']:>7.1f} {base['p99']:>7.1f} {base['cpu']:>10.2f} | {svc['cpu'] / base['cpu']:>9.2f}")
+    print(f"\n(b) over HTTP: nerve-cds serve --dev ({http_load.WORKERS} gevent workers, SQLite) vs a bare Flask floor, same gunicorn")
+    print_http(over_http(args.seconds, production=False))
+    print("\n(b') the production configuration: JWT on (a fresh ES384 token per call), PostgreSQL, vs the same floor")
+    try:
+        print_http(over_http(args.seconds, production=True))
+    except LookupError as exc:
+        print(f"skipped: {exc}")
     fb = fallback()
     print("\n(c) fallback fetch (500 resources, local sekmet-fhir behind a counting proxy)")
     print(f"FHIR round trips per hook call: {fb['trips']:.1f} ({fb['batches']:.1f} batch, the rest searchset pages)")

@@ -1,11 +1,7 @@
 """Shared fixtures: a real FHIR server (sekmet-fhir, or FHIR_BASE_URL) and a throwaway PostgreSQL, once per session."""
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -15,7 +11,8 @@ from sqlalchemy import create_engine, text
 
 from cds_service.core.settings import Settings
 from tests.helpers.apps import new_app
-from tests.helpers.fhir_server import SekmetServer, free_port
+from tests.helpers.fhir_server import SekmetServer
+from tests.helpers.postgres import pg_bin, throwaway_postgres
 
 
 @pytest.fixture(scope="session")
@@ -55,7 +52,7 @@ FAST = {
     "engine/test_order_hooks.py",
     "engine/test_context_routes.py",
     "engine/test_mimics.py",
-    "library/test_card_rules.py",
+    "engine/test_card_rules.py",
     "library/test_findings_library.py",
     "library/test_sources.py",
     "storage/test_feedback_store.py",
@@ -81,36 +78,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 # ---- a throwaway PostgreSQL for the storage tests (Debian's postgresql server binaries) ----------
-def _pg_bin() -> str | None:
-    found = shutil.which("pg_ctl")
-    if found:
-        return os.path.dirname(os.path.realpath(found))
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
-    return os.path.dirname(candidates[-1]) if candidates else None
-
-
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throwaway PostgreSQL cluster on a free port (Debian's postgresql package)."""
-    bindir = _pg_bin()
+    bindir = pg_bin()
     if not bindir:
         pytest.skip("PostgreSQL server binaries not installed (apt-get install postgresql)")
-    data = Path(tempfile.mkdtemp(prefix="nerve-cds-pg-"))  # outside pytest's root-only tmp tree
-    port = free_port()
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses to run as root
-        shutil.chown(data, "postgres")
-        os.chmod(data, 0o700)
-        as_user = ["runuser", "-u", "postgres", "--"]
-    subprocess.run(as_user + [f"{bindir}/initdb", "-D", str(data / "db"), "-U", "postgres", "-A", "trust"],
-                   check=True, capture_output=True)
-    subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data / "db"), "-o", f"-p {port} -k {data} -h 127.0.0.1",
-                              "-l", str(data / "log"), "-w", "start"], check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(as_user + [f"{bindir}/pg_ctl", "-D", str(data / "db"), "-m", "fast", "stop"], capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
+    with throwaway_postgres(bindir) as url:
+        yield url
 
 
 @pytest.fixture

@@ -21,17 +21,14 @@ patient at all, and the caller refuses the call (412).
 """
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 from ..core import fhirjson
 from ..core.errors import BadRequest
 from ..core.ids import is_fhir_id, literal
-
-log = logging.getLogger("nerve_cds.ownership")
 
 _SUBJECT = ("Condition", "Observation", "MedicationRequest", "MedicationStatement", "MedicationAdministration",
             "MedicationDispense", "ServiceRequest", "Procedure", "ImagingStudy", "DiagnosticReport", "CarePlan",
@@ -123,6 +120,8 @@ class Owner:
         self.identifiers = {(fhirjson.text(i.get("system")), i["value"])
                             for i in fhirjson.items((patient or {}).get("identifier")) if isinstance(i.get("value"), str)}
         self.has_patient = patient is not None
+        # a record names its patient the same way in nearly every resource: each way is read once
+        self._read: dict[tuple[str, str], str | None] = {}
 
     def judge(self, resource: Mapping[str, Any]) -> str | None:
         """None when `resource` is the context patient's (or about no patient); else why not."""
@@ -157,11 +156,17 @@ class Owner:
             if not isinstance(value["reference"], str):
                 return f"{element}.reference is not a string"
             # a Reference with both must name one patient by both
-            return self._resolve(element, value["reference"]) or (
+            return self._resolved(element, value["reference"]) or (
                 self._identifier(element, value["identifier"]) if "identifier" in value else None)
         if "identifier" in value:
             return self._identifier(element, value["identifier"])
         return f"{element} {NAMES_NO_PATIENT}"
+
+    def _resolved(self, element: str, reference: str) -> str | None:
+        key = (element, reference)
+        if key not in self._read:
+            self._read[key] = self._resolve(element, reference)
+        return self._read[key]
 
     def _resolve(self, element: str, reference: str) -> str | None:
         if reference.startswith("urn:uuid:"):
@@ -228,74 +233,3 @@ def included_types(template: str) -> frozenset[str]:
             parts = value.split(":")
             found.add(parts[2] if len(parts) > 2 else parts[1][:1].upper() + parts[1][1:])
     return frozenset(found)
-
-
-@dataclass
-class Screened:
-    data: dict[str, dict | None]
-    set_aside: list[SetAside] = field(default_factory=list)
-    wrong_keys: dict[str, str] = field(default_factory=dict)  # key -> why nothing in it could be used
-
-
-def screen(data: Mapping[str, dict | None], templates: Mapping[str, str], owner: Owner) -> Screened:
-    """`data` with every resource that is not the context patient's, or of the wrong type for its
-    key, left out (and listed in `set_aside`)."""
-    result = Screened(data={})
-    for key, value in data.items():
-        if not isinstance(value, dict) or key not in templates:
-            result.data[key] = value
-            continue
-        wanted = expected_type(templates[key])
-        kept, dropped = _screen_value(value, wanted, included_types(templates[key]), owner, result.set_aside)
-        if dropped and kept is None:
-            result.wrong_keys[key] = f"nothing in it is a {wanted} of this patient"
-        elif "?" not in templates[key] and not any(r.get("resourceType") == wanted for r, _ in walk([kept])):
-            result.wrong_keys[key] = f"it holds no {wanted}"  # a read answered with an empty Bundle
-        result.data[key] = kept
-    if result.set_aside:
-        log.warning("resources of another patient, of no checkable patient or of the wrong type set aside",
-                    extra={"fields": {"setAside": counts(result.set_aside), "wrongKeys": sorted(result.wrong_keys)}})
-    return result
-
-
-def _screen_value(value: dict, wanted: str, extra: frozenset[str], owner: Owner,
-                  aside: list[SetAside]) -> tuple[dict | None, int]:
-    """(what is left, how many resources were set aside); None when nothing usable is left."""
-    if value.get("resourceType") != "Bundle":
-        return (value, 0) if _usable(value, wanted, owner, aside, included=False) else (None, 1)
-    entries, dropped, usable = [], 0, 0
-    for entry in fhirjson.items(value.get("entry")):
-        resource = entry.get("resource")
-        search = fhirjson.mapping(entry.get("search"))
-        if not isinstance(resource, dict) or search.get("mode") == "outcome" or resource.get("resourceType") == "OperationOutcome":
-            entries.append(entry)
-            continue
-        if resource.get("resourceType") == "Bundle":
-            inner, inner_dropped = _screen_value(resource, wanted, extra, owner, aside)
-            dropped += inner_dropped
-            if inner is not None:
-                entries.append({**entry, "resource": inner})
-                usable += 1
-            continue
-        included = search.get("mode") == "include" or fhirjson.text(resource.get("resourceType")) in extra
-        if _usable(resource, wanted, owner, aside, included=included):
-            entries.append(entry)
-            # an included resource (the Patient a search brought along) is kept, but a key whose
-            # own resources were all set aside has nothing usable left
-            usable += resource.get("resourceType") == wanted
-        else:
-            dropped += 1
-    if dropped and not usable:
-        return None, dropped
-    return {**value, "entry": entries}, dropped
-
-
-def _usable(resource: dict, wanted: str, owner: Owner, aside: list[SetAside], included: bool) -> bool:
-    if resource.get("resourceType") != wanted and not included:
-        aside.append(set_aside(resource, WRONG_TYPE))
-        return False
-    reason = owner.judge(resource)
-    if reason is not None:
-        aside.append(set_aside(resource, reason))
-        return False
-    return True

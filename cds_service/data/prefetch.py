@@ -25,7 +25,8 @@ from ..hooks.requests import user_tokens
 from . import medrefs
 from .bundles import problem
 from .fhir import FetchError, FhirClient, OutOfTime, ServerNotAllowed, check_server
-from .ownership import Owner, SetAside, check_drafts, screen
+from .ownership import Owner, SetAside, check_drafts
+from .record import PatientRecord, build_record
 
 MEDICATIONS_KEY = "referencedMedications"  # not a template key: Medications read for open references
 TOKEN = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
@@ -42,6 +43,8 @@ class Gathered:
     round_trips: int = 0
     set_aside: list[SetAside] = field(default_factory=list)  # resources of another or no checkable patient, wrong type
     owner: Owner | None = None  # who the data was judged to be about (the engine judges by the same)
+    # what counts of `data`, pooled: what the engine reads
+    record: PatientRecord = field(default_factory=lambda: PatientRecord(patient=None))
 
 
 def substitute(template: str, context: Mapping[str, Any], user_id: str | None) -> str:
@@ -99,22 +102,24 @@ def _failed_search(bundle: Mapping[str, Any]) -> str | None:
         status = fhirjson.text(fhirjson.mapping(entry.get("response")).get("status"))
         if status is not None and not status.startswith("2"):
             return "the Bundle holds an entry whose request failed"
+    if not entries or not all(_is_outcome(e.get("resource")) for e in entries):
+        return None
     resources = [fhirjson.mapping(e.get("resource")) for e in entries]
-    if resources and all(_is_outcome(r) for r in resources) and any(
+    if any(
             fhirjson.mapping(i).get("severity") in ("fatal", "error") for r in resources for i in fhirjson.items(r.get("issue"))):
         return "the search answered only with an error OperationOutcome"
     return None
 
 
-def unusable(value: Any) -> str | None:
+def unusable(value: Any, shape_checked: bool = False) -> str | None:
     """Why a prefetch value (or a FHIR server's answer) is not its key's answer; None when it is.
     The hook endpoint fetches such a key or fails it; the workbench, which runs requests as sent,
-    shows it. Both use this one check."""
+    shows it. Both use this one check. `shape_checked`: bundles.problem found nothing already."""
     if _is_outcome(value):
         return "it is an OperationOutcome"
     if not isinstance(value, dict) or "resourceType" not in value:
         return "it is not a FHIR resource"
-    if malformed := problem(value):
+    if not shape_checked and (malformed := problem(value)):
         return f"it is malformed ({malformed})"
     return _failed_search(value) or _missing_entries(value)
 
@@ -150,7 +155,7 @@ def gather(
             to_fetch.append(key)
         elif malformed := problem(sent[key]):
             failures[key] = f"the prefetch sent is malformed ({malformed})"
-        elif short := unusable(sent[key]):
+        elif short := unusable(sent[key], shape_checked=True):
             to_fetch.append(key)
             incomplete[key] = short
         else:
@@ -188,17 +193,16 @@ def gather(
         if missing:
             detail = "; ".join(f"{k}: {r}" for k, r in sorted(missing.items()))
             raise PreconditionFailed(f"required prefetch data could not be obtained ({detail})", keys=tuple(failures))
-        screened = screen(result.data, templates, owner)
-        result.data, result.set_aside = screened.data, screened.set_aside
-        if screened.wrong_keys:
-            result.sources.update({k: "wrong" for k in screened.wrong_keys})
-            detail = "; ".join(f"{k}: {r}" for k, r in sorted(screened.wrong_keys.items()))
+        record = build_record(result.data, owner, templates)
+        result.record, result.set_aside = record, record.set_aside
+        if record.wrong_keys:
+            result.sources.update({k: "wrong" for k in record.wrong_keys})
+            detail = "; ".join(f"{k}: {r}" for k, r in sorted(record.wrong_keys.items()))
             raise PreconditionFailed(f"prefetch data is not this patient's ({detail})")
-        open_refs = medrefs.unresolved(result.data)
-        if open_refs and client is None:
+        if record.open_medications and client is None:
             client = _client(fhir_server, access_token, settings, allowlist, [], {}, budget)
-        if open_refs:
-            _resolve_medications(result, client, open_refs)
+        if record.open_medications:
+            result.record = _resolve_medications(result, client, record.open_medications)
     finally:
         if client is not None:
             result.round_trips = client.round_trips
@@ -206,7 +210,7 @@ def gather(
     return result
 
 
-def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs: Mapping[str, set[str]]) -> None:
+def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs: Mapping[str, set[str]]) -> PatientRecord:
     """Read the Medications that orders reference but no key holds, in one more batch; a key
     whose drugs stay unknown is "partial" (its orders cannot be classed)."""
     wanted = sorted(set().union(*open_refs.values()))
@@ -220,6 +224,7 @@ def _resolve_medications(result: Gathered, client: FhirClient | None, open_refs:
     for key, refs in open_refs.items():
         if refs - have:
             result.sources[key] = "partial"
+    return result.record.with_added(found, result.owner)
 
 
 def _client(server, token, settings, allowlist, keys, failures, budget) -> FhirClient | None:
@@ -250,7 +255,7 @@ def _fetch(client, templates, keys, context, user_id, result, failures) -> None:
         if malformed := problem(outcome):
             failures[key] = f"FHIR server sent a malformed answer ({malformed})"
             continue
-        if short := unusable(outcome):
+        if short := unusable(outcome, shape_checked=True):
             failures[key] = short
             continue
         result.data[key], result.sources[key] = outcome, "fetched"

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 from ..core.errors import PreconditionFailed
-from ..data.ownership import Owner, SetAside, check_drafts, screen
-from ..data.record import build_record
+from ..data.ownership import Owner, SetAside, check_drafts
+from ..data.record import PatientRecord, build_record
 from ..library.loader import Library, ServiceDef
 from .arrange import arrange
 from .drafts import read_drafts, reason_conditions
@@ -50,6 +50,8 @@ class Advice:
     # them, explain mode shows the would-be cards (`shadow_cards`, rendered only then)
     shadow: tuple[str, ...] = ()
     shadow_cards: tuple[dict[str, Any], ...] = ()
+    # the rule that made each card, by card uuid: analytics count per rule (web/issued.py)
+    card_rules: Mapping[str, str] = field(default_factory=dict)
 
 
 def advise(
@@ -62,28 +64,29 @@ def advise(
     missing: frozenset[str] = frozenset(),
     explain: bool = False,
     card_id: CardId = plain_card_id,
-    set_aside: Sequence[SetAside] = (),
     owner: Owner | None = None,
+    record: PatientRecord | None = None,
 ) -> Advice:
     """`missing`: optional prefetch keys that could be had neither from prefetch nor the server;
-    `set_aside`: what gathering the data already left out; with `explain`, the same run also keeps
-    its findings and rule trace; `card_id` makes each card's uuid from `hookInstance|topic` (the
+    with `explain`, the same run also keeps its findings and rule trace; `card_id` makes each card's uuid from `hookInstance|topic` (the
     service's signed uuids: core.cardids). `owner`: who gathering judged the data to be about
     (data.prefetch.Gathered.owner); without it (data not gathered: a fixture, a saved request) the
-    data is judged as given."""
+    data is judged as given. `record`: the gathered data already read (Gathered.record), so it is
+    not walked again."""
     patient_id = str(context.get("patientId", ""))
     if owner is None:
         owner = Owner(patient_id, {**data, "draftOrders": context.get("draftOrders")})
     check_drafts(context.get("draftOrders"), owner)
-    emptied = screen({k: data[k] for k in service.required_prefetch if k in data}, service.prefetch, owner).wrong_keys
-    if emptied:  # never advise on a required key silently emptied of this patient's data
-        detail = "; ".join(f"{k}: {r}" for k, r in sorted(emptied.items()))
-        raise PreconditionFailed(f"prefetch data is not this patient's ({detail})", keys=tuple(sorted(emptied)))
+    if record is None:
+        record = build_record(data, owner, service.prefetch)
+        emptied = {k: why for k, why in record.wrong_keys.items() if k in service.required_prefetch}
+        if emptied:  # never advise on a required key silently emptied of this patient's data
+            detail = "; ".join(f"{k}: {r}" for k, r in sorted(emptied.items()))
+            raise PreconditionFailed(f"prefetch data is not this patient's ({detail})", keys=tuple(sorted(emptied)))
     drafts = read_drafts(context, service.hook, library.terminology, library.findings.study_kinds)
     reasons = reason_conditions(drafts, patient_id)
     if reasons:  # a draft's indication counts like a recorded condition
-        data = {**data, "draftReasons": {"resourceType": "Bundle", "entry": [{"resource": r} for r, _ in reasons]}}
-    record = build_record(data, owner)
+        record = record.with_added([r for r, _ in reasons], owner)
     findings = find(record, library.findings, library.terminology, now, explain)
     pregnancy = read_pregnancy(record, findings, library.context.pregnancy, library.terminology, library.settings)
     ctx = Context(findings=findings, settings=library.settings, drafts=drafts, missing=missing, pregnancy=pregnancy)
@@ -99,6 +102,7 @@ def advise(
     cards = arrange(shown, rendered, library.context.orders, library.terminology, library.presentation.orders)
     finish(rendered, evidence)
     withheld = tuple(f.rule.id for f, card in zip(shown, rendered) if not any(card is c for c in cards))
+    made_by = {str(card["uuid"]): f.rule.id for f, card in zip(shown, rendered)}
     would = [f for f in in_shadow if not f.rule.silent]
     shadow_cards: list[dict[str, Any]] = []
     if explain:
@@ -107,6 +111,7 @@ def advise(
         finish(shadow_cards, shadow_evidence)
     return Advice(cards=cards, system_actions=actions, data_quality=len(findings.data_quality),
                   unreadable=counts(findings.unreadable), uncovered=uncovered_codes(record, library.terminology),
-                  set_aside=(*set_aside, *record.set_aside),
+                  set_aside=tuple(record.set_aside),
                   findings=findings if explain else None, trace=tuple(trace or ()), withheld=withheld,
-                  shadow=tuple(f.rule.topic for f in would), shadow_cards=tuple(shadow_cards))
+                  shadow=tuple(f.rule.topic for f in would), shadow_cards=tuple(shadow_cards),
+                  card_rules={str(c["uuid"]): made_by[str(c["uuid"])] for c in cards if str(c["uuid"]) in made_by})

@@ -17,6 +17,7 @@ from ..core.dates import When
 from ..library.finding_defs import Criterion, FindingDef, FindingDefs, LabDef
 from ..library.terminology import Terminology
 from .answers import ABSENT, POSITIVE, UNKNOWN, Answer, Answers
+from .coded import look_up
 from .labs import LabResult, read_lab
 from .statuses import (
     CLINICAL_CODES,
@@ -99,17 +100,12 @@ class Reader:
         # per lab, every result seen: (instant, order seen, read it); only the latest are read (latest_labs)
         self._lab_candidates: dict[str, list[tuple[datetime, int, Callable[[], LabResult | None]]]] = defaultdict(list)
         self.lab_ids = frozenset(defs.lab_by_concept)
+        self.read_codes = frozenset(defs.by_concept) | self.lab_ids | defs.symptom_observation
 
     # ---- coded elements -------------------------------------------------------------------
     def _coded(self, concept: Any) -> tuple[list[tuple[dict, frozenset[str]]], frozenset[str]]:
         """Each coding with its value sets (one lookup per coding), and their union."""
-        per_coding = []
-        union: frozenset[str] = frozenset()
-        for coding in fhirjson.codings(concept):
-            ids = self.terms.concepts_for(coding.get("system"), coding["code"])
-            per_coding.append((coding, ids))
-            union |= ids
-        return per_coding, union
+        return look_up(self.terms, concept)
 
     def _concepts(self, concepts: Iterable[Any]) -> frozenset[str]:
         """Value sets of several CodeableConcepts (e.g. interpretation, bodySite list)."""
@@ -233,9 +229,9 @@ class Reader:
         if self.decisions is not None:
             self.decisions.append((f"{resource.get('resourceType')}/{resource.get('id')}", "", why))
 
-    def condition(self, cond: dict) -> None:
-        """H1: clinical and verification status, each from its HL7 coding; H5: onset."""
-        per_coding, concepts = self._coded(cond.get("code"))
+    def condition(self, cond: dict, per_coding: list, concepts: frozenset[str]) -> None:
+        """H1: clinical and verification status, each from its HL7 coding; H5: onset. `per_coding`
+        and `concepts`: its code, looked up (engine/coded.py)."""
         if not self._relevant(concepts):
             return
         verification = coded_status(cond.get("verificationStatus"), VERIFICATION_SYSTEM, VERIFICATION_CODES, self.terms)
@@ -270,10 +266,13 @@ class Reader:
             or dates.parse(cond.get("recordedDate"))
         )
 
-    def observation(self, obs: dict) -> None:
+    def observation(self, obs: dict, per_coding: list, concepts: frozenset[str]) -> None:
         """H2 status; H3 polarity through the answer value sets; each component coded with a
-        finding read as an Observation of its own; labs go to labs.py."""
-        per_coding, concepts = self._coded(obs.get("code"))
+        finding read as an Observation of its own; labs go to labs.py. Most of a record (vital
+        signs, routine labs) is coded as nothing a finding or lab reads, and has no components:
+        passed over at once, unless explain mode must say why it was set aside."""
+        if not concepts & self.read_codes and "component" not in obs and self.decisions is None:
+            return
         components = [(i, comp, *self._coded(comp.get("code"))) for i, comp in enumerate(fhirjson.items(obs.get("component")))]
         status = observation_status(obs.get("status"))
         if status.code not in OBSERVATION_COUNTS:

@@ -15,6 +15,7 @@ from ..core import dates
 from ..data.record import PatientRecord
 from ..library.finding_defs import FindingDef, FindingDefs, load_finding_defs
 from ..library.terminology import Terminology
+from .coded import coded
 from .evidence import Decision, Evidence, Item, Reader
 from .labs import LabResult, corrected
 from .measured import Reading, read_measured
@@ -195,10 +196,10 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
     birth = dates.parse((record.patient or {}).get("birthDate"))
     decisions: list[Decision] | None = [] if explain else None
     reader = Reader(defs, terminology, birth, decisions)
-    for cond in record.of_type("Condition"):
-        reader.condition(cond)
-    for obs in record.of_type("Observation"):
-        reader.observation(obs)
+    for cond, per_coding, concepts in coded(record, "Condition", terminology):
+        reader.condition(cond, per_coding, concepts)
+    for obs, per_coding, concepts in coded(record, "Observation", terminology):
+        reader.observation(obs, per_coding, concepts)
     by_name = {
         name: _summarise(defs.findings[name], items, decisions)
         for name, items in reader.items.items()

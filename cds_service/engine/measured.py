@@ -19,6 +19,7 @@ from ..library.finding_defs import FindingDefs
 from ..library.measures import MeasureDef
 from ..library.terminology import Terminology
 from .answers import Answers
+from .coded import coded, look_up
 from .evidence import FAR_PAST, Evidence
 from .labs import _unit
 from .statuses import OBSERVATION_COUNTS, observation_status
@@ -62,15 +63,15 @@ def _raised(part: dict, measure: MeasureDef, value: float, unit: str | None, def
     return measure.above is not None and value > measure.above
 
 
-def _readings(obs: dict, defs: FindingDefs, terms: Terminology, today: date, notes: list[str],
-              unreadable: list[Unreadable]) -> list[Reading]:
+def _readings(obs: dict, concepts: frozenset[str], defs: FindingDefs, terms: Terminology, today: date,
+              notes: list[str], unreadable: list[Unreadable]) -> list[Reading]:
     found = []
     when = dates.effective(obs)
     reference = f"Observation/{obs.get('id')}"
     for part in (obs, *fhirjson.items(obs.get("component"))):
         codings = fhirjson.codings(part.get("code"))
-        measures = {m.name: m for c in codings for vs in terms.concepts_for(c.get("system"), c["code"])
-                    for m in defs.measure_by_concept.get(vs, ())}
+        ids = concepts if part is obs else look_up(terms, part.get("code"))[1]
+        measures = {m.name: m for vs in ids for m in defs.measure_by_concept.get(vs, ())}
         for measure in measures.values():
             if when is None or (today - when.day).days > measure.within_days:
                 continue
@@ -109,10 +110,13 @@ def read_measured(record: PatientRecord, defs: FindingDefs, terms: Terminology, 
     by_measure: dict[str, list[Reading]] = defaultdict(list)
     if not defs.measures:
         return by_measure
-    for obs in record.of_type("Observation"):
+    measured = frozenset(defs.measure_by_concept)
+    for obs, _, concepts in coded(record, "Observation", terms):
+        if not concepts & measured and "component" not in obs:
+            continue
         if observation_status(obs.get("status")).code not in OBSERVATION_COUNTS:
             continue
-        for reading in _readings(obs, defs, terms, today, notes, unreadable):
+        for reading in _readings(obs, concepts, defs, terms, today, notes, unreadable):
             by_measure[reading.measure.name].append(reading)
     for readings in by_measure.values():
         readings.sort(key=lambda r: (r.when, r.instant))

@@ -15,7 +15,6 @@ from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Study
 from .medications import MedicationUse
 from .pregnancy import NOT_PREGNANT, Pregnancy
-from .trace import NodeTrace
 from .unreadable import Unreadable
 
 Fact = Finding | LabResult | Study | Draft | MedicationUse | Unreadable
@@ -47,38 +46,6 @@ def predicate(name: str) -> Callable[[Predicate], Predicate]:
         return fn
 
     return register
-
-
-def evaluate(node: Mapping[str, Any], ctx: Context, trace: list[NodeTrace] | None = None) -> Result:
-    """A `when` tree: all / any / not, or one predicate.
-
-    With a `trace` list (explain mode) each node appends what it decided, its facts and its
-    children's traces; without one the walk costs nothing extra. `all` stops at the first
-    condition that fails, in both modes, so a trace lists only the conditions that ran.
-    """
-    (kind, arg), = node.items()
-    kids: list[NodeTrace] | None = None if trace is None else []
-    result: Result
-    if kind == "all":
-        facts: list[Fact] = []
-        result = True, facts
-        for child in arg:
-            ok, found = evaluate(child, ctx, kids)
-            if not ok:
-                result = False, []
-                break
-            facts += found
-    elif kind == "any":
-        hits = [evaluate(child, ctx, kids) for child in arg]
-        result = any(ok for ok, _ in hits), [f for ok, found in hits if ok for f in found]
-    elif kind == "not":
-        ok, _ = evaluate(arg, ctx, kids)
-        result = not ok, []
-    else:
-        result = PREDICATES[kind](arg, ctx)
-    if trace is not None:
-        trace.append(NodeTrace(kind, arg, result[0], tuple(result[1]), tuple(kids or ())))
-    return result
 
 
 def _names(arg: str | Iterable[str]) -> list[str]:

@@ -16,6 +16,7 @@ from ..core import dates, fhirjson
 from ..data.record import PatientRecord
 from ..library.context import PregnancyDefs
 from ..library.terminology import Terminology
+from .coded import coded
 from .findings import Finding, Findings
 
 _COUNTS = frozenset({"final", "amended", "corrected", "preliminary"})  # H2, as for every Observation
@@ -38,10 +39,10 @@ def read_pregnancy(record: PatientRecord, findings: Findings, defs: PregnancyDef
     positives: list[date | None] = []
     negatives: list[date] = []
     dues: list[tuple[date, date]] = []  # (recorded, due date)
-    for obs in record.of_type("Observation"):
-        if fhirjson.text(obs.get("status")) not in _COUNTS:
+    about = defs.status_observation | defs.due_date_observation | defs.gestational_age_observation
+    for obs, _, kinds in coded(record, "Observation", terminology):
+        if not kinds & about or fhirjson.text(obs.get("status")) not in _COUNTS:
             continue
-        kinds = terminology.concepts_in(fhirjson.codings(obs.get("code")))
         when = dates.effective(obs)
         recorded = when.day if when else None
         if kinds & defs.status_observation:

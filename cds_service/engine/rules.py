@@ -9,12 +9,13 @@ would fire goes to the `shadow` list only: it neither shows a card nor silences 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 from ..library.rules import CardText, Rule
-from .predicates import Context, Fact, evaluate
+from .predicates import Context, Fact, Result
 from .scope import in_scope
 from .trace import FIRED, NOT_FIRED, OUT_OF_SCOPE, SHADOW, SUPPRESSED, NodeTrace, RuleTrace
+from .when import compiled, evaluate
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,11 @@ class Fired:
     indicator: str
     text: CardText
     facts: tuple[Fact, ...]
+
+
+def _run(when: Mapping[str, Any], ctx: Context, trace: list[NodeTrace] | None) -> Result:
+    """The compiled tree, or in explain mode the walk that records each node."""
+    return compiled(when)(ctx) if trace is None else evaluate(when, ctx, trace)
 
 
 def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[RuleTrace] | None = None,
@@ -44,7 +50,7 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[R
                 trace.append(RuleTrace(rule.id, rule.topic, OUT_OF_SCOPE, rule.silent))
             continue
         nodes: list[NodeTrace] | None = None if trace is None else []
-        ok, facts = evaluate(rule.when, ctx, nodes)
+        ok, facts = _run(rule.when, ctx, nodes)
         if not ok:
             if trace is not None and nodes is not None:
                 trace.append(RuleTrace(rule.id, rule.topic, NOT_FIRED, rule.silent, when=nodes[0]))
@@ -52,14 +58,14 @@ def evaluate_rules(rules: Sequence[Rule], hook: str, ctx: Context, trace: list[R
         indicator = rule.indicator
         tried: list[NodeTrace] | None = None if trace is None else []
         for when, escalated in rule.escalate:
-            hit, more = evaluate(when, ctx, tried)
+            hit, more = _run(when, ctx, tried)
             if hit:
                 indicator, facts = escalated, [*facts, *more]
                 break
         text = rule.text
         chosen: list[NodeTrace] | None = None if trace is None else []
         for variant in rule.variants:
-            hit, more = evaluate(variant.when, ctx, chosen)
+            hit, more = _run(variant.when, ctx, chosen)
             if hit:
                 text, facts = variant.text, [*facts, *more]
                 break

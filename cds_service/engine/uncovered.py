@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from ..core import fhirjson
 from ..data.record import PatientRecord
 from ..library.terminology import Terminology
+from .coded import coded
 
 MAX_PER_CALL = 100
 # resourceType -> the elements that say what the resource is about (CodeableConcept or a list of them)
@@ -31,12 +32,14 @@ _CODED: dict[str, tuple[str, ...]] = {
 UncoveredCode = tuple[str, str, str]  # (system, code, display), system and code canonical
 
 
-def _concepts(resource: dict) -> Iterator[Any]:
-    for element in _CODED.get(str(resource.get("resourceType")), ()):
+def _others(resource: dict, elements: tuple[str, ...], components: bool) -> Iterator[Any]:
+    """The coded elements besides `code` (which engine/coded.py has looked up already)."""
+    for element in elements:
         value = resource.get(element)
-        yield from (fhirjson.items(value) if isinstance(value, list) else [value])
-    if resource.get("resourceType") == "Observation":
-        for comp in fhirjson.items(resource.get("component")):
+        if value is not None:
+            yield from (fhirjson.items(value) if isinstance(value, list) else [value])
+    if components and "component" in resource:
+        for comp in fhirjson.items(resource["component"]):
             yield comp.get("code")
             yield comp.get("valueCodeableConcept")
 
@@ -44,15 +47,33 @@ def _concepts(resource: dict) -> Iterator[Any]:
 def uncovered_codes(record: PatientRecord, terminology: Terminology) -> tuple[UncoveredCode, ...]:
     """Each distinct coding of the record's coded elements that no value set holds."""
     found: dict[tuple[str, str], str] = {}
-    for resources in record.resources.values():
-        for resource in resources:
-            for concept in _concepts(resource):
+    seen: set[tuple[object, str]] = set()  # codings as sent: a repeated lab code is canonicalised once
+
+    def note(coding: dict) -> bool:
+        """Keep an uncovered coding; True once the call's limit is reached."""
+        sent = (coding.get("system"), coding["code"])
+        if sent in seen:
+            return False
+        seen.add(sent)
+        system, code = terminology.canonical(coding.get("system"), coding["code"])
+        if system and (system, code) not in found:
+            found[(system, code)] = (fhirjson.text(coding.get("display")) or "")[:256]
+        return len(found) >= MAX_PER_CALL
+
+    for rtype, resources in record.resources.items():
+        elements = _CODED.get(rtype, ())
+        looked_up = coded(record, rtype, terminology) if "code" in elements else [(r, [], frozenset()) for r in resources]
+        others = tuple(e for e in elements if e != "code")
+        components = rtype == "Observation"
+        for resource, per_coding, _ in looked_up:
+            for coding, ids in per_coding:
+                if not ids and note(coding):
+                    return tuple((s, c, d) for (s, c), d in found.items())
+            # most resources carry none of the other coded elements: asked by name, no generator
+            if not any(e in resource for e in others) and not (components and "component" in resource):
+                continue
+            for concept in _others(resource, others, components):
                 for coding in fhirjson.codings(concept):
-                    if terminology.concepts_for(coding.get("system"), coding["code"]):
-                        continue
-                    system, code = terminology.canonical(coding.get("system"), coding["code"])
-                    if system and (system, code) not in found:
-                        found[(system, code)] = (fhirjson.text(coding.get("display")) or "")[:256]
-                        if len(found) >= MAX_PER_CALL:
-                            return tuple((s, c, d) for (s, c), d in found.items())
+                    if not terminology.concepts_for(coding.get("system"), coding["code"]) and note(coding):
+                        return tuple((s, c, d) for (s, c), d in found.items())
     return tuple((s, c, d) for (s, c), d in found.items())

@@ -155,7 +155,7 @@ def _call_service(service_id: str) -> Any:
     missing = frozenset(k for k, source in gathered.sources.items() if source in ("failed", "partial"))
     now, card_id = clock(), _card_ids().minter(service_id, _client())
     advice = advise(library, service, raw_context, gathered.data, now, pama=settings.pama_system_actions, missing=missing,
-                    card_id=card_id, set_aside=gathered.set_aside, owner=gathered.owner)
+                    card_id=card_id, owner=gathered.owner, record=gathered.record)
     payload: dict[str, Any] = {"cards": advice.cards}
     if advice.system_actions:
         payload["systemActions"] = advice.system_actions
@@ -177,15 +177,14 @@ def _call_service(service_id: str) -> Any:
     store = current_app.extensions.get("nerve_cds.feedback")
     if store is not None:
         try:
-            call = issued_call(library, service.hook, advice.cards, _client(), context.userId, context.patientId, _card_ids())
+            call = issued_call(advice.card_rules, _client(), context.userId, context.patientId, _card_ids())
             store.remember_cards(service_id, _client(), hook_request.hookInstance, advice.cards, library.version, call)
         except Unstorable as exc:
             raise BadRequest(str(exc)) from None
     shadow = current_app.extensions.get("nerve_cds.shadow")
     if shadow is not None:  # the answer is built: the candidate library gets the same inputs, later
-        shadow.submit(ShadowJob(service_id, hook_request.hookInstance, raw_context, gathered.data, now, missing,
-                                tuple(gathered.set_aside), settings.pama_system_actions, card_id, advice.cards,
-                                gathered.owner))
+        shadow.submit(ShadowJob(service_id, hook_request.hookInstance, raw_context, gathered.record, now, missing,
+                                settings.pama_system_actions, card_id, advice.cards, gathered.owner))
     return jsonify(payload)
 
 

@@ -18,6 +18,7 @@ from ..storage.interface import Background
 from ..workbench.views import install_workbench
 from . import auth, cors, logs, metrics
 from .api import bp, utcnow
+from .jsonout import JsonProvider
 from .load import Load
 from .shadow import Shadow, load_candidate
 
@@ -49,7 +50,7 @@ def create_app(settings: Settings | None = None, clock: Any = None, library: Lib
     # One byte over the limit: a chunked body without Content-Length is cut there by werkzeug, so
     # the size check in the API sees it is too long (413) instead of parsing a truncated body (400).
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes + 1
-    app.json.sort_keys = False  # type: ignore[attr-defined]  # Flask's default provider has it
+    app.json = JsonProvider(app)
     if library is None:
         library = load_library(settings.cards_dir, settings.canonical_base, settings.site_dir)
     app.extensions["nerve_cds.library"] = library

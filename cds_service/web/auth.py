@@ -195,13 +195,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     trust file is read even then: a missing or broken one stops start-up, never goes unnoticed."""
     trust = load_trust(settings.trust_file, settings.dev, settings.jwks_timeout)
     if not settings.authenticate:
+        # said once here; each request's log line carries "dev mode: caller not authenticated"
         log.warning("DEV MODE: CDS client authentication is OFF; any caller is accepted")
-
-        @app.before_request
-        def _unauthenticated() -> None:
-            if _protected(request.path):
-                log.warning("DEV MODE: unauthenticated call accepted", extra={"fields": {"path": request.path}})
-
         return
     if not trust.clients:
         log.warning("no trusted CDS clients configured (NERVE_CDS_TRUST_FILE): every call will get 401")

@@ -5,10 +5,11 @@ prefetch key came from are logged. Tokens, JWTs and resource contents never are.
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Any
+
+from . import jsonout
 
 REQUEST_LOGGER = "nerve_cds.request"
 
@@ -24,7 +25,7 @@ class JsonFormatter(logging.Formatter):
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             line.update(fields)
-        return json.dumps(line, separators=(",", ":"), default=str)
+        return jsonout.dumps(line)
 
 
 def configure(level: str = "INFO") -> None:

@@ -23,7 +23,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 from ..core.settings import Settings, SettingsError
-from ..data.ownership import Owner, SetAside
+from ..data.ownership import Owner
+from ..data.record import PatientRecord
 from ..engine.advise import advise
 from ..library.loader import Library, LibraryError, load_library
 from ..storage.interface import ShadowStore, StoreUnavailable, Unstorable
@@ -48,10 +49,9 @@ class ShadowJob:
     service_id: str
     hook_instance: str
     context: Mapping[str, Any]
-    data: Mapping[str, dict | None]
+    record: PatientRecord  # what the live call read: the candidate reads the same, not walked again
     now: datetime
     missing: frozenset[str]
-    set_aside: Sequence[SetAside]
     pama: bool
     card_id: Callable[[str], str]
     live_cards: Sequence[dict[str, Any]]
@@ -126,8 +126,8 @@ class Shadow:
         if service is None:
             return None
         try:
-            advice = advise(self.candidate, service, job.context, job.data, job.now, pama=job.pama, missing=job.missing,
-                            card_id=job.card_id, set_aside=job.set_aside, owner=job.owner)
+            advice = advise(self.candidate, service, job.context, {}, job.now, pama=job.pama, missing=job.missing,
+                            card_id=job.card_id, owner=job.owner, record=job.record)
         except Exception as exc:
             log.error("candidate library failed on a hook call", extra={"fields": {"error": exc.__class__.__name__}})
             return None

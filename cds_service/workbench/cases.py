@@ -19,7 +19,7 @@ from ..core.errors import HttpError
 from ..core.settings import Settings
 from ..core.validation import describe
 from ..data import prefetch
-from ..data.ownership import Owner, SetAside
+from ..data.ownership import Owner
 from ..data.scenarios import Scenario, list_scenarios, load_scenario
 from ..engine.advise import Advice, advise
 from ..engine.explain import explanation
@@ -39,7 +39,6 @@ class Case:
     hook: str
     context: Mapping[str, Any]  # includes hookInstance
     data: Mapping[str, Any]  # prefetch-shaped: key -> resource or Bundle
-    set_aside: tuple[SetAside, ...] = ()  # what fetching it already left out (not the patient's)
     owner: Owner | None = None  # who fetching judged the data to be about
     expected: Mapping[str, Any] | None = None  # a fixture's signed-off expected.yaml
 
@@ -144,7 +143,7 @@ def fhir_case(library: Library, settings: Settings, fhir_server: str, patient: s
         raise CaseError(f"Patient/{patient} on {fhir_server}: {exc.message}") from None
     if not any(isinstance(v, dict) and v.get("resourceType") == "Patient" for v in gathered.data.values()):
         raise CaseError(f"no Patient/{patient} on {fhir_server}")
-    return Case(f"{patient}@{fhir_server}", hook, context, gathered.data, tuple(gathered.set_aside), gathered.owner)
+    return Case(f"{patient}@{fhir_server}", hook, context, gathered.data, gathered.owner)
 
 
 def service_for(library: Library, hook: str) -> ServiceDef:
@@ -159,7 +158,7 @@ def run_case(library: Library, case: Case, now: datetime, card_id: CardId = plai
     uuids (the service's signed ones when the page can send feedback on them)."""
     try:
         advice = advise(library, service_for(library, case.hook), case.context, case.data, now, explain=True,
-                        card_id=card_id, set_aside=case.set_aside, owner=case.owner)
+                        card_id=card_id, owner=case.owner)
     except HttpError as exc:  # the data cannot be advised on (not this patient's, a foreign draft)
         raise CaseError(f"{case.id}: {exc.message}") from None
     return Run(case, advice, explanation(advice, library))

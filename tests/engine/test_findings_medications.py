@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from cds_service.engine.predicates import Context, evaluate
+from cds_service.engine.predicates import Context
+from cds_service.engine.when import evaluate
 from tests.helpers.apps import shipped_library
 from tests.helpers.findings import CPT, NOW, PATIENT_ID, RXNORM, SNOMED, ago, concept, day, run
 from tests.helpers.paths import CARDS

@@ -3,7 +3,8 @@ card library's settings, findings built from FHIR resources, no stand-ins for ou
 from __future__ import annotations
 
 from cds_service.engine.drafts import Draft
-from cds_service.engine.predicates import Context, evaluate
+from cds_service.engine.predicates import Context
+from cds_service.engine.when import evaluate
 from tests.helpers.apps import shipped_library
 from tests.helpers.findings import (
     CPT,

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta, timezone
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner
@@ -126,19 +127,25 @@ def test_a_partial_pre_migration_database_gets_its_missing_table(tmp_path):
     assert revision_and_drift(url) == (head(), [])
 
 
-def test_0004_keeps_the_cards_issued_before_and_adds_versions_and_shadow_tables(database_url):  # noqa: F811
-    """A database at 0003 with cards in it: after 0004 they are kept and counted under no version,
-    new cards carry the library's version, and the shadow tables are there (and go on downgrade)."""
+def card_issued_at(database_url: str, revision: str) -> tuple[str, Config]:
+    """A database migrated to `revision` holding one card issued a day ago: (its uuid, the alembic config)."""
     card = str(uuid.uuid4())
     config = alembic_config(database_url)
     engine = create_engine(database_url)
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "0003")
+        command.upgrade(config, revision)
         conn.execute(text("INSERT INTO issued_card (card_uuid, service_id, hook_instance, topic, issued_at, client) "
                           "VALUES (:c, 'nerve-cds-patient-view', 'h-old', 'cauda-equina-emergency', :t, 'https://ehr')"),
                      {"c": card, "t": datetime.now(timezone.utc) - timedelta(days=1)})
     engine.dispose()
+    return card, config
+
+
+def test_0004_keeps_the_cards_issued_before_and_adds_versions_and_shadow_tables(database_url):  # noqa: F811
+    """A database at 0003 with cards in it: after 0004 they are kept and counted under no version,
+    new cards carry the library's version, and the shadow tables are there (and go on downgrade)."""
+    card, config = card_issued_at(database_url, "0003")
 
     app = new_app(Settings(dev=True, auth_enabled=False, database_url=database_url))
     client = app.test_client()
@@ -165,16 +172,7 @@ def test_0005_keeps_earlier_cards_and_records_rule_user_and_a_patient_hash(datab
     """A database at 0004 with a card: after 0005 it is counted under no rule and no user, with no
     patient; a new card records its rule, the call's user and a keyed hash of its patient (never
     the id); downgrading drops the three columns and keeps the rows."""
-    card = str(uuid.uuid4())
-    config = alembic_config(database_url)
-    engine = create_engine(database_url)
-    with engine.begin() as conn:
-        config.attributes["connection"] = conn
-        command.upgrade(config, "0004")
-        conn.execute(text("INSERT INTO issued_card (card_uuid, service_id, hook_instance, topic, issued_at, client) "
-                          "VALUES (:c, 'nerve-cds-patient-view', 'h-old', 'cauda-equina-emergency', :t, 'https://ehr')"),
-                     {"c": card, "t": datetime.now(timezone.utc) - timedelta(days=1)})
-    engine.dispose()
+    card, config = card_issued_at(database_url, "0004")
 
     app = new_app(Settings(dev=True, auth_enabled=False, database_url=database_url))
     client = app.test_client()

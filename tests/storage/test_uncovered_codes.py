@@ -69,3 +69,23 @@ def test_each_call_counts_once_in_the_store_and_the_cli_reports_it(database_url)
     assert {"system": LOCAL, "code": "LBP-9", "display": "Back ache, lower", "calls": 3} in listed
     text = CliRunner().invoke(main, ["cards", "uncovered"], env={"NERVE_CDS_DATABASE_URL": database_url})
     assert text.exit_code == 0 and f"      3  {LOCAL} | LBP-9 | Back ache, lower" in text.output
+
+
+def test_every_coded_element_is_read_for_uncovered_codes_not_only_the_code():
+    """A code sent in a body site, an answer, a component or a drug is reported like one in `code`."""
+    library = shipped_library()
+    body = request()
+    subject = {"reference": f"Patient/{PATIENT}"}
+    body["prefetch"]["observations"]["entry"].append({"resource": {
+        "resourceType": "Observation", "id": "o-2", "status": "final", "subject": subject,
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
+        "bodySite": {"coding": [{"system": LOCAL, "code": "SITE-1"}]},
+        "valueCodeableConcept": {"coding": [{"system": LOCAL, "code": "ANSWER-1"}]},
+        "component": [{"code": {"coding": [{"system": LOCAL, "code": "PART-1"}]},
+                       "valueCodeableConcept": {"coding": [{"system": LOCAL, "code": "PART-ANSWER-1"}]}}]}})
+    body["prefetch"]["medicationRequests"] = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+        "resourceType": "MedicationRequest", "id": "m-1", "status": "active", "intent": "order", "subject": subject,
+        "medicationCodeableConcept": {"coding": [{"system": LOCAL, "code": "DRUG-1"}]}}}]}
+    case = Case("uncovered", "patient-view", {**body["context"], "hookInstance": body["hookInstance"]}, body["prefetch"])
+    codes = {row["code"] for row in run_case(library, case, noon(date.today())).report["uncovered"]}
+    assert {"SITE-1", "ANSWER-1", "PART-1", "PART-ANSWER-1", "DRUG-1"} <= codes

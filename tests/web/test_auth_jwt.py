@@ -254,14 +254,16 @@ def test_verified_client_is_on_flask_g(tmp_path, ehr):
     assert body == {"iss": ehr.iss, "tenant": "t-1", "fhir": ["https://ehr.example.org/fhir"]}
 
 
-def test_dev_mode_without_auth_warns_on_every_request(tmp_path, caplog):
-    caplog.set_level(logging.WARNING)
+def test_dev_mode_without_auth_warns_at_start_and_marks_every_request_line(tmp_path, caplog):
+    caplog.set_level(logging.INFO)
     app = new_app(Settings(database_url=f"sqlite:///{tmp_path}/d.db", dev=True, auth_enabled=False))
     assert any("authentication is OFF" in r.getMessage() for r in caplog.records)
     caplog.clear()
     for _ in range(2):
         assert app.test_client().get(DISCOVERY).status_code == 200
-    assert sum("unauthenticated call accepted" in r.getMessage() for r in caplog.records) == 2
+    # one line per call (issue #20): the warning rides on the request line, not a line of its own
+    assert [r.name for r in caplog.records] == ["nerve_cds.request", "nerve_cds.request"]
+    assert all(r.fields["warning"] == "dev mode: caller not authenticated" for r in caplog.records)
 
 
 def test_refusal_logs_iss_kid_jti_and_reason_never_the_token(tmp_path, ehr, caplog):
