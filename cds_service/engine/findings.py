@@ -7,7 +7,7 @@ Studies: studies.py; medications: medications.py; lab values: labs.py; the YAML:
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Mapping
 
@@ -23,7 +23,8 @@ from .medications import MedicationUse, read_medication_uses
 from .studies import Study, read_studies
 from .unreadable import Unreadable
 
-__all__ = ["Evidence", "Finding", "Findings", "FindingDefs", "LabResult", "Study", "Unreadable", "find", "load_finding_defs"]
+__all__ = ["Evidence", "Finding", "Findings", "FindingDefs", "LabResult", "Reading", "Study", "Unreadable", "find",
+           "load_finding_defs"]
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class Findings:
     medication_uses: tuple[MedicationUse, ...] = ()  # current and past use, for windowed rules
     decisions: tuple[Decision, ...] = ()  # explain mode: evidence set aside, and why
     unreadable: tuple[Unreadable, ...] = ()  # what the record holds but could not be read (§6.14)
+    readings: Mapping[str, tuple[Reading, ...]] = field(default_factory=dict)  # per measured finding, oldest first
 
     @property
     def medications(self) -> frozenset[str]:
@@ -204,8 +206,8 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         name: _summarise(defs.findings[name], items, decisions)
         for name, items in reader.items.items()
     }
-    by_name |= {name: _measured(name, readings)
-                for name, readings in read_measured(record, defs, terminology, today, reader.notes, reader.unreadable).items()}
+    measured = read_measured(record, defs, terminology, today, reader.notes, reader.unreadable)
+    by_name |= {name: _measured(name, readings) for name, readings in measured.items()}
     return Findings(
         now=now,
         today=today,
@@ -218,4 +220,5 @@ def find(record: PatientRecord, defs: FindingDefs, terminology: Terminology, now
         medication_uses=read_medication_uses(record, defs, terminology, reader.unreadable),
         decisions=tuple(decisions or ()),
         unreadable=tuple(reader.unreadable),
+        readings={name: tuple(readings) for name, readings in measured.items()},
     )

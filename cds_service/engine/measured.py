@@ -65,34 +65,40 @@ def _raised(part: dict, measure: MeasureDef, value: float, unit: str | None, def
 
 def _readings(obs: dict, concepts: frozenset[str], defs: FindingDefs, terms: Terminology, today: date,
               notes: list[str], unreadable: list[Unreadable]) -> list[Reading]:
-    found = []
+    found: list[Reading] = []
     when = dates.effective(obs)
     reference = f"Observation/{obs.get('id')}"
+    if when is None:
+        return found
     for part in (obs, *fhirjson.items(obs.get("component"))):
         codings = fhirjson.codings(part.get("code"))
         ids = concepts if part is obs else look_up(terms, part.get("code"))[1]
         measures = {m.name: m for vs in ids for m in defs.measure_by_concept.get(vs, ())}
-        for measure in measures.values():
-            if when is None or (today - when.day).days > measure.within_days:
-                continue
-            quantity = fhirjson.mapping(part.get("valueQuantity"))
-            raw = fhirjson.number(quantity.get("value"))
-            if raw is None:
-                # a temperature or CRP that is there but not a number in a Quantity (a string, a
-                # word) is neither raised nor normal: said, never passed over (§6.14)
-                # (a boolean, coded or closed-list text answer is the answer reader's: "fever: no"
-                # is an answer, not a temperature)
-                answer = Answers(defs, terms).value(part)
-                if answer is not None and answer.reading is None:
-                    unreadable.append(Unreadable("Observation", str(obs.get("id")), answer.element, VALUE_NOT_READ,
-                                                 f"{measure.label}: {answer.detail}", (measure.name,), when.day))
-                continue
-            unit = _unit(quantity)
+        counted = [m for m in measures.values() if (today - when.day).days <= m.within_days]
+        if not counted:
+            continue
+        quantity = fhirjson.mapping(part.get("valueQuantity"))
+        raw = fhirjson.number(quantity.get("value"))
+        about = tuple(m.name for m in counted)  # one reading, said once, whichever findings it is for
+        if raw is None:
+            # a temperature or CRP that is there but not a number in a Quantity (a string, a
+            # word) is neither raised nor normal: said, never passed over (§6.14)
+            # (a boolean, coded or closed-list text answer is the answer reader's: "fever: no"
+            # is an answer, not a temperature)
+            answer = Answers(defs, terms).value(part)
+            if answer is not None and answer.reading is None:
+                unreadable.append(Unreadable("Observation", str(obs.get("id")), answer.element, VALUE_NOT_READ,
+                                             f"{counted[0].label}: {answer.detail}", about, when.day))
+            continue
+        unit = _unit(quantity)
+        if counted[0].to_canonical(raw, unit) is None:
+            notes.append(f"{reference}: unit '{unit}' for {', '.join(about)} cannot be converted to {counted[0].unit}; ignored")
+            unreadable.append(Unreadable("Observation", str(obs.get("id")), "valueQuantity.unit", UNIT_NOT_READ,
+                                         f"{counted[0].label}: {raw:g} {unit!r}", about, when.day))
+            continue
+        for measure in counted:
             value = measure.to_canonical(raw, unit)
             if value is None:
-                notes.append(f"{reference}: unit '{unit}' for {measure.name} cannot be converted to {measure.unit}; ignored")
-                unreadable.append(Unreadable("Observation", str(obs.get("id")), "valueQuantity.unit", UNIT_NOT_READ,
-                                             f"{measure.label}: {raw:g} {unit!r}", (measure.name,), when.day))
                 continue
             coding = next(c for c in codings if terms.concepts_for(c.get("system"), c["code"]) & measure.codes)
             display = terms.display(coding.get("system"), coding["code"]) or fhirjson.text(coding.get("display")) or measure.label

@@ -9,18 +9,19 @@ ServiceRequests, validated before they leave the service.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from ..core.ids import is_fhir_id
+from ..library.context import RecordCheck
 from ..library.language import TEXT_VALUES
 from ..library.orders import order_resource
 from ..library.presentation import Presentation
 from ..library.rules import Checked, split_detail
 from . import markdown
 from .drafts import Draft
-from .findings import Finding, Findings, LabResult, Study
+from .findings import Finding, Findings, LabResult, Reading, Study
 from .medications import MedicationUse
 from .rules import Fired
 from .unreadable import Unreadable
@@ -77,13 +78,16 @@ def _evidence(fired: Fired, values: Mapping[str, Any], findings: Findings, prese
 
 def checked_line(checked: Checked, findings: Findings, presentation: Presentation) -> str:
     """"Checked in the record (coded data only; ...): no X or Y. Found there: Z. Ask about: W." A group
-    the record holds is named as found, by its findings' labels, never said absent or asked about."""
+    the record holds is named as found, by its findings' labels and its measured values with their
+    dates (raised or normal), never said absent or asked about."""
     rc = presentation.record_check
     assert rc is not None, "the loader gives every library its record check"
 
     def found(group: str) -> list[str]:
         g = rc.groups[group]
         names = [presentation.finding_labels.get(n, n) for n in g.findings if findings.present(n)]
+        names += [_reading(r, called, rc) for measure, called in g.readings.items()
+                  for r in _named_readings(findings.readings.get(measure, ()))]
         return names + [presentation.medication_titles.get(m, m) for m in g.medications if m in findings.medications]
 
     held = {group: found(group) for group in checked.not_found + checked.ask_about}
@@ -97,6 +101,23 @@ def checked_line(checked: Checked, findings: Findings, presentation: Presentatio
     if ask:
         line += f" **{rc.ask}:** {', '.join(ask)}."
     return line
+
+
+def _named_readings(readings: Sequence[Reading]) -> list[Reading]:
+    """The latest reading, and before it the latest raised one if that is older: a fever last week
+    stays named after a normal temperature today."""
+    if not readings:
+        return []
+    raised = [r for r in readings if r.raised]
+    return [raised[-1], readings[-1]] if raised and raised[-1] is not readings[-1] else [readings[-1]]
+
+
+def _reading(reading: Reading, called: str, rc: RecordCheck) -> str:
+    """E.g. "temperature 38.2 °C (2026-11-27, raised)": the value in the library's canonical unit."""
+    unit = reading.measure.unit
+    value = f"{round(reading.value, 1):g} {rc.units.get(unit, unit)}"
+    template = rc.raised_reading if reading.raised else rc.reading
+    return template.format(name=called, value=value, date=_date(reading.when))
 
 
 def _or(items: list[str]) -> str:

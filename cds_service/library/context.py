@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -64,6 +64,7 @@ class CheckGroup:
     label: str
     findings: tuple[str, ...]
     medications: tuple[str, ...] = ()  # drug classes that also count as found
+    readings: Mapping[str, str] = field(default_factory=dict)  # measured finding -> what its value is called
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class RecordCheck:
     found: str
     ask: str
     groups: Mapping[str, CheckGroup]
+    reading: str  # a measured value the record holds: names {name}, {value}, {date}
+    raised_reading: str  # the same, raised
+    units: Mapping[str, str]  # canonical UCUM unit -> as a card writes it
 
 
 @dataclass(frozen=True)
@@ -144,8 +148,12 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
     for name, group in check["groups"].items():
         pool(group["findings"], findings, f"record_check.groups.{name}.findings", "finding")
         pool(group.get("medications", []), medications, f"record_check.groups.{name}.medications", "medication")
+        pool(list(group.get("readings", {})), findings, f"record_check.groups.{name}.readings", "finding")
     if {n for _, n, _, _ in string.Formatter().parse(check["none_found"]) if n is not None} != {"items"}:
         raise LibraryError(f"{WHERE}: record_check.none_found: must name {{items}}, and nothing else")
+    for key in ("reading", "raised_reading"):
+        if {n for _, n, _, _ in string.Formatter().parse(check[key]) if n is not None} != {"name", "value", "date"}:
+            raise LibraryError(f"{WHERE}: record_check.{key}: must name {{name}}, {{value}} and {{date}}, and nothing else")
     pool(renal["findings"], findings, "renal.findings", "finding")
     pool(renal["contrast_kinds"], valuesets, "renal.contrast_kinds", "value set")
     pool(renal["source"], sources, "renal.source", "source")
@@ -187,8 +195,9 @@ def load_context(cards_dir: Path, *, valuesets: frozenset[str], findings: frozen
         ),
         record_check=RecordCheck(
             heading=check["heading"], basis=check["basis"], none_found=check["none_found"], found=check["found"],
-            ask=check["ask"],
-            groups={name: CheckGroup(g["label"], tuple(g["findings"]), tuple(g.get("medications", [])))
+            ask=check["ask"], reading=check["reading"], raised_reading=check["raised_reading"], units=dict(check["units"]),
+            groups={name: CheckGroup(g["label"], tuple(g["findings"]), tuple(g.get("medications", [])),
+                                     dict(g.get("readings", {})))
                     for name, g in check["groups"].items()},
         ),
         renal=RenalPolicy(findings=frozenset(renal["findings"]), contrast_kinds=frozenset(renal["contrast_kinds"]),

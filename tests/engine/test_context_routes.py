@@ -107,9 +107,23 @@ def test_an_imaging_order_beside_an_uncounted_early_postoperative_fever_names_th
     found = cards(cond("lbp", "M54.50", 20), procedure("op", CPT, "22612", 2), fever(), draft=mri)
     assert SERIOUS not in found
     advice = found["imaging-not-indicated"]
-    assert "**Found there:** Measured fever" in advice["detail"] and "- Measured fever: Body temperature, 38.6 Cel" in advice["detail"]
+    assert f"**Found there:** temperature 38.6 °C ({ago(0)}, raised)" in advice["detail"]
+    assert "- Measured fever: Body temperature, 38.6 Cel" in advice["detail"]
     asked = advice["detail"].split("**Ask about:**")[1]
     assert "fever" not in asked and not advice.get("suggestions"), "no 'ask about fever', no removal"
+
+
+def test_an_imaging_order_beside_a_fever_older_than_the_infection_window_is_not_removed():
+    """§6.2 Must not, review r3-55 on an order hook: a fever nine days ago (outside fever_lookback_days,
+    so no infection card) is named, the card says why it did not count, and the MRI order is kept."""
+    mri = {"resourceType": "ServiceRequest", "id": "mri", "status": "draft", "intent": "order",
+           "subject": {"reference": f"Patient/{PATIENT_ID}"}, "code": {"coding": [{"system": CPT, "code": "72148"}]}}
+    found = cards(cond("lbp", "M54.50", 12), fever(days=9), draft=mri)
+    assert SERIOUS not in found
+    advice = found["imaging-not-indicated"]
+    assert f"temperature 38.6 °C ({ago(9)}, raised)" in advice["detail"] and "more than 7 days ago" in advice["detail"]
+    assert not advice.get("suggestions"), "no replacement of the imaging order"
+    assert "fever" not in advice["detail"].split("**Ask about:**")[1]
 
 
 def test_recent_spinal_surgery_counts_with_pain_documented_after_the_first_days_only():

@@ -41,7 +41,26 @@ def test_an_old_fever_or_an_unusable_reading_does_not_count():
     assert not run(reading("t1", TEMPERATURE, 39.5, "Cel", status="entered-in-error")).present("measured-fever")
     found = run(reading("t1", TEMPERATURE, 39.5, "furlongs"))
     assert not found.present("measured-fever") and any("cannot be converted" in n for n in found.data_quality)
-    assert [u.about for u in found.unreadable] == [("measured-fever",)], "an unconvertible unit is said, not passed over"
+    assert [u.about for u in found.unreadable] == [("measured-fever", "earlier-fever")], (
+        "an unconvertible unit is said once, for every finding the reading is for, not passed over")
+
+
+def test_a_fever_older_than_the_infection_window_is_an_earlier_fever_until_recorded_value_days():
+    """§6.0.3: a fever nine days ago does not raise the infection card (fever_lookback_days 7), but
+    it is in the record and the conservative card must not hide it (recorded_value_days 28)."""
+    nine = run(reading("t1", TEMPERATURE, 38.2, "Cel", days=9))
+    assert not nine.present("measured-fever") and nine.present("earlier-fever")
+    assert not run(reading("t1", TEMPERATURE, 38.2, "Cel", days=29)).present("earlier-fever")
+    crp = run(reading("c1", CRP, 40, "mg/L", days=20, referenceRange=high(5, "mg/L")))
+    assert not crp.present("raised-crp") and crp.present("earlier-raised-crp"), "infection_lab_days is 14"
+
+
+def test_every_reading_of_the_window_is_kept_raised_or_normal_oldest_first():
+    found = run(reading("t2", TEMPERATURE, 36.9, "Cel", days=0), reading("t1", TEMPERATURE, 38.2, "Cel", days=9),
+                reading("c1", CRP, 4, "mg/L", days=3, referenceRange=high(5, "mg/L")))
+    assert [(r.value, r.raised) for r in found.readings["earlier-fever"]] == [(38.2, True), (36.9, False)]
+    assert [r.value for r in found.readings["measured-fever"]] == [36.9], "its own window only"
+    assert [(r.value, r.raised) for r in found.readings["earlier-raised-crp"]] == [(4, False)]
 
 
 def test_a_fever_days_ago_still_counts_after_a_normal_reading_today():

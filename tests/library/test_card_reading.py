@@ -16,7 +16,7 @@ from cds_service.data.scenarios import list_scenarios, load_scenario
 from cds_service.library.loader import LibraryError, load_library
 from tests.helpers.apps import shipped_library
 from tests.helpers.engine import topic_cards
-from tests.helpers.findings import ICD, LOWER_LIMB, SNOMED, ago, body_site, condition, observation
+from tests.helpers.findings import ICD, LOINC, LOWER_LIMB, SNOMED, ago, body_site, condition, observation
 from tests.helpers.paths import CARDS
 from tests.helpers.scenarios import scenario_advice
 
@@ -75,6 +75,50 @@ def test_the_record_check_names_what_the_record_holds_as_found_never_as_absent()
     assert "progressive motor deficit" not in absent and "Leg weakness" in line.split("**Found there:**")[1]
     plain = topic_cards(condition("rad", (ICD, "M54.16"), onsetDateTime=ago(10)))["conservative-management"]["detail"]
     assert "progressive motor deficit" in plain.split("**Checked in the record**")[1] and "Found there" not in plain
+
+
+def measured(rid: str, loinc: str, value: float, unit: str, days: float, **fields) -> dict:
+    quantity = {"value": value, "unit": unit, "system": "http://unitsofmeasure.org", "code": unit}
+    return observation(rid, (LOINC, loinc), days=days, valueQuantity=quantity, **fields)
+
+
+def record_check(detail: str) -> tuple[str, str]:
+    """The "Found there" and "Ask about" parts of a card's record check."""
+    line = detail.split("**Checked in the record**")[1]
+    found = line.split("**Found there:**")[1].split("**Ask about:**")[0] if "**Found there:**" in line else ""
+    return found, line.split("**Ask about:**")[1] if "**Ask about:**" in line else ""
+
+
+def test_a_normal_temperature_and_crp_in_the_record_are_named_with_value_and_date_never_asked_about():
+    """§6.0.3 (review r3-05, r3-54): a normal temperature or CRP is in the record: "Found there:
+    temperature 36.8 °C (date), CRP 4 mg/L (date)", and the card does not ask about fever."""
+    back = condition("lbp", (ICD, "M54.50"), onsetDateTime=ago(10))
+    shown = topic_cards(back, measured("t", "8310-5", 36.8, "Cel", 2),
+                        measured("c", "1988-5", 4, "mg/L", 3, referenceRange=[{"high": {"value": 5, "unit": "mg/L"}}]))
+    found, ask = record_check(shown["conservative-management"]["detail"])
+    assert f"temperature 36.8 °C ({ago(2)}), CRP 4 mg/L ({ago(3)})" in found
+    assert "fever" not in ask and "raised" not in found
+    fahrenheit = topic_cards(back, measured("t", "8310-5", 98.6, "[degF]", 1))["conservative-management"]["detail"]
+    assert f"temperature 37 °C ({ago(1)})" in record_check(fahrenheit)[0], "the library's unit, converted"
+    _, plain = record_check(topic_cards(back)["conservative-management"]["detail"])
+    assert "fever" in plain, "with nothing measured, fever is still asked about"
+
+
+def test_a_fever_before_the_infection_window_makes_the_conservative_card_recheck_not_reassure():
+    """Review r3-55: back pain 12 days, 38.2 °C nine days ago (outside fever_lookback_days, so no
+    infection card), normal today: the card names both readings, says why no infection card, and
+    never says "reassure" or "no imaging"."""
+    back = condition("lbp", (ICD, "M54.50"), onsetDateTime=ago(12))
+    shown = topic_cards(back, measured("t1", "8310-5", 38.2, "Cel", 9), measured("t2", "8310-5", 36.9, "Cel", 1))
+    assert "serious-spinal-pathology" not in shown
+    card = shown["conservative-management"]
+    assert "recheck before reassuring" in card["summary"]
+    assert "more than 7 days ago" in card["detail"] and "**Recheck**" in card["detail"]
+    assert "Reassure" not in card["detail"] and "No imaging" not in card["detail"]
+    found, ask = record_check(card["detail"])
+    assert f"temperature 38.2 °C ({ago(9)}, raised), temperature 36.9 °C ({ago(1)})" in found and "fever" not in ask
+    older = topic_cards(back, measured("t1", "8310-5", 38.2, "Cel", 29))["conservative-management"]
+    assert "Reassure" in older["detail"] and "fever" in record_check(older["detail"])[1], "beyond recorded_value_days"
 
 
 def test_a_card_may_not_cite_a_source_that_argues_against_its_advice(tmp_path):

@@ -101,7 +101,7 @@ def test_fever_two_days_after_spinal_surgery_is_named_as_found_without_an_infect
     assert "serious-spinal-pathology" not in {c["source"]["topic"]["code"] for c in reply["cards"]}
     cons = card(replies, "r24-postop-day2-fever", "conservative-management")
     assert re.search(r"- Measured fever: Body temperature, 38\.3 Cel \(Observation, ", triggers(cons))
-    assert "**Found there:** Measured fever" in cons["detail"]
+    assert re.search(r"\*\*Found there:\*\* temperature 38\.3 °C \(\d{4}-\d\d-\d\d, raised\), CRP 95 mg/L", cons["detail"])
     assert not any(asks_about_fever(c["detail"]) for c in reply["cards"])
 
 

@@ -83,6 +83,8 @@ def test_scenario_both_ways(sid, app, loaded, fhir_base_url):
         assert set(item.get("creates", [])) <= made, f"{item['topic']} suggests {made}"
         for words in item.get("details_include", []):
             assert words in card["detail"], f"{words!r} not in the {item['topic']} card"
+        for words in item.get("details_exclude", []):
+            assert words not in card["detail"], f"{words!r} in the {item['topic']} card"
     for topic in scenario.expected.get("must_not_fire", []):
         assert topic not in fired, f"{topic} must not fire; got {fired}"
     check_response_rules(fetched, scenario.expected)

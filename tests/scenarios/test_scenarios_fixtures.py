@@ -169,7 +169,8 @@ def test_expectations_name_real_topics_and_say_why(sid):
     assert fire | must_not <= TOPICS and not fire & must_not
     assert len(fire) == len(expected["fire"]), "one expectation per topic"
     assert {item["indicator"] for item in expected["fire"]} <= {"info", "warning", "critical"}
-    assert all(set(item) <= {"topic", "indicator", "actions", "creates", "details_include"} for item in expected["fire"])
+    assert all(set(item) <= {"topic", "indicator", "actions", "creates", "details_include", "details_exclude"}
+               for item in expected["fire"])
     assert set(expected) <= {"id", "title", "clinical", "why", "fire", "must_not_fire", "never_actions",
                              "summaries_exclude", "summaries_include", "created_codes_exclude"}, "a key no test reads"
     assert set(expected.get("never_actions", [])) <= {"create", "update", "delete"}
