@@ -257,8 +257,8 @@ def workbench(port: int, dev: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 def cards_where(query: str, cards_dir: Path | None, as_json: bool) -> None:
     """Which value sets hold a CODE (or SYSTEM|CODE) and which findings, labs and rules use them;
-    or which rules use a SETTING, in their conditions or their card text. Exit 1 when the library
-    knows neither."""
+    or where a SETTING is used: the rules (conditions, scope, card text) and every other library
+    file naming it (context.yaml, findings.yaml ...). Exit 1 when the library knows neither."""
     answer = where(library_or_exit(cards_dir, status=2), query)
     if as_json:
         click.echo(json.dumps(answer.as_json(), indent=2))
