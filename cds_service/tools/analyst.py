@@ -151,6 +151,7 @@ def diff_json(result: Preview) -> dict[str, Any]:
     return {
         "verdict": result.verdict, "exit": VERDICTS[result.verdict], "headline": result.headline(),
         "broken": [{"case": b.case, "topic": b.topic, "expected": b.expected, "got": b.got} for b in result.broken],
+        "untested": [u.as_json() for u in result.untested],
         "topics": list(result.topics), "before": result.before, "after": result.after,
         "changes": [{"case": c.case, "kind": "wording" if c.wording_only else "cards", "gained": c.gained,
                      "lost": c.lost, "indicator_changed": c.indicator_changed, "reworded": list(c.reworded),
@@ -174,7 +175,8 @@ def _print_diff(result: Preview, matrix: bool) -> None:
             for line in change_lines(change):
                 click.secho(line, fg="red" if line.startswith("  -") else "green" if line.startswith("  +") else None)
     for line in result.headline():
-        click.secho(line, fg="red" if line.startswith("BROKEN") else None, bold=line.startswith("BROKEN"))
+        flagged = line.startswith(("BROKEN", "UNTESTED"))
+        click.secho(line, fg="red" if line.startswith("BROKEN") else "yellow" if flagged else None, bold=flagged)
 
 
 @click.group()

@@ -36,7 +36,7 @@ from .cases import (
 from .folders import FolderRefused, allowed_folder
 from .live import LiveLibrary
 from .markdown import to_html
-from .preview import preview
+from .preview import VERDICTS, preview
 from .words import CardWords
 
 bp = Blueprint("workbench", __name__, url_prefix="/workbench", template_folder="templates")
@@ -147,6 +147,7 @@ def diff() -> Any:
         candidate = load_library(candidate_folder, library.canonical_base)
         cases = folder_cases(requests_folder) if requests_folder else fixture_cases(_settings().fixtures_dir, now.date())
         values["result"] = preview(library, candidate, cases, now if requests_folder else noon(now.date()))
+        values["exit_status"] = VERDICTS[values["result"].verdict]
     except (CaseError, LibraryError) as exc:
         values["problem"] = str(exc)
         return _page("diff.html", status=400, **values)
