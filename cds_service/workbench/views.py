@@ -166,8 +166,10 @@ def where() -> Any:
 @bp.get("/feedback")
 def feedback() -> Any:
     report, weeks = _report()
+    library, _ = _library()
     versions = current_app.extensions["nerve_cds.storage"].versions(_now() - timedelta(weeks=weeks),
-                                                                    request.args.get("client") or None)
+                                                                    request.args.get("client") or None,
+                                                                    CardWords(library) if library else None)
     totals = {kind: [sum(getattr(per.get(w), kind, 0) for per in report.weekly.values() if w in per) for w in report.weeks]
               for kind in ("issued", "accepted", "overridden")}
     return _page(

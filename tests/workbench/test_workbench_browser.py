@@ -121,7 +121,7 @@ def test_explain_feedback_and_the_chart_in_a_browser(tmp_path, page):
         link = page.locator("#csv-link")
         assert link.get_attribute("download") is not None
         exported = page.request.get(base + link.get_attribute("href")).text()
-        assert f"override comment,cauda-equina-emergency,{reason['display']},already imaged" in exported
+        assert f"override comment,cauda-equina-emergency,{reason['display']}: already imaged,1" in exported
         rule = page.locator('#rule-table tr[data-rule="CES-1"]')
         assert rule.is_visible() and rule.locator("td.overridden").inner_text() == "1"
         assert rule.locator("td.patients").inner_text() == "1" and "already imaged" in rule.inner_text()
