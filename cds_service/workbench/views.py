@@ -19,6 +19,7 @@ from ..library import lookup
 from ..library.loader import Library, LibraryError, load_library
 from ..storage.analytics import Report
 from ..storage.interface import StoreUnavailable
+from ..storage.shadow import CHANGE_WORDS, by_call
 from . import charts, csrf
 from .access import refuse_unless_allowed, viewer
 from .cases import (
@@ -183,7 +184,8 @@ def feedback() -> Any:
 @bp.get("/shadow")
 def shadow() -> Any:
     """The candidate library's differences per day and topic; with ?day=&topic=, the hook calls
-    behind one row with their patient and encounter ids, each shown one recorded in the audit."""
+    behind one row, each with everything that changed in it and its patient and encounter ids,
+    each difference shown recorded in the audit."""
     load = current_app.extensions.get("nerve_cds.load")
     if load is not None and load.busy():
         return "Busy with hook calls; try again in a few seconds.", 503, {"Retry-After": "5", "Content-Type": "text/plain"}
@@ -205,7 +207,8 @@ def shadow() -> Any:
         rows = store.day_topics(_now() - timedelta(days=retention))
     except StoreUnavailable:
         return _page("problem.html", status=503, heading="Shadow mode", problem="the feedback database is unavailable; try again")
-    return _page("shadow.html", rows=rows, calls=calls, day=day_text, topic=topic, retention=retention,
+    return _page("shadow.html", rows=rows, calls=by_call(calls) if calls is not None else None, changes=CHANGE_WORDS,
+                 day=day_text, topic=topic, retention=retention,
                  live=running.live.version if running else None, candidate=running.candidate if running else None)
 
 
