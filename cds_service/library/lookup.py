@@ -1,21 +1,25 @@
 """Reverse look-ups in a card library: which value sets hold a code, and the findings, labs,
-medications and rules that use them; which rules use a setting, in their conditions or in their
-card text. Read from the loaded library only, so the answer is what the service runs."""
+medications and rules that use them; where a setting is used: the rules (their conditions, scope
+and card text) and every other file of the library that names it (context.yaml's order policies,
+findings.yaml's measured thresholds, ...), since a threshold moved for the rules moves those too.
+Codes and rules are read from the loaded library, so the answer is what the service runs."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from .loader import Library
 from .rules import Rule
+from .schema import read_yaml
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_]+)\}")
 
 
 @dataclass(frozen=True)
 class Use:
-    kind: str  # finding, lab, medication, rule
+    kind: str  # finding, lab, medication, rule; for a setting also the file naming it (context, findings ...)
     name: str
     via: str  # the value set or setting it uses, and where
 
@@ -81,7 +85,37 @@ def _setting(library: Library, name: str) -> Answer:
             answer.uses.append(Use("rule", rule.id, "condition"))
         if {name, f"{name}_weeks"} & set(_placeholders(rule)):
             answer.uses.append(Use("rule", rule.id, "card text"))
+    answer.uses += _data_uses(library.path, name)
     return answer
+
+
+def _data_uses(folder: Path, name: str) -> list[Use]:
+    """Every place outside settings.yaml and the rules that names the setting: as a value (a
+    reference), as a key (e.g. a repeat window) or as a {placeholder} in a text."""
+    uses = []
+    for path in sorted(Path(folder).rglob("*.yaml")):
+        relative = path.relative_to(folder)
+        if relative.parts[0] == "rules" or relative == Path("settings.yaml"):
+            continue
+        for where, how in _mentions(read_yaml(path, f"cards/{relative}"), name, ()):
+            uses.append(Use(relative.stem, ".".join(where), f"{how} in cards/{relative.as_posix()}"))
+    return uses
+
+
+def _mentions(node: Any, name: str, at: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+    if isinstance(node, str):
+        if node == name:
+            yield at, "value"
+        elif {name, f"{name}_weeks"} & set(_PLACEHOLDER.findall(node)):
+            yield at, "text"
+    elif isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == name:
+                yield (*at, str(key)), "key"
+            yield from _mentions(value, name, (*at, str(key)))
+    elif isinstance(node, (list, tuple)):
+        for n, value in enumerate(node):
+            yield from _mentions(value, name, (*at, str(n)))
 
 
 def _names(rule: Rule) -> Iterator[str]:

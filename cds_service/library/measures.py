@@ -48,7 +48,10 @@ class MeasureDef:
 def _setting(thresholds: Mapping[str, Any], name: str, place: str, where: str) -> float:
     if name not in thresholds:
         raise LibraryError(f"{where}: {place}: unknown setting '{name}' (cards/settings.yaml thresholds)")
-    return float(thresholds[name]["value"])
+    value = thresholds[name].get("value") if isinstance(thresholds[name], Mapping) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):  # read before the settings schema check
+        raise LibraryError(f"cards/settings.yaml: thresholds.{name}.value: must be a number, not {value!r}")
+    return float(value)
 
 
 def _conversion(spec: Any) -> Conversion:

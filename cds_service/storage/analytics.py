@@ -43,6 +43,10 @@ class Vocabulary(Protocol):
         """The display of an override reason the rule's cards offer (rules of one topic may offer
         one code with displays of their own); None if they offer no such one."""
 
+    def accepts(self, topic: str, rule: str | None = None) -> bool:
+        """Whether the topic's cards (the rule's, when given) offer a suggestion: CDS Hooks records
+        "accepted" only with the suggestions accepted, so a card offering none is never accepted."""
+
 
 class Bare:
     """No library at hand: uuids and codes as stored, every reason taken as offered."""
@@ -61,6 +65,9 @@ class Bare:
 
     def rule_reason(self, rule: str, system: str, code: str) -> str | None:
         return code
+
+    def accepts(self, topic: str, rule: str | None = None) -> bool:
+        return True
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,7 @@ class Counts:
     overridden: int = 0
     no_channel: int = 0  # sent to a client that never sends feedback: unknown, not ignored
     patient_keys: set[str] = field(default_factory=set, repr=False)  # keyed hashes, only ever counted
+    acceptable: bool = True  # the cards offer a suggestion to accept (Vocabulary.accepts)
 
     @property
     def patients(self) -> int:
@@ -110,16 +118,29 @@ class Counts:
         return max(self.issued - self.answered - self.no_channel, 0)
 
     @property
+    def measurable(self) -> bool:
+        """False for cards that offer no suggestion (and were never accepted): their 0% is an
+        artefact of the protocol, not a judgement by clinicians."""
+        return self.acceptable or self.accepted > 0
+
+    @property
     def acceptance(self) -> float | None:
-        """Accepted share of the cards issued to clients that send feedback; None without any."""
+        """Accepted share of the cards issued to clients that send feedback; None without any,
+        or when acceptance is not measurable."""
         heard = self.issued - self.no_channel
-        return self.accepted / heard if heard > 0 else None
+        return self.accepted / heard if heard > 0 and self.measurable else None
+
+    def add(self, other: Counts) -> None:
+        """Add another row's cards to this one (a total over topics)."""
+        for name in ("issued", "answered", "accepted", "overridden", "no_channel"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.patient_keys |= other.patient_keys
 
     def counts(self) -> dict[str, Any]:
         return {"issued": self.issued, "answered": self.answered, "accepted": self.accepted,
                 "overridden": self.overridden, "noResponse": self.no_response, "noFeedbackChannel": self.no_channel,
                 "acceptedShare": None if self.acceptance is None else round(self.acceptance, 4),
-                "patients": self.patients}
+                "acceptanceMeasurable": self.measurable, "patients": self.patients}
 
 
 @dataclass
@@ -128,7 +149,7 @@ class TopicStats(Counts):
     rules: list[str] = field(default_factory=list)
     reasons: Counter = field(default_factory=Counter)  # offered reason display (or NO_REASON) -> cards
     unoffered: Counter = field(default_factory=Counter)  # reasons the card did not offer: "display [code]" -> cards
-    comments: list[tuple[str, str]] = field(default_factory=list)  # (reason, the clinician's comment)
+    comments: Counter = field(default_factory=Counter)  # (reason, the clinician's comment) -> cards
     suggestions: Counter = field(default_factory=Counter)  # accepted suggestion label -> cards
 
 
@@ -218,14 +239,14 @@ class Report:
 def _why_json(t: TopicStats) -> dict[str, Any]:
     return {"overrideReasons": [{"reason": r, "cards": n} for r, n in t.reasons.most_common()],
             "overrideReasonsNotOffered": [{"reason": r, "cards": n} for r, n in t.unoffered.most_common()],
-            "overrideComments": [{"reason": r, "comment": c} for r, c in t.comments],
+            "overrideComments": [{"reason": r, "comment": c, "cards": n} for (r, c), n in t.comments.most_common()],
             "acceptedSuggestions": [{"label": s, "cards": n} for s, n in t.suggestions.most_common()]}
 
 
 def _why_rows(writer: Any, prefix: str, name: str, t: TopicStats) -> None:
     writer.writerows((prefix + "override reason", name, r, n) for r, n in t.reasons.most_common())
     writer.writerows((prefix + "override reason not offered", name, r, n) for r, n in t.unoffered.most_common())
-    writer.writerows((prefix + "override comment", name, r, c) for r, c in t.comments)
+    writer.writerows((prefix + "override comment", name, f"{r}: {c}", n) for (r, c), n in t.comments.most_common())
     writer.writerows((prefix + "accepted suggestion", name, s, n) for s, n in t.suggestions.most_common())
 
 
@@ -271,10 +292,12 @@ def summarise(issued: Iterable[IssuedRow], feedback: Iterable[FeedbackRow], chan
         if client is not None and who != client:
             continue
         name = card.topic or UNKNOWN
-        stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name)))
-        per_rule = rules.setdefault((card.rule or NO_RULE, name), RuleStats(topic=name, rule=card.rule or NO_RULE))
+        stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name), acceptable=words.accepts(name)))
+        per_rule = rules.setdefault((card.rule or NO_RULE, name), RuleStats(
+            topic=name, rule=card.rule or NO_RULE, acceptable=words.accepts(name, card.rule)))
         user = card.user or NO_USER
-        for counts in (stats, per_rule, weekly.setdefault(name, {}).setdefault(monday(card.issued_at), WeekStats()),
+        week = weekly.setdefault(name, {}).setdefault(monday(card.issued_at), WeekStats(acceptable=stats.acceptable))
+        for counts in (stats, per_rule, week,
                        hooks.setdefault(card.service, HookStats(service=card.service, hook=words.hook(card.service))),
                        users.setdefault(user, UserStats(user=user))):
             count(counts, answer, heard, card.patient)
@@ -286,8 +309,8 @@ def summarise(issued: Iterable[IssuedRow], feedback: Iterable[FeedbackRow], chan
         if answer.card in seen or (client is not None and who != client):
             continue
         name = answer.topic or UNKNOWN
-        stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name)))
-        per_rule = rules.setdefault((NO_RULE, name), RuleStats(topic=name))
+        stats = topics.setdefault(name, TopicStats(topic=name, rules=words.rules(name), acceptable=words.accepts(name)))
+        per_rule = rules.setdefault((NO_RULE, name), RuleStats(topic=name, acceptable=stats.acceptable))
         for answered in (stats, per_rule):
             answered.answered += 1
             answered.accepted += answer.outcome == "accepted"
@@ -318,4 +341,4 @@ def _why(stats: TopicStats, answer: FeedbackRow, words: Vocabulary, rule: str | 
         reason = offered or f"{answer.display or answer.code} [{answer.code}]"
         (stats.reasons if offered else stats.unoffered)[reason] += 1
     if answer.comment and answer.comment.strip():
-        stats.comments.append((reason, answer.comment.strip()))
+        stats.comments[(reason, answer.comment.strip())] += 1

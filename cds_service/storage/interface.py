@@ -160,8 +160,10 @@ class Storage(Protocol):
         and hook, and per client; of one client's cards only when `client` is given. `vocabulary`
         gives the card library's words (suggestion labels, reason displays) for the stored ids."""
 
-    def versions(self, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:
-        """The cards issued since `since` and the feedback on them, per card library version, oldest first."""
+    def versions(self, since: datetime | None = None, client: str | None = None,
+                 vocabulary: Vocabulary | None = None) -> list[VersionStats]:
+        """The feedback report on the cards issued since `since`, per card library version, oldest
+        first: the same counts and accepted share as report()'s topics, of each version's cards."""
 
     def upgrade(self) -> str | None:
         """Bring the store's schema to this version's now (`nerve-cds db upgrade`, ahead of a

@@ -1,10 +1,12 @@
 """Shadow mode's values: how a candidate card library's answer to a hook call differs from the
 live one's, per topic, and the report of those differences per day and topic.
 
-Cards are compared on what the clinician would see first: topic, indicator and summary. A topic
-only the candidate shows is `gained`, only the live library `lost`; on both, another indicator is
-`indicator`, the same indicator with another summary `wording`. Plain dataclasses: every store
-takes and gives these.
+Cards are compared on what the clinician would see and could do: topic, indicator, summary and
+suggestions (each one's action types and label: a candidate that adds "delete the drafted MRI"
+to a card is a difference). A topic only the candidate shows is `gained`, only the live library
+`lost`; on both, another indicator is `indicator`, the same indicator with another summary
+`wording`, the same indicator and summary with other suggestions `suggestions`. Every difference
+keeps both sides' suggestions. Plain dataclasses: every store takes and gives these.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Iterable
 
-CHANGES = ("gained", "lost", "indicator", "wording")
+CHANGES = ("gained", "lost", "indicator", "wording", "suggestions")
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,8 @@ class Difference:
     candidate_indicator: str | None = None
     live_summary: str | None = None
     candidate_summary: str | None = None
+    live_suggestions: str | None = None  # one line per suggestion, "delete, create: label"
+    candidate_suggestions: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,8 +74,18 @@ class DayTopic:
                 "patients": self.patients, "candidateVersions": list(self.candidate_versions)}
 
 
-def _by_topic(cards: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str]]:
-    return {c.get("source", {}).get("topic", {}).get("code", ""): (c.get("indicator", ""), c.get("summary", ""))
+def suggestions_text(card: dict[str, Any]) -> str:
+    """A card's suggestions as a clinician reads them: what each does, then its label."""
+    lines = []
+    for suggestion in card.get("suggestions") or []:
+        kinds = ", ".join(dict.fromkeys(str(a.get("type", "")) for a in suggestion.get("actions") or [] if a.get("type")))
+        lines.append(f"{kinds or 'no action'}: {suggestion.get('label', '')}")
+    return "\n".join(lines)
+
+
+def _by_topic(cards: Iterable[dict[str, Any]]) -> dict[str, tuple[str, str, str]]:
+    return {c.get("source", {}).get("topic", {}).get("code", ""): (c.get("indicator", ""), c.get("summary", ""),
+                                                                    suggestions_text(c))
             for c in cards}
 
 
@@ -86,7 +100,20 @@ def compare(live: Iterable[dict[str, Any]], candidate: Iterable[dict[str, Any]])
         if before is None or after is None:
             change = "gained" if before is None else "lost"
         else:
-            change = "indicator" if before[0] != after[0] else "wording"
+            change = "indicator" if before[0] != after[0] else "wording" if before[1] != after[1] else "suggestions"
         found.append(Difference(topic, change, before[0] if before else None, after[0] if after else None,
-                                before[1] if before else None, after[1] if after else None))
+                                before[1] if before else None, after[1] if after else None,
+                                before[2] or None if before else None, after[2] or None if after else None))
     return tuple(found)
+
+
+CHANGE_WORDS = {"gained": "only the candidate shows it", "lost": "only the live library shows it",
+                "indicator": "another indicator", "wording": "another summary", "suggestions": "other suggestions"}
+
+
+def by_call(shown: Iterable[StoredDifference]) -> list[list[StoredDifference]]:
+    """Revealed differences grouped per hook call, in the order the calls were recorded."""
+    calls: dict[str, list[StoredDifference]] = {}
+    for difference in shown:
+        calls.setdefault(difference.hook_instance, []).append(difference)
+    return list(calls.values())

@@ -196,9 +196,10 @@ class SqlStorage:
         self.feedback.flush()  # the cards this process has just issued are counted
         return build_report(self.database.engine, since, client, vocabulary)
 
-    def versions(self, since: datetime | None = None, client: str | None = None) -> list[VersionStats]:
+    def versions(self, since: datetime | None = None, client: str | None = None,
+                 vocabulary: Vocabulary | None = None) -> list[VersionStats]:
         self.feedback.flush()
-        return build_versions(self.database.engine, since, client)
+        return build_versions(self.database.engine, since, client, vocabulary)
 
     def upgrade(self) -> str | None:
         return self.database.upgrade()

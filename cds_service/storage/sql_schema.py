@@ -74,11 +74,13 @@ shadow_difference = Table(
     Column("patient_id", String(128)),
     Column("encounter_id", String(128)),
     Column("topic", String(64), nullable=False),
-    Column("change", String(16), nullable=False),  # gained, lost, indicator, wording
+    Column("change", String(16), nullable=False),  # gained, lost, indicator, wording, suggestions
     Column("live_indicator", String(16)),
     Column("candidate_indicator", String(16)),
     Column("live_summary", Text),
     Column("candidate_summary", Text),
+    Column("live_suggestions", Text),  # 0006, NULL before: "delete: Remove the draft order ..." one a line
+    Column("candidate_suggestions", Text),
     Column("live_version", String(80), nullable=False),
     Column("candidate_version", String(80), nullable=False),
     Index("ix_shadow_difference_recorded_at", "recorded_at"),

@@ -35,12 +35,13 @@ class SqlShadowStore:
             for name in ("hook_instance", "patient_id", "encounter_id"):
                 check_text(name, getattr(call, name))
             for d in call.differences:
-                check_text("summary", d.live_summary)
-                check_text("summary", d.candidate_summary)
+                for name in ("live_summary", "candidate_summary", "live_suggestions", "candidate_suggestions"):
+                    check_text(name, getattr(d, name))
         rows = [{"recorded_at": call.recorded_at, "service_id": call.service_id, "hook_instance": call.hook_instance,
                  "patient_id": call.patient_id, "encounter_id": call.encounter_id, "topic": d.topic, "change": d.change,
                  "live_indicator": d.live_indicator, "candidate_indicator": d.candidate_indicator,
                  "live_summary": d.live_summary, "candidate_summary": d.candidate_summary,
+                 "live_suggestions": d.live_suggestions, "candidate_suggestions": d.candidate_suggestions,
                  "live_version": call.live_version, "candidate_version": call.candidate_version}
                 for call in calls for d in call.differences]
         if rows:
@@ -79,12 +80,16 @@ class SqlShadowStore:
         return sorted(found.values(), key=lambda e: (-e.day.toordinal(), e.topic))
 
     def reveal(self, day: date, topic: str, viewer: str, now: datetime) -> list[StoredDifference]:
-        """The differences of one day and topic with their patient and encounter ids, and an audit
-        row (viewer, now, difference) for each, in one transaction: none is shown unaudited."""
+        """The hook calls of one day with a difference in this topic, each with all its differences
+        (every topic: the live card a call lost beside the one it gained) and its patient and
+        encounter ids, and an audit row (viewer, now, difference) for each, in one transaction:
+        none is shown unaudited."""
         check_text("viewer", viewer)
         start = datetime.combine(day, time(), tzinfo=timezone.utc)
-        query = (select(DIFF).where(DIFF.c.topic == topic, DIFF.c.recorded_at >= start,
-                                    DIFF.c.recorded_at < start + timedelta(days=1)).order_by(DIFF.c.recorded_at, DIFF.c.id))
+        that_day = (DIFF.c.recorded_at >= start, DIFF.c.recorded_at < start + timedelta(days=1))
+        calls = select(DIFF.c.hook_instance).where(DIFF.c.topic == topic, *that_day)
+        query = (select(DIFF).where(DIFF.c.hook_instance.in_(calls), *that_day)
+                 .order_by(DIFF.c.recorded_at, DIFF.c.hook_instance, DIFF.c.id))
 
         def read() -> list[StoredDifference]:
             with self._db.begin() as conn:
@@ -94,7 +99,8 @@ class SqlShadowStore:
                 return [StoredDifference(r.id, _utc(r.recorded_at), r.service_id, r.hook_instance, r.patient_id,
                                          r.encounter_id, Difference(r.topic, r.change, r.live_indicator,
                                                                     r.candidate_indicator, r.live_summary,
-                                                                    r.candidate_summary),
+                                                                    r.candidate_summary, r.live_suggestions,
+                                                                    r.candidate_suggestions),
                                          r.live_version, r.candidate_version) for r in rows]
         return self._run(read)
 

@@ -22,7 +22,7 @@ from ..workbench.cases import Case, CaseError, fhir_case, fixture_case, fixture_
 from ..workbench.preview import VERDICTS, Preview, change_lines, preview
 from ..workbench.words import CardWords
 from .matrix import matrix_lines
-from .report_lines import report_lines
+from .report_lines import HEAD, counts_line, report_lines
 from .terminal import show_cards
 
 
@@ -151,6 +151,7 @@ def diff_json(result: Preview) -> dict[str, Any]:
     return {
         "verdict": result.verdict, "exit": VERDICTS[result.verdict], "headline": result.headline(),
         "broken": [{"case": b.case, "topic": b.topic, "expected": b.expected, "got": b.got} for b in result.broken],
+        "untested": [u.as_json() for u in result.untested],
         "topics": list(result.topics), "before": result.before, "after": result.after,
         "changes": [{"case": c.case, "kind": "wording" if c.wording_only else "cards", "gained": c.gained,
                      "lost": c.lost, "indicator_changed": c.indicator_changed, "reworded": list(c.reworded),
@@ -174,7 +175,8 @@ def _print_diff(result: Preview, matrix: bool) -> None:
             for line in change_lines(change):
                 click.secho(line, fg="red" if line.startswith("  -") else "green" if line.startswith("  +") else None)
     for line in result.headline():
-        click.secho(line, fg="red" if line.startswith("BROKEN") else None, bold=line.startswith("BROKEN"))
+        flagged = line.startswith(("BROKEN", "UNTESTED"))
+        click.secho(line, fg="red" if line.startswith("BROKEN") else "yellow" if flagged else None, bold=flagged)
 
 
 @click.group()
@@ -202,7 +204,7 @@ def feedback_report(window: str, client: str | None, as_json: bool, as_csv: bool
     vocabulary = CardWords(library_or_exit(None))
     storage = open_storage(settings.database_url)
     since = datetime.now(timezone.utc) - timedelta(weeks=weeks)
-    report, versions = storage.report(since, client, vocabulary), storage.versions(since, client)
+    report, versions = storage.report(since, client, vocabulary), storage.versions(since, client, vocabulary)
     if as_csv:
         click.echo(report.as_csv(), nl=False)
     elif as_json:
@@ -217,15 +219,14 @@ def feedback_report(window: str, client: str | None, as_json: bool, as_csv: bool
 
 
 def _print_versions(versions: list[VersionStats]) -> None:
-    """Per card library version, oldest first: a change is read as the rows before and after it."""
-    click.echo(f"\n{'library version':34} {'first issued':16} {'shown':>6} {'accepted':>9} {'overridden':>11} {'share':>6}")
+    """Per card library version, oldest first: a change is read as the rows before and after it.
+    The same counts and share as the topic table, of each version's cards."""
+    click.echo(f"\n{'library version':34} {'first issued':16} {'last issued':16} {HEAD}")
     for v in versions:
-        share = f"{v.total.acceptance:.0%}" if v.total.acceptance is not None else "-"
-        first = v.first_issued.strftime("%Y-%m-%d %H:%M") if v.first_issued else "-"
-        click.echo(f"{v.version[:34]:34} {first:16} {v.total.issued:6} {v.total.accepted:9} {v.total.overridden:11} {share:>6}")
+        first, last = (t.strftime("%Y-%m-%d %H:%M") if t else "-" for t in (v.first_issued, v.last_issued))
+        click.echo(f"{v.version[:34]:34} {first:16} {last:16} {counts_line(v.total)}")
         for topic, c in sorted(v.topics.items()):
-            share = f"{c.acceptance:.0%}" if c.acceptance is not None else "-"
-            click.echo(f"  {topic[:49]:49} {c.issued:6} {c.accepted:9} {c.overridden:11} {share:>6}")
+            click.echo(f"  {topic[:66]:66} {counts_line(c)}")
 
 
 @click.command()
@@ -257,8 +258,8 @@ def workbench(port: int, dev: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
 def cards_where(query: str, cards_dir: Path | None, as_json: bool) -> None:
     """Which value sets hold a CODE (or SYSTEM|CODE) and which findings, labs and rules use them;
-    or which rules use a SETTING, in their conditions or their card text. Exit 1 when the library
-    knows neither."""
+    or where a SETTING is used: the rules (conditions, scope, card text) and every other library
+    file naming it (context.yaml, findings.yaml ...). Exit 1 when the library knows neither."""
     answer = where(library_or_exit(cards_dir, status=2), query)
     if as_json:
         click.echo(json.dumps(answer.as_json(), indent=2))

@@ -26,7 +26,8 @@ def shadow() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def shadow_report(days: int | None, as_json: bool) -> None:
     """Per day and card topic: the hook calls on which the candidate library's cards differ from
-    the live ones (gained, lost, another indicator, other wording) and how many patients."""
+    the live ones (gained, lost, another indicator, other wording, other suggestions) and how many
+    patients."""
     settings = Settings.from_env()
     days = days or settings.shadow_retention_days
     try:
@@ -41,9 +42,10 @@ def shadow_report(days: int | None, as_json: bool) -> None:
     if not rows:
         click.echo(f"No differences between the candidate and the live library in the last {days} day(s).")
         return
-    click.echo(f"{'day':10}  {'topic':34} {'gained':>6} {'lost':>5} {'indicator':>9} {'wording':>7} {'calls':>6} {'patients':>8}")
+    click.echo(f"{'day':10}  {'topic':34} {'gained':>6} {'lost':>5} {'indicator':>9} {'wording':>7} {'suggestions':>11} "
+               f"{'calls':>6} {'patients':>8}")
     for row in rows:
-        counts = " ".join(f"{row.changes[c]:>{w}}" for c, w in zip(CHANGES, (6, 5, 9, 7)))
+        counts = " ".join(f"{row.changes[c]:>{w}}" for c, w in zip(CHANGES, (6, 5, 9, 7, 11)))
         click.echo(f"{row.day.isoformat():10}  {row.topic:34} {counts} {row.calls:6} {row.patients:8}")
     click.echo("Patients and encounters, for chart review: /workbench/shadow (access audited).")
 

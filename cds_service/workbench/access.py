@@ -72,6 +72,9 @@ def refuse_unless_allowed(settings: Settings) -> Response | None:
     given = _presented()
     if given is not None and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
         return None
-    log.warning("workbench credential refused", extra={"fields": {"path": request.path, "given": given is not None}})
+    if given is None:  # the browser's first request before it prompts: the normal Basic challenge
+        log.info("workbench credential asked for", extra={"fields": {"path": request.path}})
+    else:
+        log.warning("workbench credential refused", extra={"fields": {"path": request.path}})
     return Response("Workbench credential required.\n", status=401, mimetype="text/plain",
                     headers={"WWW-Authenticate": REALM})

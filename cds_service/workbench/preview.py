@@ -3,7 +3,8 @@
 Reports, in this order of weight: the signed-off expectations (a fixture's expected.yaml) the
 candidate breaks; the cases that gain or lose a card or whose card changes indicator, with why
 (the rule outcomes and the conditions whose result differs between the runs); and the cases whose
-cards change wording only. Also the scenario x card-topic matrix for both libraries.
+cards change wording only. Also the scenario x card-topic matrix for both libraries, and the
+changed settings no signed-off scenario exercises (boundaries.py): a warning, not a verdict.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from datetime import datetime
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 from ..library.loader import Library
+from .boundaries import Coverage, Untested
 from .cases import Case, Run, run_case
 from .expectations import Broken, broken_expectations
 
@@ -67,6 +69,7 @@ class Preview:
     changes: tuple[Change, ...]
     broken: tuple[Broken, ...] = ()  # signed-off expectations the candidate does not meet
     signed_off: int = 0  # cases that carry an expected.yaml
+    untested: tuple[Untested, ...] = ()  # changed settings no signed-off scenario exercises
 
     @property
     def cases(self) -> list[str]:
@@ -90,16 +93,19 @@ class Preview:
         return "broken" if self.broken else "cards" if self.card_changes else "wording" if self.changes else "none"
 
     def headline(self) -> list[str]:
-        """One line per kind of change, worst first; what a CI log or the page leads with."""
+        """One line per kind of change, worst first, then the untested settings; what a CI log or
+        the page leads with."""
         if self.verdict == "none":
-            return [f"No scenario's cards change. {len(self.cases)} case(s) compared."]
-        lines = []
-        if self.broken:
-            lines.append(f"BROKEN: {len(self.broken)} signed-off expectation(s) broken in {len(self.broken_cases)} "
-                         f"of {self.signed_off} scenario(s) with an expected.yaml.")
-        lines.append(f"{len(self.card_changes)} scenario(s) gain or lose a card (or its indicator changes).")
-        lines.append(f"{len(self.wording_changes)} scenario(s) change wording only.")
-        return lines
+            lines = [f"No scenario's cards change. {len(self.cases)} case(s) compared."]
+        elif self.broken:
+            lines = [f"BROKEN: {len(self.broken)} signed-off expectation(s) broken in {len(self.broken_cases)} "
+                     f"of {self.signed_off} scenario(s) with an expected.yaml."]
+        else:
+            lines = [f"0 signed-off expectations broken ({self.signed_off} scenario(s) with an expected.yaml)."]
+        if self.verdict != "none":
+            lines.append(f"{len(self.card_changes)} scenario(s) gain or lose a card (or its indicator changes).")
+            lines.append(f"{len(self.wording_changes)} scenario(s) change wording only.")
+        return lines + [u.line() for u in self.untested]
 
 
 def preview(current: Library, candidate: Library, cases: Iterable[Case], now: datetime) -> Preview:
@@ -108,6 +114,7 @@ def preview(current: Library, candidate: Library, cases: Iterable[Case], now: da
     changes = []
     broken: list[Broken] = []
     signed_off = 0
+    coverage = Coverage(current, candidate)
     for case in cases:
         old, new = run_case(current, case, now), run_case(candidate, case, now)
         before[case.id] = {c[0]: c[1] for c in cards_of(old)}
@@ -117,8 +124,9 @@ def preview(current: Library, candidate: Library, cases: Iterable[Case], now: da
         if case.expected is not None:
             signed_off += 1
             broken += broken_expectations(case.id, case.expected, new.cards)
+            coverage.add(old.report, new.report)
     topics = sorted({t for row in (*before.values(), *after.values()) for t in row})
-    return Preview(tuple(topics), before, after, tuple(changes), tuple(broken), signed_off)
+    return Preview(tuple(topics), before, after, tuple(changes), tuple(broken), signed_off, coverage.untested())
 
 
 def _change(case_id: str, old: Run, new: Run) -> Change:

@@ -19,6 +19,7 @@ from ..library import lookup
 from ..library.loader import Library, LibraryError, load_library
 from ..storage.analytics import Report
 from ..storage.interface import StoreUnavailable
+from ..storage.shadow import CHANGE_WORDS, by_call
 from . import charts, csrf
 from .access import refuse_unless_allowed, viewer
 from .cases import (
@@ -36,7 +37,7 @@ from .cases import (
 from .folders import FolderRefused, allowed_folder
 from .live import LiveLibrary
 from .markdown import to_html
-from .preview import preview
+from .preview import VERDICTS, preview
 from .words import CardWords
 
 bp = Blueprint("workbench", __name__, url_prefix="/workbench", template_folder="templates")
@@ -147,6 +148,7 @@ def diff() -> Any:
         candidate = load_library(candidate_folder, library.canonical_base)
         cases = folder_cases(requests_folder) if requests_folder else fixture_cases(_settings().fixtures_dir, now.date())
         values["result"] = preview(library, candidate, cases, now if requests_folder else noon(now.date()))
+        values["exit_status"] = VERDICTS[values["result"].verdict]
     except (CaseError, LibraryError) as exc:
         values["problem"] = str(exc)
         return _page("diff.html", status=400, **values)
@@ -165,8 +167,10 @@ def where() -> Any:
 @bp.get("/feedback")
 def feedback() -> Any:
     report, weeks = _report()
+    library, _ = _library()
     versions = current_app.extensions["nerve_cds.storage"].versions(_now() - timedelta(weeks=weeks),
-                                                                    request.args.get("client") or None)
+                                                                    request.args.get("client") or None,
+                                                                    CardWords(library) if library else None)
     totals = {kind: [sum(getattr(per.get(w), kind, 0) for per in report.weekly.values() if w in per) for w in report.weeks]
               for kind in ("issued", "accepted", "overridden")}
     return _page(
@@ -180,7 +184,8 @@ def feedback() -> Any:
 @bp.get("/shadow")
 def shadow() -> Any:
     """The candidate library's differences per day and topic; with ?day=&topic=, the hook calls
-    behind one row with their patient and encounter ids, each shown one recorded in the audit."""
+    behind one row, each with everything that changed in it and its patient and encounter ids,
+    each difference shown recorded in the audit."""
     load = current_app.extensions.get("nerve_cds.load")
     if load is not None and load.busy():
         return "Busy with hook calls; try again in a few seconds.", 503, {"Retry-After": "5", "Content-Type": "text/plain"}
@@ -202,7 +207,8 @@ def shadow() -> Any:
         rows = store.day_topics(_now() - timedelta(days=retention))
     except StoreUnavailable:
         return _page("problem.html", status=503, heading="Shadow mode", problem="the feedback database is unavailable; try again")
-    return _page("shadow.html", rows=rows, calls=calls, day=day_text, topic=topic, retention=retention,
+    return _page("shadow.html", rows=rows, calls=by_call(calls) if calls is not None else None, changes=CHANGE_WORDS,
+                 day=day_text, topic=topic, retention=retention,
                  live=running.live.version if running else None, candidate=running.candidate if running else None)
 
 

@@ -193,3 +193,32 @@ def test_0005_keeps_earlier_cards_and_records_rule_user_and_a_patient_hash(datab
         assert {"rule", "user_id", "patient_key"}.isdisjoint(c["name"] for c in inspect(conn).get_columns("issued_card"))
         assert conn.scalar(text("SELECT count(*) FROM issued_card")) == 2
     engine.dispose()
+
+
+def test_0006_keeps_earlier_shadow_differences_and_adds_their_suggestions(database_url):  # noqa: F811
+    """A database at 0005 with a shadow difference: after 0006 it is still revealed, with no
+    suggestions; downgrading drops the two columns and keeps the row."""
+    from cds_service.storage import open_storage
+
+    config = alembic_config(database_url)
+    engine = create_engine(database_url)
+    day = datetime.now(timezone.utc)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0005")
+        conn.execute(text("INSERT INTO shadow_difference (recorded_at, service_id, hook_instance, patient_id, topic, change, "
+                          "candidate_indicator, candidate_summary, live_version, candidate_version) VALUES "
+                          "(:t, 'nerve-cds-patient-view', 'h-old', 'p-old', 'cauda-equina-urgent', 'gained', 'warning', "
+                          "'Urgent', 'live', 'cand')"), {"t": day})
+    engine.dispose()
+    store = open_storage(database_url).shadow
+    assert revision_and_drift(database_url) == (head(), [])
+    (old,) = store.reveal(day.date(), "cauda-equina-urgent", "dr-a", day)
+    assert old.patient_id == "p-old" and old.difference.candidate_suggestions is None
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0005")
+        assert "candidate_suggestions" not in {c["name"] for c in inspect(conn).get_columns("shadow_difference")}
+        assert conn.scalar(text("SELECT count(*) FROM shadow_difference")) == 1
+    engine.dispose()

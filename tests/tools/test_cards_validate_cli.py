@@ -79,3 +79,14 @@ def test_a_yaml_syntax_error_names_its_line(tmp_path):
 def test_a_good_library_is_ok():
     result = validate(CARDS)
     assert result.returncode == 0 and result.stdout.startswith("OK: ")
+
+
+def test_a_measured_threshold_that_is_not_a_number_is_a_problem_not_a_traceback(tmp_path):
+    """Found on the analyst walk (issue #21): a mistyped fever_temp_c, read by findings.yaml before
+    the settings schema check, stopped validate (and cards diff) with a ValueError traceback."""
+    cards = tmp_path / "cards"
+    shutil.copytree(CARDS, cards)
+    edit(cards, "settings.yaml", "value: 38.0", "value: 39.5.0")
+    result = validate(cards)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "thresholds.fever_temp_c.value: must be a number, not '39.5.0'" in result.stdout + result.stderr

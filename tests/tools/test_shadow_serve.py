@@ -90,7 +90,8 @@ def test_a_candidate_library_shadows_real_hook_calls_without_changing_the_live_c
 
     differences, views = shadow_rows(url)
     urgent = [d for d in differences if d.topic == "cauda-equina-urgent"]
-    assert [(v.viewer, v.difference_id) for v in views] == [("dr-analyst", urgent[0].id)]
+    # the drill-down shows the call's every difference (emergency lost, urgent gained), each audited
+    assert sorted((v.viewer, v.difference_id) for v in views) == [("dr-analyst", d.id) for d in differences]
     assert urgent[0].candidate_indicator == "warning" and urgent[0].live_indicator is None
     assert urgent[0].live_version != urgent[0].candidate_version
     assert patient not in server.stderr()  # ids go to the store, never to the log

@@ -89,7 +89,7 @@ def test_json_counts_per_rule_per_user_and_distinct_patients(history):
     assert fracture["acceptedSuggestions"] == [{"label": label, "cards": 1}]
     assert (cancer["issued"], cancer["overridden"], cancer["patients"]) == (1, 1, 1)
     assert cancer["overrideReasons"] == [{"reason": reason, "cards": 1}]
-    assert cancer["overrideComments"] == [{"reason": reason, "comment": "known stable metastasis"}]
+    assert cancer["overrideComments"] == [{"reason": reason, "comment": "known stable metastasis", "cards": 1}]
     users = {u["user"]: u for u in body["users"]}
     assert (users["Practitioner/dr-a"]["issued"], users["Practitioner/dr-a"]["patients"]) == (3, 2)
     assert (users["Practitioner/dr-b"]["overridden"], users["Practitioner/dr-b"]["patients"]) == (1, 1)

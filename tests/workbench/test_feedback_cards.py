@@ -95,7 +95,7 @@ def test_the_cli_as_a_process_reads_labels_reasons_and_comments(history):
     assert ces["acceptedSuggestions"] == [{"label": label, "cards": 2}]
     assert ces["overrideReasons"] == [{"reason": offered["display"], "cards": 1}]
     assert ces["overrideReasonsNotOffered"] == [{"reason": "Too busy [busy]", "cards": 1}]
-    assert ces["overrideComments"] == [{"reason": offered["display"], "comment": "seen in ED this morning"}]
+    assert ces["overrideComments"] == [{"reason": offered["display"], "comment": "seen in ED this morning", "cards": 1}]
     assert {c["client"]: c["feedbackChannel"] for c in body["clients"]} == {a.iss: True, b.iss: False}
     assert [(h["hook"], h["issued"]) for h in body["hooks"]] == [("patient-view", 7)]
 

@@ -121,7 +121,7 @@ def test_explain_feedback_and_the_chart_in_a_browser(tmp_path, page):
         link = page.locator("#csv-link")
         assert link.get_attribute("download") is not None
         exported = page.request.get(base + link.get_attribute("href")).text()
-        assert f"override comment,cauda-equina-emergency,{reason['display']},already imaged" in exported
+        assert f"override comment,cauda-equina-emergency,{reason['display']}: already imaged,1" in exported
         rule = page.locator('#rule-table tr[data-rule="CES-1"]')
         assert rule.is_visible() and rule.locator("td.overridden").inner_text() == "1"
         assert rule.locator("td.patients").inner_text() == "1" and "already imaged" in rule.inner_text()
@@ -202,11 +202,14 @@ def test_shadow_mode_in_a_browser(tmp_path, page):
         lost = page.locator('#shadow-days tr[data-topic="cauda-equina-emergency"]')
         assert lost.locator("td.lost").inner_text() == "1"
         row.get_by_role("link").click()
-        calls = page.locator("#shadow-calls tr[data-change]")
+        calls = page.locator("#shadow-calls tr[data-hook-instance]")
         calls.first.wait_for()
         patient = load_scenario(FIXTURES, CHANGED_SCENARIO, date.today()).request["context"]["patientId"]
         assert calls.count() == 1 and calls.first.get_attribute("data-patient") == patient
         assert "Possible cauda equina syndrome" in calls.first.inner_text()
+        # one row per call, with everything it changed: the emergency card lost beside the urgent one gained
+        changes = calls.first.locator("li[data-change]")
+        assert [changes.nth(i).get_attribute("data-change") for i in range(changes.count())] == ["lost", "gained"]
         page.screenshot(path=str(SHOTS / "shadow.png"), full_page=False)
     views = shadow_rows(settings.database_url)[1]
-    assert [v.viewer for v in views] == ["(dev mode, loopback 127.0.0.1)"]
+    assert [v.viewer for v in views] == ["(dev mode, loopback 127.0.0.1)"] * 2

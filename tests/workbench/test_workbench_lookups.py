@@ -100,3 +100,23 @@ def test_an_order_hook_for_a_patient_on_a_fhir_server(tmp_path, fhir_base_url):
                                                         "hook": "order-select", "drafts": "[1, 2]"})
     assert bad.status_code == 400 and "draft orders must be a FHIR resource" in bad.get_data(as_text=True)
     assert 'name="hook"' in client.get("/workbench/").get_data(as_text=True)
+
+
+def test_where_a_setting_is_used_outside_the_rules():
+    """Analyst walk M1: adult_min_age is also the imaging protection of cards/context.yaml."""
+    out = nerve_cds("cards", "where", "adult_min_age")
+    assert out.returncode == 0, out.stderr
+    assert "  context orders.imaging_protected_below_age: value in cards/context.yaml" in out.stdout
+    assert "  rule PAED-1: condition" in out.stdout
+    fever = json.loads(nerve_cds("cards", "where", "fever_temp_c", "--json").stdout)
+    assert {"kind": "findings", "name": "measurements.measured-fever.at_least",
+            "via": "value in cards/findings.yaml"} in fever["uses"]
+    window = nerve_cds("cards", "where", "repeat_mri_days")
+    assert "  context repeats.windows.repeat_mri_days: key in cards/context.yaml" in window.stdout
+
+
+def test_the_where_page_lists_a_settings_uses_outside_the_rules(tmp_path):
+    client = new_app(dev_settings(tmp_path)).test_client()
+    html = client.get("/workbench/where?q=adult_min_age").get_data(as_text=True)
+    assert 'data-kind="context" data-name="orders.imaging_protected_below_age"' in html
+    assert "value in cards/context.yaml" in html
