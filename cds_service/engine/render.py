@@ -168,6 +168,7 @@ def text_values(fired: Fired, findings: Findings, presentation: Presentation, dr
     labs = [f for f in fired.facts if isinstance(f, LabResult)]
     values["contributors"] = _contributors(findings, presentation, labs)
     values["low_labs"] = ", ".join(_lab(f) for f in labs if f.low) or "none"
+    values["low_lab_names"] = ", ".join(f"{'corrected ' if f.corrected_with else ''}{f.label or f.name}" for f in labs if f.low) or "none"
     values["lab_values"] = "; ".join(_lab_state(f) for f in labs) or "none recorded"
     measured = {f.name for f in labs}
     values["labs_not_measured"] = ", ".join(n for n in presentation.lab_names if n not in measured) or "none"

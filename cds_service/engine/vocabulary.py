@@ -1,7 +1,8 @@
 """The card library's words for what the feedback store keeps as ids and codes: an accepted
 suggestion's uuid back to its label (its uuid is derived from the card's uuid and the suggestion's
 order or label, render.suggestion_uuid), an override reason's code to the display the card offered,
-a topic to its rules, a service to its hook. Satisfies storage.analytics.Vocabulary."""
+a topic to its rules, a service to its hook. The feedback report reads it through the workbench's
+CardWords (workbench/words.py), which adds the per-rule words storage.analytics.Vocabulary asks for."""
 from __future__ import annotations
 
 from typing import Any, Mapping

@@ -17,6 +17,7 @@ from .context import ContextDefs, RecordCheck, load_context
 from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
 from .presentation import Presentation, canonical, setting_texts
+from .summaries import longest_values, summary_problems
 from .rules import Names, Rule, check_placeholders, load_rules
 from .schema import LibraryError, Problems, check_schema, read_schema, read_yaml
 from .site import SiteLayer, site_settings, site_texts
@@ -255,6 +256,11 @@ def load_library(cards_dir: Path, canonical_base: str = "", site_dir: Path | Non
         contributor_medications=tuple(sorted(findings.contributor_medications)),
         record_check=context.record_check,
     )
+    longest = longest_values(presentation.setting_texts, (("corrected " if lab.corrected_by else "") + (lab.label or lab.name)
+                                                          for lab in findings.labs.values()))
+    too_long = summary_problems(rules, longest, context.pregnancy.summary_wording)
+    if too_long:
+        raise LibraryError.of(too_long)
     return Library(
         services=services,
         terminology=terminology,
