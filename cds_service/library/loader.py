@@ -17,10 +17,10 @@ from .context import ContextDefs, RecordCheck, load_context
 from .finding_defs import FindingDefs, load_finding_defs
 from .orders import validate_orders
 from .presentation import Presentation, canonical, setting_texts
-from .summaries import longest_values, summary_problems
 from .rules import Names, Rule, check_placeholders, load_rules
 from .schema import LibraryError, Problems, check_schema, read_schema, read_yaml
 from .site import SiteLayer, site_settings, site_texts
+from .summaries import longest_values, summary_problems
 from .terminology import Terminology, load_terminology
 from .version import library_version
 
