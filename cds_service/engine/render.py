@@ -19,6 +19,7 @@ from ..library.language import TEXT_VALUES
 from ..library.orders import order_resource
 from ..library.presentation import Presentation
 from ..library.rules import Checked, split_detail
+from ..library.summaries import BRIEF_LABS_MAX
 from . import markdown
 from .drafts import Draft
 from .findings import Finding, Findings, LabResult, Reading, Study
@@ -168,7 +169,10 @@ def text_values(fired: Fired, findings: Findings, presentation: Presentation, dr
     labs = [f for f in fired.facts if isinstance(f, LabResult)]
     values["contributors"] = _contributors(findings, presentation, labs)
     values["low_labs"] = ", ".join(_lab(f) for f in labs if f.low) or "none"
-    values["low_lab_names"] = ", ".join(f"{'corrected ' if f.corrected_with else ''}{f.label or f.name}" for f in labs if f.low) or "none"
+    low = [f for f in labs if f.low]
+    with_values = ", ".join(_lab(f) for f in low)
+    names = ", ".join(f"{'corrected ' if f.corrected_with else ''}{f.label or f.name}" for f in low)
+    values["low_labs_brief"] = (with_values if len(with_values) <= BRIEF_LABS_MAX else names) or "none"
     values["lab_values"] = "; ".join(_lab_state(f) for f in labs) or "none recorded"
     measured = {f.name for f in labs}
     values["labs_not_measured"] = ", ".join(n for n in presentation.lab_names if n not in measured) or "none"

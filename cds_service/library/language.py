@@ -12,7 +12,7 @@ from typing import Mapping
 # Placeholders the engine fills in card text, besides every threshold in cards/settings.yaml
 # (`{name}`, and `{name_weeks}` for the same value in weeks). Text naming anything else is refused
 # at load, so a `{trigers}` typo is found by `nerve-cds cards validate`, not on an emergency card.
-TEXT_VALUES = frozenset({"triggers", "contributors", "low_labs", "low_lab_names", "lab_values", "labs_not_measured",
+TEXT_VALUES = frozenset({"triggers", "contributors", "low_labs", "low_labs_brief", "lab_values", "labs_not_measured",
                          "missing_data", "age", "unreadable_count", "unreadable_labels"})
 
 ARGUMENTS: dict[str, str] = {

@@ -14,12 +14,16 @@ from typing import Iterable, Mapping
 from .rules import Rule
 
 LIMIT = 139  # CDS Hooks 2.0: "<140 characters"
+# {low_labs_brief}: the low labs with their values while that text is this short, else their names
+BRIEF_LABS_MAX = 60
 
 
 def longest_values(settings_texts: Mapping[str, str], lab_names: Iterable[str]) -> dict[str, str]:
     """The longest text each placeholder a summary may use can take: `lab_names` as a card names
     each lab ("corrected calcium" for one the engine corrects), every one of them low at once."""
-    return {**settings_texts, "age": "100", "unreadable_count": "999", "low_lab_names": ", ".join(lab_names)}
+    names = ", ".join(lab_names)
+    return {**settings_texts, "age": "100", "unreadable_count": "999",
+            "low_labs_brief": names if len(names) > BRIEF_LABS_MAX else "x" * BRIEF_LABS_MAX}
 
 
 def summary_problems(rules: Iterable[Rule], longest: Mapping[str, str], pregnancy_wording: Mapping[str, str]) -> list[str]:

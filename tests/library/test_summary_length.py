@@ -53,7 +53,7 @@ def test_a_summary_that_could_pass_the_limit_is_refused_with_its_longest_reading
 
 
 def test_a_summary_placeholder_with_no_bounded_length_is_refused(tmp_path):
-    problems = _library_with(tmp_path, "fasciculation.yaml", "Low {low_lab_names} may", "Low {low_labs} may")
+    problems = _library_with(tmp_path, "fasciculation.yaml", "Low {low_labs_brief} may", "Low {low_labs} may")
     assert any("FAS-LAB: card.summary: {low_labs} has no bounded length" in p for p in problems), problems
 
 
