@@ -29,6 +29,7 @@ from cds_service.web.response import check_response
 from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.broken_fhir import broken_value
 from tests.helpers.calls import CES, SERVICE, hook
+from tests.helpers.fuzzjson import slots, wire
 
 REQUESTS_PER_ENDPOINT = 2000
 # Several requests per generated example spread hypothesis' fixed cost per example.
@@ -95,17 +96,6 @@ JSON = st.one_of(_FLAT, st.lists(_FLAT, max_size=2), st.dictionaries(st.text(max
 REPLACEMENT = st.one_of(st.sampled_from(ODD), LEAVES, JSON)
 
 
-def _slots(value, out):
-    """Every (container, key) in a JSON value, parents before children."""
-    if isinstance(value, dict):
-        for key in list(value):
-            out.append((value, key))
-            _slots(value[key], out)
-    elif isinstance(value, list):
-        for i in range(len(value)):
-            out.append((value, i))
-            _slots(value[i], out)
-    return out
 
 
 def _zones(body: dict) -> list:
@@ -121,10 +111,10 @@ def mutate(data: st.DataObject, value: dict) -> dict:
     """A few random parts of `value` replaced by odd JSON, deleted, or moved to another patient."""
     zones = _zones(value)
     for _ in range(data.draw(st.integers(1, 4), label="mutations")):
-        slots = _slots(zones[data.draw(st.integers(0, len(zones) - 1), label="zone")], [])
-        if not slots:
+        places = slots(zones[data.draw(st.integers(0, len(zones) - 1), label="zone")])
+        if not places:
             break
-        container, key = slots[data.draw(st.integers(0, len(slots) - 1), label="where")]
+        container, key = places[data.draw(st.integers(0, len(places) - 1), label="where")]
         action = data.draw(st.sampled_from(["replace", "replace", "delete", "other-patient"]), label="how")
         if action == "delete" and isinstance(container, dict):
             del container[key]
@@ -135,14 +125,9 @@ def mutate(data: st.DataObject, value: dict) -> dict:
     return value
 
 
-def wire(value) -> str:
-    text = json.dumps(value)
-    for sentinel, literal in WIRE_NUMBERS.items():
-        text = text.replace(f'"{sentinel}"', literal)
-    return text
 
 
-RAW = st.one_of(st.binary(max_size=64), st.text(max_size=64).map(str.encode), JSON.map(lambda v: wire(v).encode()))
+RAW = st.one_of(st.binary(max_size=64), st.text(max_size=64).map(str.encode), JSON.map(lambda v: wire(v, WIRE_NUMBERS).encode()))
 CONTENT_TYPES = st.sampled_from(["application/json"] * 8 + ["application/fhir+json", "text/plain", "", "application/json; charset=latin-1"])
 
 
@@ -199,12 +184,12 @@ def test_hook_service_never_fails(client, hook):
             body["hookInstance"] = str(uuid.uuid4())
             if data.draw(st.booleans(), label="fetch"):
                 body["fhirServer"] = data.draw(st.sampled_from([CLOSED_FHIR, "https://ehr.example.org/fhir", "not a url"]))
-            payload = wire(mutate(data, body)).encode()
+            payload = wire(mutate(data, body), WIRE_NUMBERS).encode()
             content_type = data.draw(CONTENT_TYPES, label="content type")
         elif kind == "raw":
             payload = data.draw(RAW, label="raw")
         else:
-            payload = wire({"hook": hook, "hookInstance": "h", "context": data.draw(JSON), "prefetch": data.draw(JSON)}).encode()
+            payload = wire({"hook": hook, "hookInstance": "h", "context": data.draw(JSON), "prefetch": data.draw(JSON)}, WIRE_NUMBERS).encode()
         check(client.post(f"/cds-services/{SERVICES[hook]}", data=payload, content_type=content_type), hook=True)
 
     run_drawn(one)
@@ -217,7 +202,7 @@ def broken_prefetch_is_refused(client, data: st.DataObject, seeds: tuple[str, ..
     body["hookInstance"] = str(uuid.uuid4())
     key = data.draw(st.sampled_from(sorted(k for k, v in body["prefetch"].items() if isinstance(v, dict))), label="key")
     _, body["prefetch"][key] = data.draw(broken_value(body["prefetch"][key]), label="broken")
-    response = client.post(f"/cds-services/{SERVICES[hook]}", data=wire(body).encode(), content_type="application/json")
+    response = client.post(f"/cds-services/{SERVICES[hook]}", data=wire(body, WIRE_NUMBERS).encode(), content_type="application/json")
     check(response, hook=True)
     needed = key in shipped_library().service(SERVICES[hook]).required_prefetch and body["prefetch"][key] is not None
     assert response.status_code == (412 if needed else 200), (key, response.data[:300])
@@ -249,7 +234,7 @@ def test_feedback_never_fails(client):
         service = data.draw(st.sampled_from(list(SERVICES.values())), label="service")
         kind = data.draw(st.sampled_from(["items"] * 4 + ["raw"]), label="kind")
         if kind == "items":
-            payload = wire({"feedback": data.draw(st.lists(FEEDBACK_ITEM, max_size=3), label="items")}).encode()
+            payload = wire({"feedback": data.draw(st.lists(FEEDBACK_ITEM, max_size=3), label="items")}, WIRE_NUMBERS).encode()
         else:
             payload = data.draw(RAW, label="raw")
         check(client.post(f"/cds-services/{service}/feedback", data=payload, content_type=data.draw(CONTENT_TYPES)))

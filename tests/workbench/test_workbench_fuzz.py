@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from cds_service.data.scenarios import list_scenarios
 from tests.helpers.apps import new_app
+from tests.helpers.fuzzjson import slots, wire
 from tests.helpers.paths import FIXTURES
 from tests.helpers.workbench import dev_settings, form_token
 
@@ -43,11 +44,6 @@ PASTE_KEYS = st.sampled_from(["hook", "hookInstance", "context", "prefetch", "fh
 HOOKS = st.sampled_from(["patient-view", "order-select", "order-sign", "encounter-start", "", 5, None])
 
 
-def wire(value) -> str:
-    text = json.dumps(value)
-    for sentinel, literal in WIRE.items():
-        text = text.replace(f'"{sentinel}"', literal)
-    return text
 
 
 def seed_bodies() -> list[dict]:
@@ -68,24 +64,14 @@ def seed_bodies() -> list[dict]:
 SEEDS = seed_bodies()
 
 
-def _slots(value, out):
-    if isinstance(value, dict):
-        for key in list(value):
-            out.append((value, key))
-            _slots(value[key], out)
-    elif isinstance(value, list):
-        for i in range(len(value)):
-            out.append((value, i))
-            _slots(value[i], out)
-    return out
 
 
 def mutated(data: st.DataObject) -> dict:
     """A scenario request with up to four parts replaced by odd JSON or deleted."""
     body = copy.deepcopy(data.draw(st.sampled_from(SEEDS), label="seed"))
     for _ in range(data.draw(st.integers(1, 4), label="mutations")):
-        slots = _slots(body, [])
-        container, key = slots[data.draw(st.integers(0, len(slots) - 1), label="where")]
+        places = slots(body)
+        container, key = places[data.draw(st.integers(0, len(places) - 1), label="where")]
         if isinstance(container, dict) and data.draw(st.booleans(), label="delete"):
             del container[key]
         else:
@@ -104,13 +90,13 @@ def deep(data: st.DataObject) -> str:
 def pasted_text(data: st.DataObject) -> str:
     kind = data.draw(st.sampled_from(["scenario"] * 5 + ["shape"] * 2 + ["json", "text", "deep"]), label="kind")
     if kind == "scenario":
-        return wire(mutated(data))
+        return wire(mutated(data), WIRE)
     if kind == "shape":
         body = data.draw(st.dictionaries(PASTE_KEYS, JSON, max_size=4), label="shape")
         body.setdefault("hook", data.draw(HOOKS, label="hook"))
-        return wire(body)
+        return wire(body, WIRE)
     if kind == "json":
-        return wire(data.draw(JSON, label="json"))
+        return wire(data.draw(JSON, label="json"), WIRE)
     if kind == "deep":
         return deep(data)
     return data.draw(st.text(max_size=80), label="text")
