@@ -22,7 +22,6 @@ import argparse
 import json
 import sys
 import time
-import uuid
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -37,7 +36,7 @@ from cds_service.data.prefetch import gather  # noqa: E402
 from cds_service.library.loader import load_library  # noqa: E402
 from tests.helpers.fault_servers import RecordingProxy  # noqa: E402
 from tests.helpers.fhir_server import SekmetServer  # noqa: E402
-from tests.helpers.large_record import record, searchset, transactions  # noqa: E402
+from tests.helpers.large_record import record, request, searchset, transactions  # noqa: E402
 
 SERVICE_ID = "nerve-cds-patient-view"
 PATH = f"/cds-services/{SERVICE_ID}"
@@ -52,15 +51,6 @@ def timed(fn, least: int = 3) -> float:
         samples.append(time.perf_counter() - started)
     return sorted(samples)[len(samples) // 2]
 
-
-def call(pid: str, fhir_server: str | None = None, prefetch: dict | None = None) -> dict:
-    body: dict = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
-                  "context": {"userId": "Practitioner/dr-a", "patientId": pid}}
-    if fhir_server:
-        body["fhirServer"] = fhir_server
-    if prefetch is not None:
-        body["prefetch"] = prefetch
-    return body
 
 
 def critical(response) -> None:
@@ -119,7 +109,7 @@ def measure(size: int, server: SekmetServer, settings: Settings) -> None:
     print(f"  {'prefetch':<22} {'bytes':>11} {'x limit':>8} {'answer ms':>10} {'loads ms':>9} {'answer/loads':>13}")
     for name, prefetch in (("whole record", whole_prefetch(resources, list(service.prefetch))),
                            ("templates", templates_prefetch(resources, dict(service.prefetch)))):
-        raw = json.dumps(call(pid, prefetch=prefetch))
+        raw = json.dumps(request(pid, prefetch=prefetch))
         critical(client.post(PATH, data=raw, content_type="application/json"))
         answer = timed(lambda: client.post(PATH, data=raw, content_type="application/json"))
         loads = timed(lambda: json.loads(raw))

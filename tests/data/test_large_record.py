@@ -5,7 +5,6 @@ pages). The record is loaded into sekmet once for the module (about 3 s)."""
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 import requests
@@ -13,7 +12,7 @@ import requests
 from cds_service.core.settings import Settings
 from tests.helpers.apps import new_app, shipped_library
 from tests.helpers.fault_servers import Misbehaving, RecordingProxy, reply, trickle
-from tests.helpers.large_record import record, searchset, transactions
+from tests.helpers.large_record import record, request, searchset, transactions
 
 SERVICE_ID = "nerve-cds-patient-view"
 SERVICE = f"/cds-services/{SERVICE_ID}"
@@ -39,13 +38,7 @@ def app(tmp_path, **more):
 
 
 def call(fhir_server=None, prefetch=None) -> dict:
-    body: dict = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
-                  "context": {"userId": "Practitioner/dr-a", "patientId": PID}}
-    if fhir_server:
-        body["fhirServer"] = fhir_server
-    if prefetch is not None:
-        body["prefetch"] = prefetch
-    return body
+    return request(PID, fhir_server, prefetch)
 
 
 def ces_card(response) -> dict:

@@ -8,6 +8,7 @@ over the years before. Used by tests/data/test_large_record.py and bench/large_r
 """
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
@@ -98,3 +99,15 @@ def transactions(resources: list[dict[str, Any]], size: int = 500) -> Iterator[d
         yield {"resourceType": "Bundle", "type": "transaction", "entry": [
             {"resource": r, "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"}}
             for r in resources[start:start + size]]}
+
+
+def request(pid: str, fhir_server: str | None = None, prefetch: dict | None = None) -> dict[str, Any]:
+    """A patient-view call for the record: with prefetch as given (None: leave it out, the service
+    fetches), naming `fhir_server` when there is one."""
+    body: dict[str, Any] = {"hook": "patient-view", "hookInstance": str(uuid.uuid4()),
+                            "context": {"userId": "Practitioner/dr-a", "patientId": pid}}
+    if fhir_server:
+        body["fhirServer"] = fhir_server
+    if prefetch is not None:
+        body["prefetch"] = prefetch
+    return body
