@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Mapping
+from typing import Callable, Mapping
 
 from ..core import dates, fhirjson
 from ..library.finding_defs import FindingDefs, LabDef
@@ -37,13 +37,15 @@ def _unit(quantity: dict) -> str | None:
     return unit.strip() if unit else None
 
 
-def _reference_low(result: dict, lab: LabDef, unit: str | None) -> float | None:
-    """The first referenceRange.low, in the canonical unit (its own unit, else the value's)."""
-    for ref in fhirjson.items(result.get("referenceRange")):
-        low = fhirjson.mapping(ref.get("low"))
-        value = fhirjson.number(low.get("value"))
+def reference_bound(part: dict, side: str, to_canonical: Callable[[float, str | None], float | None],
+                    unit: str | None) -> float | None:
+    """The first referenceRange `side` ("low" or "high") that has a value, in the canonical unit
+    (its own unit, else the value's)."""
+    for ref in fhirjson.items(part.get("referenceRange")):
+        bound = fhirjson.mapping(ref.get(side))
+        value = fhirjson.number(bound.get("value"))
         if value is not None:
-            return lab.to_canonical(value, _unit(low) or unit)
+            return to_canonical(value, _unit(bound) or unit)
     return None
 
 
@@ -75,7 +77,7 @@ def read_lab(
     critical = bool(interpretation & defs.interpretation_critical_low) or (
         lab.fallback_critical_low is not None and canonical < lab.fallback_critical_low
     )
-    ref_low = _reference_low(result, lab, unit)
+    ref_low = reference_bound(result, "low", lab.to_canonical, unit)
     if ref_low is not None:
         low = canonical < ref_low
     elif interpretation & (defs.interpretation_low | defs.interpretation_critical_low):

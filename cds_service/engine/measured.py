@@ -21,7 +21,7 @@ from ..library.terminology import Terminology
 from .answers import Answers
 from .coded import coded, look_up
 from .evidence import FAR_PAST, Evidence
-from .labs import _unit
+from .labs import _unit, reference_bound
 from .statuses import OBSERVATION_COUNTS, observation_status
 from .unreadable import UNIT_NOT_READ, VALUE_NOT_READ, Unreadable
 
@@ -36,15 +36,6 @@ class Reading:
     evidence: Evidence
 
 
-def _range_high(part: dict, measure: MeasureDef, unit: str | None) -> float | None:
-    for ref in fhirjson.items(part.get("referenceRange")):
-        high = fhirjson.mapping(ref.get("high"))
-        value = fhirjson.number(high.get("value"))
-        if value is not None:
-            return measure.to_canonical(value, _unit(high) or unit)
-    return None
-
-
 def _raised(part: dict, measure: MeasureDef, value: float, unit: str | None, defs: FindingDefs,
             terms: Terminology) -> bool:
     """Below `below` (eGFR); at or above `at_least` (fever); else the lab's own range, else its flag,
@@ -54,7 +45,7 @@ def _raised(part: dict, measure: MeasureDef, value: float, unit: str | None, def
     if measure.at_least is not None:
         return value >= measure.at_least
     if measure.use_range:
-        high = _range_high(part, measure, unit)
+        high = reference_bound(part, "high", measure.to_canonical, unit)
         if high is not None:
             return value > high
         flags = [c for concept in fhirjson.items(part.get("interpretation")) for c in fhirjson.codings(concept)]
@@ -116,9 +107,8 @@ def read_measured(record: PatientRecord, defs: FindingDefs, terms: Terminology, 
     by_measure: dict[str, list[Reading]] = defaultdict(list)
     if not defs.measures:
         return by_measure
-    measured = frozenset(defs.measure_by_concept)
     for obs, _, concepts in coded(record, "Observation", terms):
-        if not concepts & measured and "component" not in obs:
+        if not concepts & defs.measured_concepts and "component" not in obs:
             continue
         if observation_status(obs.get("status")).code not in OBSERVATION_COUNTS:
             continue
