@@ -100,7 +100,6 @@ class Reader:
         # per lab, every result seen: (instant, order seen, read it); only the latest are read (latest_labs)
         self._lab_candidates: dict[str, list[tuple[datetime, int, Callable[[], LabResult | None]]]] = defaultdict(list)
         self.lab_ids = frozenset(defs.lab_by_concept)
-        self.read_codes = frozenset(defs.by_concept) | self.lab_ids | defs.symptom_observation
 
     # ---- coded elements -------------------------------------------------------------------
     def _coded(self, concept: Any) -> tuple[list[tuple[dict, frozenset[str]]], frozenset[str]]:
@@ -271,7 +270,7 @@ class Reader:
         finding read as an Observation of its own; labs go to labs.py. Most of a record (vital
         signs, routine labs) is coded as nothing a finding or lab reads, and has no components:
         passed over at once, unless explain mode must say why it was set aside."""
-        if not concepts & self.read_codes and "component" not in obs and self.decisions is None:
+        if not concepts & self.defs.read_concepts and "component" not in obs and self.decisions is None:
             return
         components = [(i, comp, *self._coded(comp.get("code"))) for i, comp in enumerate(fhirjson.items(obs.get("component")))]
         status = observation_status(obs.get("status"))

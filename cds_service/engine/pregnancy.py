@@ -39,9 +39,8 @@ def read_pregnancy(record: PatientRecord, findings: Findings, defs: PregnancyDef
     positives: list[date | None] = []
     negatives: list[date] = []
     dues: list[tuple[date, date]] = []  # (recorded, due date)
-    about = defs.status_observation | defs.due_date_observation | defs.gestational_age_observation
     for obs, _, kinds in coded(record, "Observation", terminology):
-        if not kinds & about or fhirjson.text(obs.get("status")) not in _COUNTS:
+        if not kinds & defs.observation_concepts or fhirjson.text(obs.get("status")) not in _COUNTS:
             continue
         when = dates.effective(obs)
         recorded = when.day if when else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -30,6 +31,11 @@ class PregnancyDefs:
     summary_wording: Mapping[str, str]  # words of a summary replaced in pregnancy
     imaging_remark: str
     draft_without_contrast: Mapping[str, str]  # study kind -> order whose study is it without contrast
+
+    @cached_property
+    def observation_concepts(self) -> frozenset[str]:
+        """Value sets of every Observation that can say the patient is pregnant or when she is due."""
+        return self.status_observation | self.due_date_observation | self.gestational_age_observation
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Collection, Mapping
 
@@ -103,7 +104,22 @@ class FindingDefs:
     imaging_studies: tuple[ImagingKind, ...] = ()  # ImagingStudy read by modality and body site
 
     def names(self) -> frozenset[str]:
+        return self._names
+
+    @cached_property
+    def _names(self) -> frozenset[str]:
         return frozenset(self.findings)
+
+    @cached_property
+    def read_concepts(self) -> frozenset[str]:
+        """Value sets an Observation's code must be in for the evidence reader to read it: a
+        finding's, a lab's or a symptom question's (engine/evidence.py passes over the rest)."""
+        return frozenset(self.by_concept) | frozenset(self.lab_by_concept) | self.symptom_observation
+
+    @cached_property
+    def measured_concepts(self) -> frozenset[str]:
+        """Value sets of the measured findings (temperature, CRP ...): engine/measured.py reads only these."""
+        return frozenset(self.measure_by_concept)
 
     def in_category(self, category: str) -> frozenset[str]:
         """Names of the findings labelled with this category (e.g. red-flag)."""
