@@ -132,9 +132,10 @@ def floor() -> Iterator[tuple[int, int]]:
 
 
 @contextmanager
-def service(production: bool) -> Iterator[tuple[int, int, tuple | None]]:
+def service(production: bool, without: str | None = None) -> Iterator[tuple[int, int, tuple | None]]:
     """`nerve-cds serve`: dev mode on SQLite, or the production configuration on a throwaway
-    PostgreSQL with JWTs. (port, pid, the signer the load generator needs or None)."""
+    PostgreSQL with JWTs. (port, pid, the signer the load generator needs or None). `without`:
+    dev mode with that part of each call answered from the first call (bench/without.py)."""
     from tests.helpers.postgres import pg_bin, throwaway_postgres
     from tests.helpers.tokens import Issuer, write_trust_file
 
@@ -158,5 +159,7 @@ def service(production: bool) -> Iterator[tuple[int, int, tuple | None]]:
         else:
             env["NERVE_CDS_DATABASE_URL"] = f"sqlite:///{folder / 'feedback.db'}"
             args.append("--dev")
+        if without is not None:
+            args = [sys.executable, str(ROOT / "bench" / "without.py"), without, "--port", str(port), "--workers", str(WORKERS)]
         proc = stack.enter_context(_process(args, env, port, "/healthz"))
         yield port, proc.pid, signer

@@ -9,13 +9,18 @@
     the CPU ratio (bench/http_load.py); then the same in the production configuration (JWT on,
     PostgreSQL) at 50 and 500;
 (c) the fallback path: FHIR round trips per hook call and the latency it adds, against a local
-    sekmet-fhir.
+    sekmet-fhir;
+(d) where the service's CPU goes over HTTP at 50 and 500 resources: the service as in (b), then
+    with its engine's answer replayed from the first call, then with the FHIR reading replayed too
+    (bench/without.py), each against the floor: what is left is the work every call does anyway
+    (request and response checks, the issued-card row, the log line).
 Loopback only; every loop is bounded in count or time. Not a timing test: tests/project/test_bench.py
 runs it briefly to check that it still works, and asserts no speed.
 """
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -37,8 +42,7 @@ from cds_service.engine.advise import advise  # noqa: E402
 from cds_service.library.loader import load_library  # noqa: E402
 
 SIZES = (50, 500, 5000)
-KEYS = ("patient", "conditions", "observations", "serviceRequests", "procedures", "imagingStudies",
-        "diagnosticReports", "medicationStatements", "carePlans", "medicationRequests")
+SERVICE = "nerve-cds-patient-view"
 ORDER = {"Patient": "patient", "Condition": "conditions", "Observation": "observations", "ServiceRequest": "serviceRequests",
          "Procedure": "procedures", "ImagingStudy": "imagingStudies", "DiagnosticReport": "diagnosticReports",
          "MedicationStatement": "medicationStatements", "CarePlan": "carePlans", "MedicationRequest": "medicationRequests",
@@ -78,9 +82,15 @@ def patient(size: int) -> tuple[dict, list[dict]]:
     return scenario.request, resources
 
 
+@functools.cache
+def prefetch_keys() -> tuple[str, ...]:
+    return tuple(load_library(Settings().cards_dir).service(SERVICE).prefetch)
+
+
 def hook_body(size: int) -> dict:
     request, resources = patient(size)
-    prefetch: dict = {k: None for k in KEYS}
+    # every key the discovery document asks for, null where the record has nothing, as an EHR sends it
+    prefetch: dict = dict.fromkeys(prefetch_keys())
     for resource in resources:
         key = ORDER[resource["resourceType"]]
         if key == "patient":
@@ -106,7 +116,7 @@ def timed(fn, budget: float = 1.0, least: int = 5) -> float:
 
 def in_process() -> list[tuple]:
     library = load_library(Settings().cards_dir)
-    service = library.service("nerve-cds-patient-view")
+    service = library.service(SERVICE)
     rows = []
     for size in SIZES:
         raw = json.dumps(hook_body(size))
@@ -130,6 +140,20 @@ def over_http(seconds: float, production: bool) -> list[tuple]:
                 svc = http_load.drive(service_port, service_pid, payload, concurrency, seconds, signer)
                 base = http_load.drive(floor_port, floor_pid, payload, concurrency, seconds)
                 rows.append((size, concurrency, svc, base))
+    return rows
+
+
+def attribution(seconds: float) -> list[tuple]:
+    """(size, part left out, service figures, floor figures), each pair measured back to back."""
+    rows = []
+    with http_load.floor() as (floor_port, floor_pid):
+        for size in (50, 500):
+            payload = json.dumps(hook_body(size)).encode()
+            for without in (None, "engine", "engine+reading"):
+                with http_load.service(False, without) as (port, pid, _):
+                    svc = http_load.drive(port, pid, payload, 8, seconds)
+                base = http_load.drive(floor_port, floor_pid, payload, 8, seconds)
+                rows.append((size, without or "nothing", svc, base))
     return rows
 
 
@@ -157,7 +181,7 @@ def fallback() -> dict:
             app = create_app(Settings(dev=True, auth_enabled=False, database_url="sqlite://", fhir_allowlist=(proxy.base_url,),
                                       log_level="ERROR"))
             client = app.test_client()
-            path = "/cds-services/nerve-cds-patient-view"
+            path = f"/cds-services/{SERVICE}"
             fetch_body = {**request, "fhirServer": proxy.base_url}
             calls = 5
             started = time.perf_counter()
@@ -203,6 +227,10 @@ def main() -> None:
     print(f"FHIR round trips per hook call: {fb['trips']:.1f} ({fb['batches']:.1f} batch, the rest searchset pages)")
     print(f"latency: fetched {fb['fetched_ms']:.1f} ms vs prefetched {fb['prefetched_ms']:.1f} ms "
           f"(+{fb['fetched_ms'] - fb['prefetched_ms']:.1f} ms)")
+    print("\n(d) where the CPU goes: nerve-cds serve --dev with a part answered from the first call, vs the floor, concurrency 8")
+    print(f"{'res':>4} {'left out':>15} | {'cpu ms/req':>10} | {'floor cpu':>9} | {'cpu ratio':>9}")
+    for size, without, svc, base in attribution(args.seconds):
+        print(f"{size:>4} {without:>15} | {svc['cpu']:>10.2f} | {base['cpu']:>9.2f} | {svc['cpu'] / base['cpu']:>9.2f}")
 
 
 if __name__ == "__main__":

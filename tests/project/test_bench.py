@@ -1,4 +1,4 @@
-"""The benchmark script still runs end to end and prints its three tables, so the figures the
+"""The benchmark script still runs end to end and prints its tables, so the figures the
 README quotes can always be measured again (it broke once, silently, when a test helper moved)."""
 from __future__ import annotations
 
@@ -29,3 +29,8 @@ def test_bench_runs_and_prints_every_figure():
         assert [(size, conc) for size, conc, _ in production_rows] == [(s, c) for s in ("50", "500") for c in ("8", "32")]
     trips = re.search(r"FHIR round trips per hook call: ([\d.]+) \(([\d.]+) batch", out)
     assert trips and float(trips.group(2)) == 1.0 and float(trips.group(1)) >= 1.0
+    parts = re.findall(r"^\s*(50|500)\s+(nothing|engine|engine\+reading) \|\s+([\d.]+) \|\s+([\d.]+) \|\s+([\d.]+)$",
+                       out.split("(d) where the CPU goes", 1)[1], re.M)
+    assert [(size, part) for size, part, *_ in parts] == [
+        (s, p) for s in ("50", "500") for p in ("nothing", "engine", "engine+reading")]
+    assert all(float(cpu) > 0 and float(floor) > 0 for *_, cpu, floor, _ in parts)
