@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import json
+import re
 
 import pytest
 
@@ -69,3 +71,39 @@ def test_selection_behavior_without_suggestions_refused():
     payload["cards"][0].pop("suggestions")
     with pytest.raises(ResponseError, match="selectionBehavior"):
         check_response(payload)
+
+
+def _places(value, place=""):
+    """Every member below `value` as (its name in ResponseError messages, the path to it)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{place}.{key}" if place else key
+            yield here, (key,)
+            yield from ((name, (key, *path)) for name, path in _places(item, here))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield f"{place}[{i}]", (i,)
+            yield from ((name, (i, *path)) for name, path in _places(item, f"{place}[{i}]"))
+
+
+EMPTY_PLACES = [(name, path, empty) for name, path in _places(good()) if name != "cards"
+                for empty in (None, "", [], {})]
+
+
+@pytest.mark.parametrize("name, path, empty", EMPTY_PLACES, ids=[f"{n}={e!r}" for n, _, e in EMPTY_PLACES])
+def test_an_empty_member_anywhere_is_refused_and_named(name, path, empty):
+    """No member may be null, "", [] or {} at any depth, inside suggested FHIR resources too (which
+    the card models take as any object), and the message names exactly where."""
+    payload = json.loads(json.dumps(good()))  # good() shares its ServiceRequests' subject; a copy does too
+    holder = payload
+    for step in path[:-1]:
+        holder = holder[step]
+    holder[path[-1]] = empty
+    with pytest.raises(ResponseError, match=rf"^{re.escape(name)}: null or empty members are not allowed$"):
+        check_response(payload)
+
+
+def test_zero_and_false_are_not_empty():
+    payload = copy.deepcopy(good())
+    payload["cards"][0]["suggestions"][0]["actions"][0]["resource"].update(priority=0, doNotPerform=False)
+    check_response(payload)
