@@ -1,17 +1,14 @@
 """Feedback from clinicians on our cards, validated per CDS Hooks 2.0: the value FeedbackStore.save
-takes (interface.py), read from a feedback request body by parse_feedback, so the HTTP layer and
-every store agree on it. Part of the storage interface; no database library here."""
+takes (interface.py), read from a feedback request body by web/feedback.py, so the HTTP layer
+and every store agree on it. Part of the storage interface; no database library and no HTTP error
+here."""
 from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from ..core import jsonin
-from ..core.errors import BadRequest, PayloadTooLarge
-from ..core.validation import describe
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # RFC 3339 section 5.6 date-time (the spec asks for UTC; offsets are accepted and normalised).
 RFC3339 = re.compile(
@@ -65,23 +62,3 @@ class FeedbackItem(BaseModel):
             return parsed.astimezone(timezone.utc)
         except OverflowError:  # e.g. year 1 with a positive offset is before year 1 in UTC
             raise ValueError("outcomeTimestamp is outside the years 1-9999 in UTC") from None
-
-
-class _Body(BaseModel):
-    feedback: list[FeedbackItem] = Field(min_length=1)
-
-
-def parse_feedback(body: bytes, max_items: int) -> list[FeedbackItem]:
-    """The request's items; more than `max_items` is a 413 before any item is read."""
-    try:
-        data = jsonin.loads(body)
-    except jsonin.JsonError as exc:
-        raise BadRequest(f"feedback body is {exc}") from None
-    items = data.get("feedback") if isinstance(data, dict) else None
-    if isinstance(items, list) and len(items) > max_items:
-        raise PayloadTooLarge(f"feedback has {len(items)} items; at most {max_items} are taken in one request "
-                              "(send the rest in further requests); nothing was stored")
-    try:
-        return _Body.model_validate(data).feedback
-    except ValidationError as exc:
-        raise BadRequest(describe(exc)) from None

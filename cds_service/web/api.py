@@ -27,9 +27,9 @@ from ..data.ownership import counts
 from ..engine.advise import advise
 from ..hooks.requests import parse_request
 from ..library.loader import Library
-from ..storage.feedback import parse_feedback
 from ..storage.interface import StoreRefused, StoreUnavailable, Unstorable
 from . import metrics
+from .feedback import parse_feedback
 from .issued import issued_call
 from .load import Load
 from .response import ResponseError, check_response

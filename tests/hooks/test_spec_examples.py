@@ -72,7 +72,7 @@ def test_spec_system_action_example_without_description_is_refused():
 
 
 def test_spec_feedback_examples_are_accepted():
-    from cds_service.storage.feedback import parse_feedback
+    from cds_service.web.feedback import parse_feedback
     accepted = {"feedback": [{"card": "4e0a3a1e-3283-4575-ab82-028d55fe2719", "outcome": "accepted",
                               "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
                               "outcomeTimestamp": "2021-12-11T10:05:31Z"}]}

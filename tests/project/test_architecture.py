@@ -92,6 +92,18 @@ def test_only_the_storage_package_reaches_its_sql_implementation():
     assert reaching == []
 
 
+def test_storage_raises_storage_errors_never_http_errors():
+    """A store says what went wrong in storage terms (storage/interface.py); which HTTP status that
+    is, is the web layer's choice. A storage module that imports core/errors.py could answer 4xx
+    or 5xx on its own."""
+    speaking_http = []
+    for path in (PACKAGE / "storage").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").endswith("core.errors"):
+                speaking_http.append(str(path.relative_to(PACKAGE)))
+    assert speaking_http == []
+
+
 def test_no_module_but_the_sql_store_loads_a_database_library_when_imported():
     """The interface and everything outside storage/sql*.py import without SQLAlchemy or Alembic:
     open_storage imports the SQL store when it is called, not before. Checked in a fresh process
