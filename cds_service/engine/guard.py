@@ -31,20 +31,13 @@ from .scope import PRIORITY_RANK, protected
 
 def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Presentation,
           terminology: Terminology) -> list[Fired]:
+    kept = [_kept(item, ctx, defs, terminology) for item in fired]
+    shown = [i for i, item in enumerate(fired) if not item.rule.routine] if any(
+        item.indicator == "critical" for item in fired) else list(range(len(fired)))
+    gains_contrast = _joins_contrast([kept[i][1] for i in shown], defs, presentation, terminology)
     out = []
-    for item in fired:
-        targets = [f for f in item.facts if isinstance(f, Draft) and f.considered]
-        suggestions: list[Mapping[str, Any]] = []
-        took_away = False
-        for spec in item.text.suggestions:
-            safe = _safe(spec, [d for d in targets if protected(d, ctx, defs.orders)])
-            took_away = took_away or safe != spec
-            if safe is not None:
-                suggestions.append(safe)
-        if ctx.pregnancy.pregnant:
-            swap = defs.pregnancy.without_contrast
-            suggestions = [{**s, "order": swap[s["order"]]} if s.get("order") in swap else s for s in suggestions]
-            suggestions = [_draft_without_contrast(s, targets, ctx, defs, terminology) for s in suggestions]
+    for n, item in enumerate(fired):
+        targets, suggestions, took_away = kept[n]
         summary, indicator = item.text.summary, item.indicator
         remarks: list[str] = []
         cited: list[str] = []
@@ -61,7 +54,8 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
         if _implant(ctx, defs) and _suggests_imaging(suggestions, targets, defs.mr_safety.mri_kinds, presentation, terminology):
             remarks.append(defs.mr_safety.remark)
         renal = _renal(ctx, defs, presentation)
-        if renal and _suggests_contrast(suggestions, targets, defs, presentation, terminology):
+        if renal and (_suggests_contrast(suggestions, targets, defs, presentation, terminology)
+                      or (n in shown and gains_contrast[shown.index(n)])):
             remarks.append(defs.renal.remark.format(found=_literal(renal)))
             cited.append(defs.renal.source)
         if not took_away and suggestions == list(item.text.suggestions) and summary == item.text.summary and not remarks:
@@ -70,6 +64,52 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
         text = replace(item.text, summary=summary, suggestions=tuple(suggestions), remarks=tuple(remarks), cited=tuple(cited))
         out.append(replace(item, indicator=indicator, text=text))
     return out
+
+
+def _kept(item: Fired, ctx: Context, defs: ContextDefs,
+          terminology: Terminology) -> tuple[list[Draft], list[Mapping[str, Any]], bool]:
+    """The drafts a card's rule considered, its suggestions without what no card may suggest, and
+    whether anything was taken away."""
+    targets = [f for f in item.facts if isinstance(f, Draft) and f.considered]
+    suggestions: list[Mapping[str, Any]] = []
+    took_away = False
+    for spec in item.text.suggestions:
+        safe = _safe(spec, [d for d in targets if protected(d, ctx, defs.orders)])
+        took_away = took_away or safe != spec
+        if safe is not None:
+            suggestions.append(safe)
+    if ctx.pregnancy.pregnant:
+        swap = defs.pregnancy.without_contrast
+        suggestions = [{**s, "order": swap[s["order"]]} if s.get("order") in swap else s for s in suggestions]
+        suggestions = [_draft_without_contrast(s, targets, ctx, defs, terminology) for s in suggestions]
+    return targets, suggestions, took_away
+
+
+def _joins_contrast(cards: list[list[Mapping[str, Any]]], defs: ContextDefs, presentation: Presentation,
+                    terminology: Terminology) -> list[bool]:
+    """Per card (its suggestions), whether one of its imaging orders joins a study group in which
+    some card asks for contrast. engine/arrange.py makes each such group one order with contrast,
+    on whichever card keeps it, so that card needs what renal function says about contrast."""
+    groups: list[tuple[set[str], bool, set[int]]] = []  # study kinds, contrast asked, cards
+    for n, suggestions in enumerate(cards):
+        for spec in suggestions:
+            order = presentation.orders.get(spec.get("order", ""))
+            if not order:
+                continue
+            kinds: set[str] = set()
+            contrast = False
+            for request in order["requests"]:
+                concepts = terminology.concepts_in(request["code"])
+                kinds |= concepts & defs.orders.imaging_kinds
+                contrast = contrast or bool(concepts & defs.renal.contrast_kinds)
+            if not kinds:
+                continue
+            joined = [g for g in groups if g[0] & kinds]
+            groups = [g for g in groups if not any(g is j for j in joined)]
+            groups.append((kinds.union(*(g[0] for g in joined)), contrast or any(g[1] for g in joined),
+                           {n}.union(*(g[2] for g in joined))))
+    with_contrast = set().union(*(g[2] for g in groups if g[1]))
+    return [n in with_contrast for n in range(len(cards))]
 
 
 def _safe(spec: Mapping[str, Any], guarded: list[Draft]) -> Mapping[str, Any] | None:

@@ -3,10 +3,14 @@ eGFR below contrast_egfr_min or dialysis / CKD stage 5 in the record, a card tha
 MRI keeps it and says "group II agent, discuss with radiology", citing ACR-NKF 2021 once."""
 from __future__ import annotations
 
+import itertools
+
+import pytest
+
 from cds_service.core.settings import Settings
 from tests.helpers.apps import new_app
 from tests.helpers.calls import CES, SERVICE, hook
-from tests.helpers.engine import topic_cards
+from tests.helpers.engine import shipped_library, topic_cards
 from tests.helpers.findings import ICD, LOINC, ago, condition, observation
 
 SERIOUS = "serious-spinal-pathology"
@@ -70,3 +74,36 @@ def test_the_call_goes_on_without_the_renal_key(tmp_path):
     response = app.test_client().post(SERVICE, json=hook(prefetch=prefetch))
     assert response.status_code == 200, response.get_json()
     assert [c["source"]["topic"]["code"] for c in response.get_json()["cards"]] == ["cauda-equina-emergency"]
+
+
+def contrast_created(card: dict) -> bool:
+    lib = shipped_library()
+    return any(lib.terminology.concepts_in(a["resource"]["code"]["coding"]) & lib.context.renal.contrast_kinds
+               for s in card.get("suggestions", []) for a in s["actions"] if a["type"] == "create")
+
+
+PICTURES = {
+    "infection": (cond("lbp", "M54.50", 6), fever()),
+    "cauda equina": (cond("ces", "G83.4", 1),),
+    "lumbar radiculopathy at 8 weeks": (cond("rad", "M54.16", 56),),
+    "cervical radiculopathy at 8 weeks": (cond("crad", "M54.12", 56),),
+}
+
+
+@pytest.mark.parametrize("names", [c for n in range(1, len(PICTURES) + 1) for c in itertools.combinations(PICTURES, n)],
+                         ids=" + ".join)
+def test_every_card_that_orders_a_contrast_study_says_so_whoever_asked_for_contrast(names):
+    """engine/arrange.py merges each study group into one order on one card, with contrast when any
+    card of the group asked for it: that card carries the renal remark even when the contrast came
+    from another card's reason (the cauda equina card taking the infection card's contrast MRI)."""
+    resources = [r for name in names for r in PICTURES[name]]
+    for card in topic_cards(*resources, egfr(24)).values():
+        if contrast_created(card):
+            assert REMARK in card["detail"], card["source"]["topic"]["code"]
+    assert not any(REMARK in c["detail"] for c in topic_cards(*resources, egfr(60)).values())
+
+
+def test_the_cauda_equina_card_keeping_the_infection_cards_contrast_mri_says_group_ii_agent():
+    cards = topic_cards(cond("lbp", "M54.50", 6), fever(), cond("ces", "G83.4", 1), egfr(24))
+    keeper = cards["cauda-equina-emergency"]
+    assert CONTRAST_LUMBAR_MRI in created(keeper) and REMARK in keeper["detail"]
