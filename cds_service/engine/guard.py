@@ -32,8 +32,9 @@ from .scope import PRIORITY_RANK, protected
 def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Presentation,
           terminology: Terminology) -> list[Fired]:
     kept = [_kept(item, ctx, defs, terminology) for item in fired]
-    shown = [i for i, item in enumerate(fired) if not item.rule.routine] if any(
-        item.indicator == "critical" for item in fired) else list(range(len(fired)))
+    # the cards engine/arrange.py will see: no silent rule's, no routine one beside a critical card
+    critical = any(item.indicator == "critical" and not item.rule.silent for item in fired)
+    shown = [i for i, item in enumerate(fired) if not item.rule.silent and not (critical and item.rule.routine)]
     gains_contrast = _joins_contrast([kept[i][1] for i in shown], defs, presentation, terminology)
     out = []
     for n, item in enumerate(fired):
