@@ -172,6 +172,7 @@ def test_the_paste_form_works_and_another_sites_form_is_refused(tmp_path, page):
         page.goto(f"{base}/workbench/")
         page.fill('textarea[name="request"]', json.dumps(body))
         page.click('form[method="post"] button[type="submit"]')
+        page.locator(".card").first.wait_for()  # the click starts the POST; the explained page comes after it
         assert page.locator(".card.critical").count() == 1  # the analyst's own form: its token goes with it
 
         forged = (f'<form id="f" method="post" action="{base}/workbench/explain">'
