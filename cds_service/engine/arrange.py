@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import AbstractSet, Any, Iterable, Mapping, Sequence, TypeVar
 
 from ..library.context import OrderPolicy
 from ..library.terminology import Terminology
 from .rules import Fired
 from .scope import PRIORITY_RANK
 
+T = TypeVar("T")
 TIER = {"critical": 2, "warning": 1, "info": 0}
 
 
@@ -28,12 +29,28 @@ def arrange(fired: Sequence[Fired], cards: list[dict[str, Any]], policy: OrderPo
             terminology: Terminology, orders: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
     """`cards` rendered from `fired` (the rules that show a card), in the same order; `orders` are
     the library's orders (cards/orders.yaml), where the contrast study of each region is found."""
-    pairs = list(zip(fired, cards, strict=True))
-    if any(card["indicator"] == "critical" for card in cards):
-        pairs = [(f, c) for f, c in pairs if not f.rule.routine]
+    pairs = [(f, c) for f, c, kept in zip(fired, cards, beside_critical(fired), strict=True) if kept]
     ordered = [c for _, c in sorted(pairs, key=lambda p: -TIER[p[1]["indicator"]])]  # stable: rule priority within a tier
     _one_order_per_study(ordered, policy, terminology, orders)
     return ordered
+
+
+def beside_critical(fired: Sequence[Fired]) -> list[bool]:
+    """Per card, whether the response keeps it: no routine card beside a critical one."""
+    critical = any(f.indicator == "critical" for f in fired)
+    return [not (critical and f.rule.routine) for f in fired]
+
+
+def study_groups(items: Iterable[tuple[AbstractSet[str], T]]) -> list[list[T]]:
+    """Items (each with its study kinds) joined while they share a study kind, so a whole-spine
+    order joins each region's; within a group, in the order given."""
+    groups: list[tuple[set[str], list[tuple[int, T]]]] = []
+    for n, (kinds, item) in enumerate(items):
+        joined = [g for g in groups if g[0] & kinds]
+        groups = [g for g in groups if not any(g is j for j in joined)]
+        members = sorted([m for g in joined for m in g[1]] + [(n, item)], key=lambda m: m[0])
+        groups.append((set(kinds).union(*(g[0] for g in joined)), members))
+    return [[item for _, item in members] for _, members in groups]
 
 
 @dataclass
@@ -69,9 +86,8 @@ def _one_order_per_study(cards: list[dict[str, Any]], policy: OrderPolicy, termi
 
 
 def _groups(cards: list[dict[str, Any]], policy: OrderPolicy, terminology: Terminology) -> list[list[_Part]]:
-    """Imaging suggestions joined while they share a study kind (a whole-spine order joins each region's)."""
-    groups: list[list[_Part]] = []
-    rank = 0
+    """The imaging suggestions of the response, joined by study kind (study_groups)."""
+    parts: list[tuple[AbstractSet[str], _Part]] = []
     for card in cards:
         for suggestion in card.get("suggestions", []):
             actions: dict[str, dict[str, Any]] = {}
@@ -79,14 +95,9 @@ def _groups(cards: list[dict[str, Any]], policy: OrderPolicy, terminology: Termi
                 kind = _study(action, policy, terminology)
                 if kind:
                     actions.setdefault(kind, action)
-            if not actions:
-                continue
-            part = _Part(rank, card, suggestion, actions)
-            rank += 1
-            joined = [g for g in groups if any(actions.keys() & p.actions.keys() for p in g)]
-            groups = [g for g in groups if not any(g is j for j in joined)]
-            groups.append(sorted([p for g in joined for p in g] + [part], key=lambda p: p.rank))
-    return groups
+            if actions:
+                parts.append((actions.keys(), _Part(len(parts), card, suggestion, actions)))
+    return study_groups(parts)
 
 
 def _take(keeper: _Part, merged: list[_Part], policy: OrderPolicy, terminology: Terminology,

@@ -23,6 +23,7 @@ from ..library.context import ContextDefs
 from ..library.presentation import Presentation
 from ..library.terminology import Terminology
 from . import markdown
+from .arrange import beside_critical, study_groups
 from .drafts import Draft
 from .predicates import Context
 from .rules import Fired
@@ -33,9 +34,9 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
           terminology: Terminology) -> list[Fired]:
     kept = [_kept(item, ctx, defs, terminology) for item in fired]
     # the cards engine/arrange.py will see: no silent rule's, no routine one beside a critical card
-    critical = any(item.indicator == "critical" and not item.rule.silent for item in fired)
-    shown = [i for i, item in enumerate(fired) if not item.rule.silent and not (critical and item.rule.routine)]
-    gains_contrast = _joins_contrast([kept[i][1] for i in shown], defs, presentation, terminology)
+    shows = [n for n, item in enumerate(fired) if not item.rule.silent]
+    shown = [n for n, keep in zip(shows, beside_critical([fired[n] for n in shows])) if keep]
+    gains_contrast = _joins_contrast({n: kept[n][1] for n in shown}, defs, presentation, terminology)
     out = []
     for n, item in enumerate(fired):
         targets, suggestions, took_away = kept[n]
@@ -55,8 +56,7 @@ def guard(fired: list[Fired], ctx: Context, defs: ContextDefs, presentation: Pre
         if _implant(ctx, defs) and _suggests_imaging(suggestions, targets, defs.mr_safety.mri_kinds, presentation, terminology):
             remarks.append(defs.mr_safety.remark)
         renal = _renal(ctx, defs, presentation)
-        if renal and (_suggests_contrast(suggestions, targets, defs, presentation, terminology)
-                      or (n in shown and gains_contrast[shown.index(n)])):
+        if renal and (n in gains_contrast or _suggests_contrast(suggestions, targets, defs, presentation, terminology)):
             remarks.append(defs.renal.remark.format(found=_literal(renal)))
             cited.append(defs.renal.source)
         if not took_away and suggestions == list(item.text.suggestions) and summary == item.text.summary and not remarks:
@@ -86,31 +86,20 @@ def _kept(item: Fired, ctx: Context, defs: ContextDefs,
     return targets, suggestions, took_away
 
 
-def _joins_contrast(cards: list[list[Mapping[str, Any]]], defs: ContextDefs, presentation: Presentation,
-                    terminology: Terminology) -> list[bool]:
-    """Per card (its suggestions), whether one of its imaging orders joins a study group in which
+def _joins_contrast(cards: Mapping[int, list[Mapping[str, Any]]], defs: ContextDefs, presentation: Presentation,
+                    terminology: Terminology) -> set[int]:
+    """The cards (by number, with their suggestions) with an imaging order in a study group where
     some card asks for contrast. engine/arrange.py makes each such group one order with contrast,
     on whichever card keeps it, so that card needs what renal function says about contrast."""
-    groups: list[tuple[set[str], bool, set[int]]] = []  # study kinds, contrast asked, cards
-    for n, suggestions in enumerate(cards):
+    orders: list[tuple[frozenset[str], tuple[int, bool]]] = []  # study kinds, (card, asks for contrast)
+    for n, suggestions in cards.items():
         for spec in suggestions:
             order = presentation.orders.get(spec.get("order", ""))
-            if not order:
-                continue
-            kinds: set[str] = set()
-            contrast = False
-            for request in order["requests"]:
-                concepts = terminology.concepts_in(request["code"])
-                kinds |= concepts & defs.orders.imaging_kinds
-                contrast = contrast or bool(concepts & defs.renal.contrast_kinds)
-            if not kinds:
-                continue
-            joined = [g for g in groups if g[0] & kinds]
-            groups = [g for g in groups if not any(g is j for j in joined)]
-            groups.append((kinds.union(*(g[0] for g in joined)), contrast or any(g[1] for g in joined),
-                           {n}.union(*(g[2] for g in joined))))
-    with_contrast = set().union(*(g[2] for g in groups if g[1]))
-    return [n in with_contrast for n in range(len(cards))]
+            concepts = [terminology.concepts_in(r["code"]) for r in order["requests"]] if order else []
+            kinds = frozenset().union(*concepts) & defs.orders.imaging_kinds
+            if kinds:
+                orders.append((kinds, (n, any(c & defs.renal.contrast_kinds for c in concepts))))
+    return {n for group in study_groups(orders) if any(contrast for _, contrast in group) for n, _ in group}
 
 
 def _safe(spec: Mapping[str, Any], guarded: list[Draft]) -> Mapping[str, Any] | None:
