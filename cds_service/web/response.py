@@ -139,20 +139,18 @@ def _holds_empty(value: Any) -> bool:
 
 def _no_empty(value: Any, place: str) -> None:
     """The spec's JSON rule: no member may be null, "", [] or {} (except the top-level cards list).
-    The place is named only for a response that breaks it."""
+    Walked only for a response _holds_empty found wanting, to name the place."""
     if isinstance(value, dict):
         for key, item in value.items():
             here = f"{place}.{key}" if place else key
             if _empty(item) and here != "cards":
                 raise ResponseError(f"{here}: null or empty members are not allowed")
-            if _holds_empty(item):
-                _no_empty(item, here)
+            _no_empty(item, here)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             if _empty(item):
                 raise ResponseError(f"{place}[{i}]: null or empty members are not allowed")
-            if _holds_empty(item):
-                _no_empty(item, f"{place}[{i}]")
+            _no_empty(item, f"{place}[{i}]")
 
 
 def check_response(payload: dict[str, Any]) -> dict[str, Any]:
