@@ -39,7 +39,7 @@ from cds_service import create_app  # noqa: E402
 from cds_service.core.settings import Settings  # noqa: E402
 from cds_service.data.scenarios import load_scenario  # noqa: E402
 from cds_service.engine.advise import advise  # noqa: E402
-from cds_service.library.loader import load_library  # noqa: E402
+from cds_service.library.loader import Library, load_library  # noqa: E402
 
 SIZES = (50, 500, 5000)
 SERVICE = "nerve-cds-patient-view"
@@ -83,14 +83,14 @@ def patient(size: int) -> tuple[dict, list[dict]]:
 
 
 @functools.cache
-def prefetch_keys() -> tuple[str, ...]:
-    return tuple(load_library(Settings().cards_dir).service(SERVICE).prefetch)
+def library() -> Library:
+    return load_library(Settings().cards_dir)
 
 
 def hook_body(size: int) -> dict:
     request, resources = patient(size)
     # every key the discovery document asks for, null where the record has nothing, as an EHR sends it
-    prefetch: dict = dict.fromkeys(prefetch_keys())
+    prefetch: dict = dict.fromkeys(library().service(SERVICE).prefetch)
     for resource in resources:
         key = ORDER[resource["resourceType"]]
         if key == "patient":
@@ -115,8 +115,8 @@ def timed(fn, budget: float = 1.0, least: int = 5) -> float:
 
 
 def in_process() -> list[tuple]:
-    library = load_library(Settings().cards_dir)
-    service = library.service(SERVICE)
+    lib = library()
+    service = lib.service(SERVICE)
     rows = []
     for size in SIZES:
         raw = json.dumps(hook_body(size))
@@ -124,7 +124,7 @@ def in_process() -> list[tuple]:
         context = {**body["context"], "hookInstance": body["hookInstance"]}
         now = datetime.now(timezone.utc)
         loads = timed(lambda: json.loads(raw))
-        engine = timed(lambda: advise(library, service, context, body["prefetch"], now))
+        engine = timed(lambda: advise(lib, service, context, body["prefetch"], now))
         rows.append((size, len(raw) // 1024, loads * 1000, engine * 1000, engine / loads))
     return rows
 
